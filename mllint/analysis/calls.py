@@ -1,0 +1,36 @@
+"""Questions about call arguments: by keyword, by position, and through *args/**kwargs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import libcst as cst
+
+
+def has_keyword(call: cst.Call, name: str) -> bool:
+    return any(arg.keyword is not None and arg.keyword.value == name for arg in call.args)
+
+
+def keyword_value(call: cst.Call, name: str) -> cst.BaseExpression | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg.value
+    return None
+
+
+def argument(call: cst.Call, name: str, position: int | None = None) -> cst.BaseExpression | None:
+    """The value passed for parameter ``name`` (by keyword, or at ``position``)."""
+    value = keyword_value(call, name)
+    if value is not None or position is None:
+        return value
+    positional: Sequence[cst.Arg] = [
+        arg for arg in call.args if arg.keyword is None and not arg.star
+    ]
+    if position < len(positional):
+        return positional[position].value
+    return None
+
+
+def has_star_arguments(call: cst.Call) -> bool:
+    """True when ``*args``/``**kwargs`` may supply any parameter."""
+    return any(arg.star for arg in call.args)

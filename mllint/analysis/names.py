@@ -1,0 +1,174 @@
+"""Qualified names through imports and aliases, with a light per-file alias table.
+
+LibCST's ``QualifiedNameProvider`` builds full scope analysis for every node, which
+costs about ten times the parse. Rules mostly ask one question, "is this expression
+``torch.load``?", and imports answer it: ``import torch as T`` binds ``T`` to ``torch``,
+``from torch import load as L`` binds ``L`` to ``torch.load``. This module records those
+bindings (at any depth: imports inside functions count for the whole file) and resolves
+``Name``/``Attribute`` chains through them.
+
+Limits, by design: assignments (``ld = torch.load``) and ``getattr`` are not followed,
+and a local name that shadows an import in one function shadows it nowhere else.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+_BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+def dotted_name(node: cst.BaseExpression) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _module_name(node: cst.BaseExpression | None) -> str:
+    if node is None:
+        return ""
+    return dotted_name(node) or ""
+
+
+@dataclass
+class ImportTable:
+    """Local names bound by imports, mapped to the qualified names they stand for."""
+
+    aliases: dict[str, str] = field(default_factory=dict)
+    #: Top-level modules imported anywhere in the file (``torch`` for ``torch.nn``).
+    imported_roots: set[str] = field(default_factory=set)
+    #: Names bound in the file by something other than an import (def, class, assignment).
+    locally_bound: set[str] = field(default_factory=set)
+
+    @classmethod
+    def from_module(cls, module: cst.Module) -> ImportTable:
+        collector = _ImportCollector()
+        collector.visit(module)
+        return collector.table
+
+    def resolve(self, node: cst.BaseExpression) -> str | None:
+        """The qualified name ``node`` refers to, or None when it is not evident."""
+        dotted = dotted_name(node)
+        if dotted is None:
+            return None
+        head, _, rest = dotted.partition(".")
+        target = self.aliases.get(head)
+        if target is None:
+            if head in _BUILTIN_NAMES and head not in self.locally_bound:
+                target = f"builtins.{head}"
+            else:
+                return None
+        return f"{target}.{rest}" if rest else target
+
+    def imports_any(self, roots: frozenset[str] | set[str]) -> bool:
+        return not roots or bool(self.imported_roots & roots)
+
+
+class _ImportCollector:
+    """Walks statements only (never expressions), which keeps the table cheap to build."""
+
+    def __init__(self) -> None:
+        self.table = ImportTable()
+
+    def visit(self, node: cst.CSTNode) -> None:
+        self._statements(getattr(node, "body", ()))
+
+    def _statements(self, body: object) -> None:
+        if isinstance(body, cst.BaseSuite):
+            body = body.body
+        if not isinstance(body, tuple | list):
+            return
+        for statement in body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    self._small_statement(small)
+            elif isinstance(statement, cst.BaseSmallStatement):
+                self._small_statement(statement)
+            else:
+                self._compound(statement)
+
+    def _compound(self, node: cst.CSTNode) -> None:
+        table = self.table
+        if isinstance(node, cst.FunctionDef):
+            table.locally_bound.add(node.name.value)
+            for param in _all_params(node.params):
+                table.locally_bound.add(param.name.value)
+        elif isinstance(node, cst.ClassDef):
+            table.locally_bound.add(node.name.value)
+        elif isinstance(node, cst.For):
+            self._bind(node.target)
+        elif isinstance(node, cst.With):
+            for item in node.items:
+                if item.asname is not None:
+                    self._bind(item.asname.name)
+        self._statements(getattr(node, "body", ()))
+        for attr in ("orelse", "finalbody"):
+            branch = getattr(node, attr, None)
+            if branch is not None:
+                self._compound(branch)
+        for handler in getattr(node, "handlers", ()):
+            self._compound(handler)
+        for case in getattr(node, "cases", ()):
+            self._compound(case)
+
+    def _small_statement(self, node: cst.BaseSmallStatement) -> None:
+        if isinstance(node, cst.Import):
+            self._import(node)
+        elif isinstance(node, cst.ImportFrom):
+            self._import_from(node)
+        elif isinstance(node, cst.Assign):
+            for target in node.targets:
+                self._bind(target.target)
+        elif isinstance(node, cst.AnnAssign | cst.AugAssign):
+            self._bind(node.target)
+
+    def _import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            full = _module_name(alias.name)
+            self.table.imported_roots.add(full.split(".")[0])
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.table.aliases[alias.asname.name.value] = full
+            else:
+                root = full.split(".")[0]
+                self.table.aliases[root] = root
+
+    def _import_from(self, node: cst.ImportFrom) -> None:
+        dots = "." * len(node.relative)
+        module = dots + _module_name(node.module)
+        if not node.relative:
+            self.table.imported_roots.add(module.split(".")[0])
+        if isinstance(node.names, cst.ImportStar):
+            return
+        for alias in node.names:
+            imported = _module_name(alias.name)
+            local = imported
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            separator = "" if module.endswith(".") else "."
+            self.table.aliases[local] = f"{module}{separator}{imported}"
+
+    def _bind(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.table.locally_bound.add(target.value)
+        elif isinstance(target, cst.Tuple | cst.List):
+            for element in target.elements:
+                self._bind(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self._bind(target.value)
+
+
+def _all_params(params: cst.Parameters) -> list[cst.Param]:
+    found = [*params.posonly_params, *params.params, *params.kwonly_params]
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            found.append(star)
+    return found

@@ -1,0 +1,278 @@
+"""The command line: ``mllint check | rules | rule | probe | env``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from mllint import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits with 2 on usage errors, which is our error status too."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"mllint: error: {message}\n")
+
+
+def _selector_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _flatten(values: list[list[str]] | None) -> list[str]:
+    return [item for group in values or [] for item in group]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="mllint",
+        description="A linter for machine-learning code.",
+    )
+    parser.add_argument("--version", action="version", version=f"mllint {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    check = commands.add_parser("check", help="check files and directories (default: .)")
+    check.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    selection = check.add_argument_group("rule selection")
+    for flag, text in (
+        ("--select", "rules to enable, replacing the configured selection"),
+        ("--extend-select", "rules to enable in addition to the configured selection"),
+        ("--ignore", "rules to disable"),
+    ):
+        selection.add_argument(
+            flag,
+            action="append",
+            type=_selector_list,
+            metavar="SELECTORS",
+            help=f"{text}: comma-separated codes, prefixes, names, categories or ALL",
+        )
+    check.add_argument("--config", type=Path, metavar="FILE", help="configuration file to use")
+    output = check.add_argument_group("output")
+    output.add_argument(
+        "--output-format",
+        choices=("full", "concise", "json"),
+        help="output format (default: full on a terminal, concise otherwise)",
+    )
+    output.add_argument("-o", "--output-file", type=Path, metavar="FILE")
+    output.add_argument(
+        "--statistics", action="store_true", help="print counts per rule instead of findings"
+    )
+    output.add_argument("-q", "--quiet", action="store_true", help="print findings only")
+    output.add_argument("--no-color", action="store_true", help="never use colour")
+    check.add_argument(
+        "--exit-zero", action="store_true", help="exit with 0 even when there are findings"
+    )
+    check.add_argument(
+        "--force-exclude",
+        action="store_true",
+        help="apply excludes to files named on the command line too (for pre-commit)",
+    )
+    check.add_argument(
+        "-j", "--jobs", type=int, metavar="N", help="worker processes (default: CPU count)"
+    )
+    check.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    check.set_defaults(handler=run_check)
+
+    rules = commands.add_parser("rules", help="list every rule")
+    rules.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    rules.set_defaults(handler=run_rules)
+
+    rule = commands.add_parser("rule", help="show a rule's documentation")
+    rule.add_argument("rule", metavar="CODE|NAME")
+    rule.add_argument("--format", choices=("text", "json"), default="text")
+    rule.set_defaults(handler=run_rule)
+
+    try:
+        from mllint.probe.cli import register as register_probe
+    except ImportError:
+        pass
+    else:
+        register_probe(commands)
+    return parser
+
+
+def _use_color(args: argparse.Namespace, stream) -> bool:
+    if getattr(args, "no_color", False) or os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _error(message: str) -> int:
+    print(f"mllint: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from mllint.config import ConfigError, Options, load_settings
+    from mllint.discovery import discover
+    from mllint.engine import RuleSet, check_files, crash_report, with_display_paths
+    from mllint.report import ReportOptions, get_reporter, statistics
+    from mllint.rule import PluginError, RuleDefinitionError, all_rules
+
+    paths: list[Path] = args.paths or [Path(".")]
+    try:
+        rules = all_rules()
+        cli_options = Options(
+            select=_flatten(args.select) if args.select else None,
+            extend_select=_flatten(args.extend_select),
+            ignore=_flatten(args.ignore),
+        )
+        settings = load_settings(rules, paths, cli_options, args.config)
+    except (ConfigError, PluginError, RuleDefinitionError) as error:
+        return _error(str(error))
+    if args.jobs is not None and args.jobs < 1:
+        return _error("--jobs must be at least 1")
+
+    discovery = discover(paths, settings, force_exclude=args.force_exclude)
+    missing = False
+    for path, message in discovery.problems:
+        if message == "no such file or directory":
+            missing = True
+            print(f"mllint: error: {path}: {message}", file=sys.stderr)
+        else:
+            print(f"mllint: warning: {path}: {message}", file=sys.stderr)
+    cwd = Path(os.getcwd())
+    result = check_files(
+        with_display_paths(discovery.files, cwd), RuleSet(rules, settings), jobs=args.jobs
+    )
+
+    stream_is_file = args.output_file is not None
+    out_stream = sys.stdout
+    color = False if stream_is_file else _use_color(args, out_stream)
+    output_format = args.output_format or ("full" if color or _isatty(out_stream) else "concise")
+    if args.statistics:
+        rows = statistics(result)
+        text = "".join(
+            f"{count:>5}\t{code}\t{marker:3}\t{name}\n" for count, code, name, marker in rows
+        )
+    else:
+        text = get_reporter(output_format)(result, ReportOptions(color=color, cwd=str(cwd)))
+        if args.quiet and output_format in ("full", "concise"):
+            text = _without_summary(text, bool(result.diagnostics))
+    if stream_is_file:
+        try:
+            args.output_file.parent.mkdir(parents=True, exist_ok=True)
+            args.output_file.write_text(text, encoding="utf-8")
+        except OSError as error:
+            return _error(f"cannot write {args.output_file}: {error.strerror or error}")
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    for internal in result.internal_errors:
+        sys.stderr.write(crash_report(internal, debug=args.debug))
+    if result.internal_errors or missing:
+        return EXIT_ERROR
+    if result.diagnostics and not args.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _isatty(stream) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _without_summary(text: str, had_findings: bool) -> str:
+    lines = text.rstrip("\n").split("\n")
+    while lines and (
+        lines[-1].startswith(("Found ", "All checks passed", "[*] "))
+        or "unsafe fix available" in lines[-1]
+    ):
+        lines.pop()
+    return "\n".join(lines) + ("\n" if lines and had_findings else "")
+
+
+def run_rules(args: argparse.Namespace) -> int:
+    from mllint.rule import PluginError, all_rules
+
+    try:
+        rules = all_rules()
+    except PluginError as error:
+        return _error(str(error))
+    if args.format == "json":
+        print(json.dumps([rule.metadata() for rule in rules.values()], indent=2))
+        return EXIT_OK
+    if args.format == "markdown":
+        from mllint.docs import rules_table_markdown
+
+        sys.stdout.write(rules_table_markdown(rules))
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    color = _use_color(args, sys.stdout)
+    console = Console(
+        force_terminal=color, no_color=not color, highlight=False, width=None if color else 160
+    )
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for column in ("code", "name", "category", "severity", "default", "fix"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("summary")
+    for rule in rules.values():
+        table.add_row(
+            rule.code,
+            rule.name,
+            rule.category,
+            rule.severity.value,
+            "on" if rule.enabled_by_default else "off",
+            rule.fixable.value if rule.fixable else "",
+            rule.summary(),
+        )
+    console.print(table)
+    return EXIT_OK
+
+
+def run_rule(args: argparse.Namespace) -> int:
+    from mllint.rule import PluginError, all_rules, find_rule
+
+    try:
+        rule = find_rule(args.rule)
+    except PluginError as error:
+        return _error(str(error))
+    if rule is None:
+        codes = ", ".join(all_rules())
+        return _error(f"unknown rule {args.rule!r}; known rules: {codes}")
+    if args.format == "json":
+        data = dict(rule.metadata())
+        data["explanation"] = rule.documentation()
+        print(json.dumps(data, indent=2))
+        return EXIT_OK
+    default = "on" if rule.enabled_by_default else "off by default"
+    fix = f", fix: {rule.fixable.value}" if rule.fixable else ""
+    print(f"# {rule.code} {rule.name}\n")
+    print(f"Category: {rule.category}. Severity: {rule.severity.value} ({default}{fix}).\n")
+    print(rule.documentation())
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mllint.engine import set_recursion_limit
+
+    set_recursion_limit()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("mllint: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `mllint check | head`): not an error of ours.
+        sys.stderr.close()
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,328 @@
+"""Configuration: ``[tool.mllint]`` in pyproject.toml, or mllint.toml; validated, with clear errors.
+
+Where it is found: ``--config FILE`` if given; else walking up from the first path
+checked, the first directory holding ``mllint.toml``, ``.mllint.toml`` or a
+``pyproject.toml`` that has a ``[tool.mllint]`` table. That directory is the project
+root: globs in ``exclude`` and ``per-file-ignores`` are relative to it.
+
+Rule selection follows ruff: a selector is ``ALL``, a category name (``leakage``), a
+code prefix (``ML2``, ``ML20``), a code (``ML201``) or a rule name
+(``preprocessing-before-split``). Within one layer (the file, then the command line)
+the most specific selector that matches a rule decides whether it is on; on a tie,
+``ignore`` wins. A layer that sets ``select`` turns off what it does not select.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pathspec import PathSpec
+
+from mllint.diagnostic import Severity
+from mllint.rule import CATEGORIES, Rule
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message names the file, the key and the choices."""
+
+
+CONFIG_KEYS = {
+    "select": "list of rule selectors",
+    "extend-select": "list of rule selectors",
+    "ignore": "list of rule selectors",
+    "per-file-ignores": "table of glob = list of rule selectors",
+    "exclude": "list of gitignore-style patterns (replaces the default excludes)",
+    "extend-exclude": "list of gitignore-style patterns",
+    "severity": 'table of rule selector = "error" | "warning" | "info"',
+}
+
+DEFAULT_EXCLUDES = (
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".git-rewrite",
+    ".hg",
+    ".ipynb_checkpoints",
+    ".mypy_cache",
+    ".nox",
+    ".pants.d",
+    ".pytype",
+    ".ruff_cache",
+    ".mllint_cache",
+    ".pytest_cache",
+    ".svn",
+    ".tox",
+    ".venv",
+    "__pypackages__",
+    "__pycache__",
+    "_build",
+    "buck-out",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "venv",
+    "*.egg-info",
+)
+
+
+@dataclass
+class Options:
+    """One layer of options (from a file or from the command line), as given."""
+
+    select: list[str] | None = None
+    extend_select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    exclude: list[str] | None = None
+    extend_exclude: list[str] = field(default_factory=list)
+    severity: dict[str, str] = field(default_factory=dict)
+    source: str = "command line"
+
+
+@dataclass
+class Settings:
+    """The effective configuration of a run."""
+
+    root: Path
+    config_path: Path | None
+    enabled: frozenset[str]
+    severity: dict[str, Severity]
+    exclude: PathSpec
+    per_file_ignores: list[tuple[PathSpec, str, frozenset[str]]]
+
+    def ignored_for(self, relative_path: str) -> frozenset[str]:
+        codes: set[str] = set()
+        for spec, _pattern, ignored in self.per_file_ignores:
+            if spec.match_file(relative_path):
+                codes |= ignored
+        return frozenset(codes)
+
+    def fingerprint(self) -> str:
+        """A stable description of everything that changes results (for caches)."""
+        return repr(
+            (
+                sorted(self.enabled),
+                sorted((k, v.value) for k, v in self.severity.items()),
+                [p for _s, p, _c in self.per_file_ignores],
+                [sorted(c) for _s, _p, c in self.per_file_ignores],
+            )
+        )
+
+
+# -- finding and reading the file -------------------------------------------------
+
+
+def find_config_file(start: Path) -> Path | None:
+    directory = start if start.is_dir() else start.parent
+    directory = directory.resolve()
+    for candidate_dir in (directory, *directory.parents):
+        for name in ("mllint.toml", ".mllint.toml"):
+            candidate = candidate_dir / name
+            if candidate.is_file():
+                return candidate
+        pyproject = candidate_dir / "pyproject.toml"
+        if pyproject.is_file() and _has_mllint_table(pyproject):
+            return pyproject
+    return None
+
+
+def _has_mllint_table(pyproject: Path) -> bool:
+    try:
+        data = _read_toml(pyproject)
+    except ConfigError:
+        return "[tool.mllint" in pyproject.read_text(encoding="utf-8", errors="replace")
+    return isinstance(data.get("tool"), dict) and "mllint" in data["tool"]
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+def read_options(path: Path) -> Options:
+    data = _read_toml(path)
+    if path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("mllint", {})
+        where = f"{path}: [tool.mllint]"
+    else:
+        table = data
+        where = str(path)
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    options = Options(source=where)
+    for key, value in table.items():
+        if key not in CONFIG_KEYS:
+            valid = ", ".join(sorted(CONFIG_KEYS))
+            raise ConfigError(f"{where}: unknown key {key!r}; valid keys: {valid}")
+        if key in ("select", "extend-select", "ignore", "exclude", "extend-exclude"):
+            setattr(options, key.replace("-", "_"), _string_list(value, where, key))
+        elif key == "per-file-ignores":
+            options.per_file_ignores = _table_of_lists(value, where, key)
+        elif key == "severity":
+            options.severity = _table_of_strings(value, where, key)
+    return options
+
+
+def _string_list(value: object, where: str, key: str) -> list[str]:
+    if isinstance(value, str):
+        raise ConfigError(
+            f'{where}: {key!r} must be a list of strings, e.g. {key} = ["{value}"], '
+            f"not a single string"
+        )
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where}: {key!r} must be a {CONFIG_KEYS[key]}, got {value!r}")
+    return list(value)
+
+
+def _table_of_lists(value: object, where: str, key: str) -> dict[str, list[str]]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {key!r} must be a {CONFIG_KEYS[key]}, got {value!r}")
+    return {
+        pattern: _string_list(codes, where, f"{key}.{pattern}") for pattern, codes in value.items()
+    }
+
+
+def _table_of_strings(value: object, where: str, key: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError(f"{where}: {key!r} must be a {CONFIG_KEYS[key]}, got {value!r}")
+    return dict(value)
+
+
+# -- rule selection -----------------------------------------------------------------
+
+
+def resolve_selector(
+    selector: str, rules: dict[str, type[Rule]], where: str
+) -> tuple[set[str], int]:
+    """The codes ``selector`` stands for, and its specificity (higher is more specific)."""
+    token = selector.strip()
+    if token.upper() == "ALL":
+        return set(rules), 0
+    if token.lower() in CATEGORIES:
+        prefix = CATEGORIES[token.lower()]
+        return {code for code in rules if code.startswith(prefix)}, 1
+    upper = token.upper()
+    if upper.startswith("ML") and upper[2:].isdigit() and 0 < len(upper[2:]) <= 3:
+        matched = {code for code in rules if code.startswith(upper)}
+        if matched:
+            return matched, len(upper)
+    for code, rule in rules.items():
+        if rule.name == token.lower():
+            return {code}, 5
+    categories = ", ".join(CATEGORIES)
+    raise ConfigError(
+        f"{where}: unknown rule selector {selector!r}; use ALL, a category ({categories}), "
+        f"a code or prefix such as ML701 or ML7, or a rule name such as torch-load-unsafe "
+        f"(`mllint rules` lists them)"
+    )
+
+
+def _apply_layer(enabled: set[str], options: Options, rules: dict[str, type[Rule]]) -> set[str]:
+    where = options.source
+    decisions: dict[str, tuple[int, bool]] = {}
+
+    def decide(selectors: list[str], key: str, on: bool) -> None:
+        for selector in selectors:
+            codes, specificity = resolve_selector(selector, rules, f"{where}: {key}")
+            for code in codes:
+                previous = decisions.get(code)
+                if previous is None or specificity > previous[0]:
+                    decisions[code] = (specificity, on)
+                elif specificity == previous[0] and not on:
+                    decisions[code] = (specificity, False)
+
+    decide(options.select or [], "select", True)
+    decide(options.extend_select, "extend-select", True)
+    decide(options.ignore, "ignore", False)
+    result = set() if options.select is not None else set(enabled)
+    for code in rules:
+        if code in decisions:
+            if decisions[code][1]:
+                result.add(code)
+            else:
+                result.discard(code)
+    return result
+
+
+def _pathspec(patterns: list[str] | tuple[str, ...]) -> PathSpec:
+    return PathSpec.from_lines("gitwildmatch", patterns)
+
+
+def build_settings(
+    rules: dict[str, type[Rule]],
+    file_options: Options | None,
+    cli_options: Options,
+    root: Path,
+    config_path: Path | None,
+) -> Settings:
+    enabled = {code for code, rule in rules.items() if rule.enabled_by_default}
+    layers = [layer for layer in (file_options, cli_options) if layer is not None]
+    for layer in layers:
+        enabled = _apply_layer(enabled, layer, rules)
+
+    severity: dict[str, Severity] = {}
+    for layer in layers:
+        for selector, value in layer.severity.items():
+            codes, _ = resolve_selector(selector, rules, f"{layer.source}: severity")
+            try:
+                level = Severity.parse(value)
+            except ValueError as error:
+                raise ConfigError(f"{layer.source}: severity.{selector}: {error}") from None
+            for code in codes:
+                severity[code] = level
+
+    excludes: list[str] = list(DEFAULT_EXCLUDES)
+    per_file: list[tuple[PathSpec, str, frozenset[str]]] = []
+    for layer in layers:
+        if layer.exclude is not None:
+            excludes = list(layer.exclude)
+        excludes.extend(layer.extend_exclude)
+        for pattern, selectors in layer.per_file_ignores.items():
+            codes: set[str] = set()
+            for selector in selectors:
+                codes |= resolve_selector(
+                    selector, rules, f"{layer.source}: per-file-ignores.{pattern}"
+                )[0]
+            per_file.append((_pathspec([pattern]), pattern, frozenset(codes)))
+    return Settings(
+        root=root,
+        config_path=config_path,
+        enabled=frozenset(enabled),
+        severity=severity,
+        exclude=_pathspec(excludes),
+        per_file_ignores=per_file,
+    )
+
+
+def load_settings(
+    rules: dict[str, type[Rule]],
+    paths: list[Path],
+    cli_options: Options,
+    config_file: Path | None = None,
+) -> Settings:
+    """Find and read the configuration for ``paths`` and merge the command line over it."""
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"{config_file}: configuration file not found")
+        path: Path | None = config_file.resolve()
+    else:
+        start = paths[0] if paths else Path(os.getcwd())
+        path = find_config_file(start if start.exists() else Path(os.getcwd()))
+    file_options = read_options(path) if path is not None else None
+    root = path.parent if path is not None else Path(os.getcwd()).resolve()
+    return build_settings(rules, file_options, cli_options, root, path)

@@ -1,0 +1,120 @@
+"""FileContext: one parsed file and the analysis every rule shares while visiting it."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+
+from mllint.analysis.names import ImportTable
+from mllint.diagnostic import Applicability, Diagnostic, Edit, Fix, Location, Severity
+from mllint.source import SourceFile
+
+if TYPE_CHECKING:
+    from mllint.rule import Rule
+
+
+class FileContext:
+    """Shared, lazily computed facts about one file.
+
+    Positions and parents cost as much as the parse itself for a large file, so they are
+    computed only when a rule first asks (in practice: when a finding is reported).
+    """
+
+    def __init__(self, source: SourceFile, module: cst.Module) -> None:
+        self.source = source
+        self.module = module
+        self.diagnostics: list[Diagnostic] = []
+        #: Nodes from the module down to the parent of the node being visited.
+        self.ancestors: list[cst.CSTNode] = []
+        #: For each fix offered, the CST replacement (used when fixes are applied).
+        self.replacements: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
+        self._wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+
+    # -- shared analysis ---------------------------------------------------------
+
+    @cached_property
+    def imports(self) -> ImportTable:
+        return ImportTable.from_module(self.module)
+
+    def qualified_name(self, node: cst.BaseExpression) -> str | None:
+        """``torch.load`` for ``T.load`` after ``import torch as T``; None if unknown."""
+        return self.imports.resolve(node)
+
+    def call_name(self, call: cst.Call) -> str | None:
+        return self.imports.resolve(call.func)
+
+    @cached_property
+    def _positions(self):
+        return self._wrapper.resolve(PositionProvider)
+
+    @cached_property
+    def _parents(self):
+        return self._wrapper.resolve(ParentNodeProvider)
+
+    def position(self, node: cst.CSTNode) -> tuple[Location, Location]:
+        """1-based (start, end) of ``node``, columns counted in characters."""
+        code_range = self._positions[node]
+        return (
+            Location(code_range.start.line, code_range.start.column + 1),
+            Location(code_range.end.line, code_range.end.column + 1),
+        )
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The parent of ``node``: from the visit stack when possible, else computed."""
+        if self.ancestors and self.ancestors[-1] is not node:
+            for index in range(len(self.ancestors) - 1, 0, -1):
+                if self.ancestors[index] is node:
+                    return self.ancestors[index - 1]
+        return self._parents.get(node)
+
+    def enclosing(self, *types: type[cst.CSTNode]) -> cst.CSTNode | None:
+        """The innermost ancestor of the current node that is one of ``types``."""
+        for node in reversed(self.ancestors):
+            if isinstance(node, types):
+                return node
+        return None
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    # -- reporting ---------------------------------------------------------------
+
+    def replacement_fix(
+        self,
+        node: cst.CSTNode,
+        replacement: cst.CSTNode,
+        message: str,
+        applicability: Applicability,
+    ) -> Fix:
+        """A fix that replaces ``node`` by ``replacement`` (one edit over its span)."""
+        start, end = self.position(node)
+        self.replacements[id(node)] = (node, replacement)
+        edit = Edit(self.code(replacement), start, end)
+        return Fix(applicability=applicability, message=message, edits=(edit,))
+
+    def add_diagnostic(
+        self,
+        rule: Rule,
+        node: cst.CSTNode,
+        message: str,
+        *,
+        fix: Fix | None = None,
+        severity: Severity | None = None,
+    ) -> None:
+        start, end = self.position(node)
+        self.diagnostics.append(
+            Diagnostic(
+                code=rule.code,
+                name=rule.name,
+                message=message,
+                severity=severity or rule.severity,
+                path=self.source.display_path,
+                location=start,
+                end_location=end,
+                fix=fix,
+                url=rule.url(),
+            )
+        )

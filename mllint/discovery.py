@@ -1,0 +1,176 @@
+"""Paths -> files to check: .py/.pyi discovery honouring .gitignore files and excludes.
+
+Directories are walked; ``.gitignore`` files are honoured at every level (and those of
+the enclosing git repository above the starting directory, plus ``.git/info/exclude``).
+Files named explicitly are always checked, unless ``force_exclude`` is set (pre-commit
+passes explicit file lists, which should still respect the configured excludes).
+Symbolic links to directories are followed once; loops are reported, not followed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pathspec import PathSpec
+
+from mllint.config import Settings
+
+PYTHON_SUFFIXES = (".py", ".pyi")
+
+
+@dataclass
+class Discovery:
+    files: list[Path] = field(default_factory=list)
+    #: (path, message) for paths that could not be walked or do not exist
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _IgnoreRule:
+    base: Path
+    spec: PathSpec
+
+    def matches(self, path: Path, is_dir: bool) -> bool:
+        try:
+            relative = path.relative_to(self.base).as_posix()
+        except ValueError:
+            return False
+        if is_dir:
+            relative += "/"
+        return self.spec.match_file(relative)
+
+
+def _load_gitignore(path: Path) -> _IgnoreRule | None:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return _IgnoreRule(path.parent, PathSpec.from_lines("gitwildmatch", lines))
+
+
+def _repository_root(directory: Path) -> Path | None:
+    for candidate in (directory, *directory.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def _inherited_ignores(directory: Path) -> list[_IgnoreRule]:
+    """The .gitignore files between the repository root and ``directory`` (exclusive)."""
+    root = _repository_root(directory)
+    if root is None:
+        return []
+    rules: list[_IgnoreRule] = []
+    exclude = root / ".git" / "info" / "exclude"
+    if exclude.is_file():
+        rule = _load_gitignore(exclude)
+        if rule is not None:
+            rules.append(_IgnoreRule(root, rule.spec))
+    chain = [directory, *directory.parents]
+    for ancestor in reversed(chain[1 : chain.index(root) + 1] if root in chain else []):
+        gitignore = ancestor / ".gitignore"
+        if gitignore.is_file():
+            rule = _load_gitignore(gitignore)
+            if rule is not None:
+                rules.append(rule)
+    return rules
+
+
+def _is_excluded(path: Path, settings: Settings, is_dir: bool) -> bool:
+    try:
+        relative = path.resolve().relative_to(settings.root).as_posix()
+    except ValueError:
+        relative = path.as_posix().lstrip("/")
+    if is_dir:
+        relative += "/"
+    if settings.exclude.match_file(relative):
+        return True
+    # Default excludes such as "venv" match by name at any depth, even outside the root.
+    return settings.exclude.match_file(path.name + ("/" if is_dir else ""))
+
+
+def discover(paths: list[Path], settings: Settings, *, force_exclude: bool = False) -> Discovery:
+    result = Discovery()
+    seen: set[Path] = set()
+    for path in paths:
+        if not os.path.lexists(path):
+            result.problems.append((str(path), "no such file or directory"))
+            continue
+        if path.is_dir():
+            if force_exclude and _is_excluded(path, settings, True):
+                continue
+            absolute = path.resolve()
+            inherited = _inherited_ignores(absolute)
+            for found in _walk(path, settings, inherited, {absolute}, result):
+                key = found.resolve()
+                if key not in seen:
+                    seen.add(key)
+                    result.files.append(found)
+        else:
+            if force_exclude and (
+                _is_excluded(path, settings, False)
+                or any(_is_excluded(parent, settings, True) for parent in path.parents)
+            ):
+                continue
+            key = path.resolve() if path.exists() else path
+            if key not in seen:
+                seen.add(key)
+                result.files.append(path)
+    return result
+
+
+def _walk(
+    directory: Path,
+    settings: Settings,
+    ignores: list[_IgnoreRule],
+    visiting: set[Path],
+    result: Discovery,
+) -> Iterator[Path]:
+    gitignore = directory / ".gitignore"
+    if gitignore.is_file():
+        rule = _load_gitignore(gitignore)
+        if rule is not None:
+            ignores = [*ignores, rule]
+    try:
+        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+    except OSError as error:
+        result.problems.append((str(directory), error.strerror or str(error)))
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        try:
+            is_dir = entry.is_dir()
+            is_file = entry.is_file()
+        except OSError as error:
+            result.problems.append((str(path), error.strerror or str(error)))
+            continue
+        if entry.is_symlink() and not is_dir and not is_file:
+            if entry.name.endswith(PYTHON_SUFFIXES):
+                result.problems.append((str(path), _symlink_problem(path)))
+            continue
+        if _is_excluded(path, settings, is_dir) or any(
+            rule.matches(path, is_dir) for rule in ignores
+        ):
+            continue
+        if is_dir:
+            real = path.resolve()
+            # A link to a directory we are inside (or to one of its ancestors) is a loop.
+            if real in visiting or (
+                entry.is_symlink() and any(inside.is_relative_to(real) for inside in visiting)
+            ):
+                result.problems.append((str(path), "symbolic link loop; not followed"))
+                continue
+            yield from _walk(path, settings, ignores, visiting | {real}, result)
+        elif is_file and entry.name.endswith(PYTHON_SUFFIXES):
+            yield path
+
+
+def _symlink_problem(path: Path) -> str:
+    try:
+        os.stat(path)
+    except OSError as error:
+        return error.strerror or str(error)
+    return "not a regular file"

@@ -1,0 +1,446 @@
+"""The engine: read and parse each file once, run every enabled rule in one walk, apply noqa.
+
+Per file: decode (PEP 263/BOM) -> pre-scan (which rules can fire, from the file's
+imports) -> parse with LibCST once -> one traversal that dispatches each node to the
+``visit_<Node>``/``leave_<Node>`` methods of the relevant rules -> per-file ignores,
+noqa, severity overrides -> sorted diagnostics. A rule that raises is reported as an
+internal error for that file (with the rule code) and the other rules go on.
+Files are checked in worker processes when there are enough of them; the results are
+identical to a serial run because they are sorted the same way.
+"""
+
+from __future__ import annotations
+
+import ast
+import multiprocessing
+import os
+import re
+import sys
+import traceback
+import warnings
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import libcst as cst
+
+from mllint import __version__
+from mllint.config import Settings
+from mllint.context import FileContext
+from mllint.diagnostic import Diagnostic, Location, Severity
+from mllint.noqa import apply_suppressions, find_suppressions, unused_noqa_diagnostics
+from mllint.rule import Rule
+from mllint.source import SourceDecodeError, SourceFile, SourceReadError, read_source
+
+#: Below this many files, a worker pool costs more than it saves.
+PARALLEL_THRESHOLD = 24
+
+
+@dataclass(frozen=True)
+class InternalError:
+    """mllint itself failed (a bug): which rule, which file, and the traceback."""
+
+    path: str
+    rule: str | None
+    message: str
+    traceback: str
+
+
+@dataclass
+class FileResult:
+    path: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    internal_errors: list[InternalError] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    diagnostics: list[Diagnostic]
+    internal_errors: list[InternalError]
+    files_checked: int
+
+
+@dataclass
+class RuleSet:
+    """The rules a run uses: the registry, the enabled codes and the effective settings."""
+
+    rules: dict[str, type[Rule]]
+    settings: Settings
+
+    def enabled_rules(self, relative_path: str) -> list[type[Rule]]:
+        ignored = self.settings.ignored_for(relative_path)
+        return [
+            rule
+            for code, rule in self.rules.items()
+            if code in self.settings.enabled and code not in ignored
+        ]
+
+
+# -- one file --------------------------------------------------------------------------
+
+
+class _Dispatcher(cst.CSTVisitor):
+    """One traversal for all rules; keeps the ancestor stack in the context."""
+
+    def __init__(self, context: FileContext, rules: list[Rule], result: FileResult) -> None:
+        self.context = context
+        self.result = result
+        self.failed: set[str] = set()
+        self.visits: dict[str, list[tuple[Rule, Callable]]] = {}
+        self.leaves: dict[str, list[tuple[Rule, Callable]]] = {}
+        for rule in rules:
+            for attr in type(rule).visitor_methods():
+                kind, node_name = attr.split("_", 1)
+                table = self.visits if kind == "visit" else self.leaves
+                table.setdefault(node_name, []).append((rule, getattr(rule, attr)))
+
+    def _call(self, handlers: list[tuple[Rule, Callable]], node: cst.CSTNode) -> None:
+        for rule, method in handlers:
+            if rule.code in self.failed:
+                continue
+            try:
+                method(node)
+            except Exception as error:  # a bug in a rule must not stop the others
+                self.fail(rule, error)
+
+    def fail(self, rule: Rule, error: BaseException) -> None:
+        self.failed.add(rule.code)
+        self.result.internal_errors.append(
+            InternalError(
+                path=self.context.source.display_path,
+                rule=rule.code,
+                message=f"{type(error).__name__}: {error}",
+                traceback=traceback.format_exc(),
+            )
+        )
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        handlers = self.visits.get(type(node).__name__)
+        if handlers:
+            self._call(handlers, node)
+        self.context.ancestors.append(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.context.ancestors.pop()
+        handlers = self.leaves.get(type(original_node).__name__)
+        if handlers:
+            self._call(handlers, original_node)
+
+    # Attribute-level hooks are not used by rules; skipping them saves a lookup per field.
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+
+_IMPORT_RE = re.compile(r"^\s*(?:from\s+([\w.]+)|import\s+([\w., ]+))", re.MULTILINE)
+
+
+def prescan_imports(text: str) -> set[str]:
+    """Top-level module names a file may import, found with a regex (no parsing).
+
+    It over-approximates (a matching line inside a string counts), which is safe: it
+    only decides which rules are worth running.
+    """
+    roots: set[str] = set()
+    for match in _IMPORT_RE.finditer(text):
+        if match.group(1):
+            if not match.group(1).startswith("."):
+                roots.add(match.group(1).split(".")[0])
+        else:
+            for part in match.group(2).split(","):
+                name = part.strip().split(" ")[0]
+                if name:
+                    roots.add(name.split(".")[0])
+    return roots
+
+
+def _syntax_error(source: SourceFile, message: str, row: int, column: int) -> Diagnostic:
+    row = max(1, min(row, source.line_count if source.text else 1))
+    column = max(1, column)
+    return Diagnostic(
+        code="ML001",
+        name="syntax-error",
+        message=message,
+        severity=Severity.ERROR,
+        path=source.display_path,
+        location=Location(row, column),
+        end_location=Location(row, column),
+    )
+
+
+def _parse(source: SourceFile) -> tuple[cst.Module | None, Diagnostic | None]:
+    if "\0" in source.text:
+        index = source.text.index("\0")
+        row = source.row_of_offset(index)
+        column = index - source.line_starts[row - 1] + 1
+        return None, _syntax_error(source, "SyntaxError: source contains a null byte", row, column)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return cst.parse_module(source.text), None
+    except cst.ParserSyntaxError as error:
+        message = " ".join(error.message.split())
+        return None, _syntax_error(
+            source, f"SyntaxError: {message}", error.raw_line, error.raw_column + 1
+        )
+    except RecursionError:
+        return None, _syntax_error(
+            source, "SyntaxError: too deeply nested to parse (recursion limit)", 1, 1
+        )
+
+
+def _cheap_syntax_check(source: SourceFile) -> Diagnostic | None:
+    """For files no rule applies to: CPython's parser finds syntax errors ~5x faster."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(source.text)
+    except SyntaxError as error:
+        return _syntax_error(
+            source,
+            f"SyntaxError: {error.msg}",
+            error.lineno or 1,
+            error.offset or 1,
+        )
+    except (ValueError, RecursionError, MemoryError) as error:
+        return _syntax_error(source, f"SyntaxError: {error}", 1, 1)
+    return None
+
+
+def _relative_path(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except (ValueError, OSError):
+        return path.as_posix()
+
+
+def check_source(source: SourceFile, ruleset: RuleSet, relative_path: str) -> FileResult:
+    """Run every enabled, relevant rule over one decoded file."""
+    result = FileResult(path=source.display_path)
+    enabled = ruleset.enabled_rules(relative_path)
+    visitor_rules = [rule for rule in enabled if any(True for _ in rule.visitor_methods())]
+    roots = prescan_imports(source.text)
+    relevant = [
+        rule for rule in visitor_rules if not rule.requires_imports or rule.requires_imports & roots
+    ]
+    diagnostics: list[Diagnostic] = []
+    if not relevant:
+        error = _cheap_syntax_check(source)
+        if error is not None:
+            diagnostics.append(error)
+    else:
+        module, error = _parse(source)
+        if error is not None:
+            diagnostics.append(error)
+        else:
+            assert module is not None
+            diagnostics.extend(_run_rules(source, module, relevant, result))
+    enabled_codes = {rule.code for rule in enabled}
+    diagnostics = [d for d in diagnostics if d.code in enabled_codes or d.code == "ML001"]
+    suppressions = find_suppressions(source.text)
+    diagnostics = [replace(d, noqa_row=suppressions.noqa_row(d.location.row)) for d in diagnostics]
+    diagnostics = apply_suppressions(diagnostics, suppressions)
+    if "ML002" in enabled_codes and not suppressions.file_ignored:
+        diagnostics.extend(
+            unused_noqa_diagnostics(
+                suppressions,
+                source.display_path,
+                set(ruleset.rules),
+                enabled_codes,
+                ruleset.rules["ML002"].severity,
+            )
+        )
+    overrides = ruleset.settings.severity
+    if overrides:
+        diagnostics = [
+            d.with_severity(overrides[d.code]) if d.code in overrides else d for d in diagnostics
+        ]
+    result.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+    return result
+
+
+def _run_rules(
+    source: SourceFile, module: cst.Module, rule_classes: list[type[Rule]], result: FileResult
+) -> list[Diagnostic]:
+    context = FileContext(source, module)
+    rules: list[Rule] = []
+    for rule_class in rule_classes:
+        try:
+            rules.append(rule_class(context))
+        except Exception as error:
+            result.internal_errors.append(
+                InternalError(
+                    source.display_path, rule_class.code, repr(error), traceback.format_exc()
+                )
+            )
+    # The regex pre-scan over-approximates imports; the import table is exact.
+    rules = [
+        rule
+        for rule in rules
+        if not type(rule).requires_imports
+        or context.imports.imports_any(type(rule).requires_imports)
+    ]
+    dispatcher = _Dispatcher(context, rules, result)
+    try:
+        module.visit(dispatcher)
+    except RecursionError:
+        result.internal_errors.append(
+            InternalError(
+                source.display_path,
+                None,
+                "RecursionError: the file is nested too deeply to analyse",
+                traceback.format_exc(),
+            )
+        )
+        return context.diagnostics
+    for rule in rules:
+        if rule.code in dispatcher.failed:
+            continue
+        try:
+            rule.finish()
+        except Exception as error:
+            dispatcher.fail(rule, error)
+    return context.diagnostics
+
+
+def check_path(path: Path, ruleset: RuleSet, display_path: str | None = None) -> FileResult:
+    display = display_path or os.fspath(path)
+    relative = _relative_path(path, ruleset.settings.root)
+    try:
+        source = read_source(path, display)
+    except SourceReadError as error:
+        return _io_error(display, str(error), ruleset)
+    except SourceDecodeError as error:
+        diagnostic = Diagnostic(
+            code="ML001",
+            name="syntax-error",
+            message=f"SyntaxError: {error}",
+            severity=Severity.ERROR,
+            path=display,
+            location=Location(error.row, error.column),
+            end_location=Location(error.row, error.column),
+        )
+        return FileResult(path=display, diagnostics=[diagnostic])
+    try:
+        return check_source(source, ruleset, relative)
+    except Exception as error:  # an engine bug: report it for this file and go on
+        return FileResult(
+            path=display,
+            internal_errors=[
+                InternalError(
+                    display, None, f"{type(error).__name__}: {error}", traceback.format_exc()
+                )
+            ],
+        )
+
+
+def _io_error(display: str, message: str, ruleset: RuleSet) -> FileResult:
+    diagnostics = []
+    if "ML003" in ruleset.settings.enabled:
+        diagnostics.append(
+            Diagnostic(
+                code="ML003",
+                name="io-error",
+                message=f"Cannot read file: {message}",
+                severity=ruleset.settings.severity.get("ML003", Severity.ERROR),
+                path=display,
+                location=Location(1, 1),
+                end_location=Location(1, 1),
+            )
+        )
+    return FileResult(path=display, diagnostics=diagnostics)
+
+
+# -- many files ------------------------------------------------------------------------
+
+_WORKER_RULESET: RuleSet | None = None
+
+
+def _init_worker(ruleset: RuleSet) -> None:
+    global _WORKER_RULESET
+    _WORKER_RULESET = ruleset
+
+
+def _check_in_worker(item: tuple[str, str]) -> FileResult:
+    assert _WORKER_RULESET is not None
+    path, display = item
+    return check_path(Path(path), _WORKER_RULESET, display)
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def check_files(
+    files: Iterable[tuple[Path, str]], ruleset: RuleSet, *, jobs: int | None = None
+) -> RunResult:
+    """Check ``(path, display_path)`` pairs, in parallel when worthwhile."""
+    items = [(os.fspath(path), display) for path, display in files]
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    results: list[FileResult]
+    if jobs > 1 and len(items) >= PARALLEL_THRESHOLD:
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        chunksize = max(1, len(items) // (jobs * 8))
+        with ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(ruleset,)
+        ) as pool:
+            results = list(pool.map(_check_in_worker, items, chunksize=chunksize))
+    else:
+        results = [check_path(Path(path), ruleset, display) for path, display in items]
+    diagnostics = [d for result in results for d in result.diagnostics]
+    diagnostics.sort(key=Diagnostic.sort_key)
+    errors = [e for result in results for e in result.internal_errors]
+    errors.sort(key=lambda e: (e.path, e.rule or ""))
+    return RunResult(diagnostics=diagnostics, internal_errors=errors, files_checked=len(items))
+
+
+def crash_report(error: InternalError, *, debug: bool = False) -> str:
+    where = f"rule {error.rule}" if error.rule else "the engine"
+    text = (
+        f"mllint {__version__}: internal error in {where} while checking {error.path}: "
+        f"{error.message}\n"
+        "  This is a bug in mllint. Please report it with the mllint version, the rule code, "
+        "and (if you can share it) the file.\n"
+    )
+    if debug:
+        text += error.traceback
+    else:
+        text += "  Run with --debug to see the traceback.\n"
+    return text
+
+
+def set_recursion_limit() -> None:
+    """LibCST recurses per nesting level; deeply nested real code needs more than 1000."""
+    if sys.getrecursionlimit() < 10_000:
+        sys.setrecursionlimit(10_000)
+
+
+def with_display_paths(files: list[Path], cwd: Path) -> list[tuple[Path, str]]:
+    pairs = []
+    for path in files:
+        try:
+            display = os.path.relpath(path, cwd) if path.is_absolute() else os.fspath(path)
+        except ValueError:
+            display = os.fspath(path)
+        pairs.append((path, display.replace(os.sep, "/")))
+    return pairs
+
+
+__all__ = [
+    "FileResult",
+    "InternalError",
+    "RuleSet",
+    "RunResult",
+    "check_files",
+    "check_path",
+    "check_source",
+    "crash_report",
+]

@@ -1,0 +1,176 @@
+"""Suppression comments: ``# noqa``, ``# noqa: ML101, ML2`` and file-level ``# mllint: noqa``.
+
+Semantics follow ruff's: a ``# noqa`` comment suppresses findings reported on its own
+line; a finding inside a multi-line string is suppressed by a comment after the string's
+closing quotes. ``# mllint: noqa`` (anywhere, on a line of its own) silences the whole
+file, ``# mllint: noqa: ML301`` only the listed codes. Codes may be exact codes or
+prefixes (``ML2`` covers ``ML201``).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from dataclasses import dataclass, field
+
+from mllint.diagnostic import Diagnostic, Location, Severity
+
+_NOQA_RE = re.compile(
+    r"[#]\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]*(?:[\s,]+[A-Z]+[0-9]*)*))?", re.IGNORECASE
+)
+_FILE_NOQA_RE = re.compile(
+    r"[#]\s*mllint\s*:\s*noqa(?:\s*:\s*(?P<codes>[A-Z]+[0-9]*(?:[\s,]+[A-Z]+[0-9]*)*))?",
+    re.IGNORECASE,
+)
+_CODE_SPLIT_RE = re.compile(r"[\s,]+")
+
+
+@dataclass
+class NoqaDirective:
+    row: int
+    column: int
+    end_column: int
+    codes: tuple[str, ...] | None  # None: blanket ``# noqa``
+    used_codes: set[str] = field(default_factory=set)
+    used_blanket: bool = False
+
+    def matches(self, code: str) -> str | None:
+        """The code or prefix of this directive that covers ``code`` (``"*"`` for blanket)."""
+        if self.codes is None:
+            return "*"
+        for entry in self.codes:
+            if code.startswith(entry):
+                return entry
+        return None
+
+
+@dataclass
+class Suppressions:
+    line_directives: dict[int, NoqaDirective] = field(default_factory=dict)
+    file_codes: tuple[str, ...] | None = ()  # None: the whole file; () no file directive
+    #: row inside a multi-line string -> the row of the string's last line
+    string_end_rows: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def file_ignored(self) -> bool:
+        return self.file_codes is None
+
+    def noqa_row(self, row: int) -> int:
+        return self.string_end_rows.get(row, row)
+
+
+def _parse_codes(text: str | None) -> tuple[str, ...] | None:
+    if not text:
+        return None
+    return tuple(code.upper() for code in _CODE_SPLIT_RE.split(text.strip()) if code)
+
+
+def find_suppressions(text: str) -> Suppressions:
+    """Collect noqa directives from comments (strings that merely contain "noqa" don't count)."""
+    result = Suppressions()
+    if "noqa" not in text.lower():
+        return result
+    file_codes: list[str] = []
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        tokens = []
+    for token in tokens:
+        if token.type == tokenize.STRING and token.start[0] != token.end[0]:
+            for row in range(token.start[0], token.end[0]):
+                result.string_end_rows[row] = token.end[0]
+        if token.type != tokenize.COMMENT:
+            continue
+        comment = token.string
+        row, column = token.start
+        file_match = _FILE_NOQA_RE.match(comment)
+        if file_match is not None:
+            if token.line.strip().startswith("#"):
+                codes = _parse_codes(file_match.group("codes"))
+                if codes is None:
+                    result.file_codes = None
+                elif result.file_codes is not None:
+                    file_codes.extend(codes)
+            continue
+        match = _NOQA_RE.search(comment)
+        if match is None:
+            continue
+        result.line_directives[row] = NoqaDirective(
+            row=row,
+            column=column + match.start() + 1,
+            end_column=column + match.end() + 1,
+            codes=_parse_codes(match.group("codes")),
+        )
+    if result.file_codes is not None and file_codes:
+        result.file_codes = tuple(file_codes)
+    return result
+
+
+def apply_suppressions(
+    diagnostics: list[Diagnostic], suppressions: Suppressions
+) -> list[Diagnostic]:
+    """Drop suppressed findings; record on each directive what it suppressed."""
+    if suppressions.file_ignored:
+        return []
+    kept: list[Diagnostic] = []
+    for diagnostic in diagnostics:
+        if diagnostic.code == "ML001":  # a syntax error cannot be silenced by a comment
+            kept.append(diagnostic)
+            continue
+        if suppressions.file_codes and any(
+            diagnostic.code.startswith(code) for code in suppressions.file_codes
+        ):
+            continue
+        directive = suppressions.line_directives.get(suppressions.noqa_row(diagnostic.location.row))
+        if directive is not None:
+            matched = directive.matches(diagnostic.code)
+            if matched == "*":
+                directive.used_blanket = True
+                continue
+            if matched is not None:
+                directive.used_codes.add(matched)
+                continue
+        kept.append(diagnostic)
+    return kept
+
+
+def unused_noqa_diagnostics(
+    suppressions: Suppressions,
+    path: str,
+    known_codes: set[str],
+    enabled_codes: set[str],
+    severity: Severity = Severity.INFO,
+) -> list[Diagnostic]:
+    """ML002 findings: mllint codes in ``# noqa: ...`` that suppressed nothing.
+
+    Only codes of mllint's own form (``ML`` + digits) are judged: other tools' codes
+    (``E501``, ``F401``) and blanket ``# noqa`` comments belong to other linters too.
+    """
+    findings: list[Diagnostic] = []
+    for directive in suppressions.line_directives.values():
+        if directive.codes is None:
+            continue
+        unused = []
+        for code in directive.codes:
+            if not code.startswith("ML") or code in directive.used_codes:
+                continue
+            if code not in known_codes and not any(k.startswith(code) for k in known_codes):
+                unused.append(f"{code} (unknown code)")
+            elif not any(k.startswith(code) for k in enabled_codes):
+                unused.append(f"{code} (not enabled)")
+            else:
+                unused.append(code)
+        if unused:
+            findings.append(
+                Diagnostic(
+                    code="ML002",
+                    name="unused-noqa",
+                    message=f"Unused `noqa` directive: {', '.join(unused)}",
+                    severity=severity,
+                    path=path,
+                    location=Location(directive.row, directive.column),
+                    end_location=Location(directive.row, directive.end_column),
+                )
+            )
+    return findings

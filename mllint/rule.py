@@ -1,0 +1,243 @@
+"""The rule API: the Rule base class, its metadata, the registry and plugin loading.
+
+A rule is a class with metadata (``code``, ``name``, ``category``, ``severity``, ...)
+and LibCST visitor methods (``visit_Call``, ``leave_FunctionDef``, ...). Its docstring is
+its documentation, in ruff's shape (``## What it does``, ``## Why is this bad?``,
+``## Example``, ``## Use instead``, ``## References``). Rules report through
+:meth:`Rule.report`. Defining a subclass with a ``code`` registers it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import re
+import textwrap
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, ClassVar
+
+import libcst as cst
+
+from mllint.diagnostic import Applicability, Fix, Severity
+
+if TYPE_CHECKING:
+    from mllint.context import FileContext
+
+#: Categories and their code prefixes (DESIGN §2). A category name is a valid selector.
+CATEGORIES: dict[str, str] = {
+    "engine": "ML0",
+    "reproducibility": "ML1",
+    "leakage": "ML2",
+    "logging": "ML3",
+    "checkpointing": "ML4",
+    "training": "ML5",
+    "evaluation": "ML6",
+    "security": "ML7",
+    "performance": "ML8",
+    "project": "ML9",
+}
+
+DOCS_URL = "https://github.com/mllint-dev/mllint/blob/main/docs/rules.md#{code}"
+
+_CODE_RE = re.compile(r"^ML\d{3}$")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_SECTION_RE = re.compile(r"^##\s+(.+?)\s*$", re.MULTILINE)
+
+_REGISTRY: dict[str, type[Rule]] = {}
+_BUILTINS_LOADED = False
+_PLUGINS_LOADED = False
+
+
+class RuleDefinitionError(Exception):
+    """A rule class is malformed (bad code, duplicate name, missing documentation)."""
+
+
+class Rule:
+    """Base class of every rule.
+
+    Subclasses set the metadata class attributes and define ``visit_<Node>`` /
+    ``leave_<Node>`` methods named after LibCST node classes. One instance is created
+    per file; ``self.context`` gives the file's shared analysis (qualified names,
+    positions, ancestors of the node being visited).
+    """
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    category: ClassVar[str]
+    severity: ClassVar[Severity] = Severity.WARNING
+    enabled_by_default: ClassVar[bool] = True
+    #: ``Applicability.SAFE`` / ``UNSAFE`` when the rule can offer a fix, else None.
+    fixable: ClassVar[Applicability | None] = None
+    #: Top-level modules whose import makes the rule relevant (empty: every file).
+    #: The engine skips the rule on files that import none of them.
+    requires_imports: ClassVar[frozenset[str]] = frozenset()
+    #: Extra tags (SARIF ``properties.tags``); the category is always included.
+    tags: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, context: FileContext) -> None:
+        self.context = context
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" in cls.__dict__:
+            _register(cls)
+
+    # -- reporting ---------------------------------------------------------------
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str,
+        *,
+        fix: Fix | None = None,
+        severity: Severity | None = None,
+    ) -> None:
+        """Report ``message`` at ``node``, optionally with a fix and a severity that
+        differs from the rule's default for this one finding."""
+        self.context.add_diagnostic(self, node, message, fix=fix, severity=severity)
+
+    def finish(self) -> None:
+        """Called once after the whole file was visited (for rules that decide at the end)."""
+
+    # -- documentation -----------------------------------------------------------
+
+    @classmethod
+    def documentation(cls) -> str:
+        return textwrap.dedent(cls.__doc__ or "").strip()
+
+    @classmethod
+    def sections(cls) -> dict[str, str]:
+        """The docstring's ``## Heading`` sections, keyed by lower-case heading."""
+        doc = cls.documentation()
+        parts = _SECTION_RE.split(doc)
+        sections = {"": parts[0].strip()}
+        for heading, body in zip(parts[1::2], parts[2::2], strict=True):
+            sections[heading.strip().lower()] = body.strip()
+        return sections
+
+    @classmethod
+    def summary(cls) -> str:
+        """One sentence: the first sentence of "What it does"."""
+        text = cls.sections().get("what it does", "") or cls.sections().get("", "")
+        text = " ".join(text.split())
+        match = re.match(r"(.+?[.!?])(\s|$)", text)
+        return match.group(1) if match else text
+
+    @classmethod
+    def url(cls) -> str:
+        return DOCS_URL.format(code=cls.code, name=cls.name)
+
+    @classmethod
+    def metadata(cls) -> dict[str, object]:
+        return {
+            "code": cls.code,
+            "name": cls.name,
+            "category": cls.category,
+            "severity": cls.severity.value,
+            "enabled_by_default": cls.enabled_by_default,
+            "fixable": cls.fixable.value if cls.fixable else None,
+            "summary": cls.summary(),
+            "url": cls.url(),
+        }
+
+    @classmethod
+    def visitor_methods(cls) -> Iterable[str]:
+        for attr in dir(cls):
+            if attr.startswith(("visit_", "leave_")) and callable(getattr(cls, attr)):
+                yield attr
+
+
+def _register(cls: type[Rule]) -> None:
+    code = cls.code
+    where = f"{cls.__module__}.{cls.__qualname__}"
+    if not _CODE_RE.match(code):
+        raise RuleDefinitionError(f"{where}: code {code!r} is not of the form ML123")
+    name = getattr(cls, "name", "")
+    if not _NAME_RE.match(name or ""):
+        raise RuleDefinitionError(f"{where}: name {name!r} is not a kebab-case slug")
+    category = getattr(cls, "category", "")
+    if category not in CATEGORIES:
+        raise RuleDefinitionError(
+            f"{where}: category {category!r} is not one of {', '.join(CATEGORIES)}"
+        )
+    if not code.startswith(CATEGORIES[category]):
+        raise RuleDefinitionError(
+            f"{where}: code {code} is outside the {category} range {CATEGORIES[category]}xx"
+        )
+    existing = _REGISTRY.get(code)
+    if existing is not None and existing is not cls:
+        if f"{existing.__module__}.{existing.__qualname__}" == where:
+            # The same module imported twice (e.g. by path and by package): keep the first.
+            return
+        raise RuleDefinitionError(f"{where}: code {code} is already used by {existing.__name__}")
+    for other in _REGISTRY.values():
+        if other.name == name and other is not cls:
+            raise RuleDefinitionError(f"{where}: name {name!r} is already used by {other.code}")
+    if not cls.sections().get("what it does"):
+        raise RuleDefinitionError(f"{where}: the docstring needs a '## What it does' section")
+    for attr in cls.visitor_methods():
+        node_name = attr.split("_", 1)[1]
+        if not inspect.isclass(getattr(cst, node_name, None)):
+            raise RuleDefinitionError(f"{where}: {attr} names no LibCST node class")
+    _REGISTRY[code] = cls
+
+
+class PluginError(Exception):
+    """A third-party rule pack could not be loaded."""
+
+
+def _load_builtin_rules() -> None:
+    global _BUILTINS_LOADED
+    if _BUILTINS_LOADED:
+        return
+    import mllint.builtin_rules  # noqa: F401  (engine rules: ML001, ML002, ...)
+    import mllint.rules as pack
+
+    for info in pkgutil.walk_packages(pack.__path__, prefix=pack.__name__ + "."):
+        importlib.import_module(info.name)
+    _BUILTINS_LOADED = True
+
+
+def _load_plugins() -> None:
+    """Import third-party rule packs registered under the entry-point group ``mllint.rules``.
+
+    An entry point may name a module (importing it registers its rules), a Rule subclass,
+    or a callable returning rule classes.
+    """
+    global _PLUGINS_LOADED
+    if _PLUGINS_LOADED:
+        return
+    _PLUGINS_LOADED = True
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="mllint.rules"):
+        try:
+            loaded = entry.load()
+            if callable(loaded) and not (inspect.isclass(loaded) and issubclass(loaded, Rule)):
+                loaded()
+        except RuleDefinitionError:
+            raise
+        except Exception as error:  # a broken plugin must say which one
+            raise PluginError(
+                f"cannot load rule plugin {entry.name!r} ({entry.value}): {error}"
+            ) from error
+
+
+def all_rules(*, plugins: bool = True) -> dict[str, type[Rule]]:
+    """Every registered rule by code, built-in pack first, sorted by code."""
+    _load_builtin_rules()
+    if plugins:
+        _load_plugins()
+    return dict(sorted(_REGISTRY.items()))
+
+
+def find_rule(code_or_name: str) -> type[Rule] | None:
+    rules = all_rules()
+    key = code_or_name.strip()
+    if key.upper() in rules:
+        return rules[key.upper()]
+    for rule in rules.values():
+        if rule.name == key.lower():
+            return rule
+    return None

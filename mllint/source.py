@@ -1,0 +1,125 @@
+"""A SourceFile: a file's bytes decoded once, with its encoding, BOM, newline and line index."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import tokenize
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SourceReadError(Exception):
+    """The file could not be read (permissions, vanished, not a file)."""
+
+
+class SourceDecodeError(Exception):
+    """The file's bytes are not text in its declared encoding."""
+
+    def __init__(self, message: str, row: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.row = row
+        self.column = column
+
+
+@dataclass
+class SourceFile:
+    """The text of one file as the analysis sees it.
+
+    ``text`` has the BOM removed; rows and columns reported by mllint are 1-based and
+    count characters, as editors do.
+    """
+
+    path: Path
+    display_path: str
+    raw: bytes
+    text: str
+    encoding: str = "utf-8"
+    bom: bool = False
+    newline: str = "\n"
+    _line_starts: list[int] = field(default_factory=list, repr=False)
+
+    @property
+    def line_starts(self) -> list[int]:
+        if not self._line_starts:
+            starts = [0]
+            text = self.text
+            index = 0
+            while True:
+                index = text.find("\n", index)
+                if index < 0:
+                    break
+                index += 1
+                starts.append(index)
+            self._line_starts = starts
+        return self._line_starts
+
+    def line(self, row: int) -> str:
+        """The text of 1-based ``row`` without its line ending ("" past the end)."""
+        starts = self.line_starts
+        if row < 1 or row > len(starts):
+            return ""
+        end = starts[row] if row < len(starts) else len(self.text)
+        return self.text[starts[row - 1] : end].rstrip("\r\n")
+
+    @property
+    def line_count(self) -> int:
+        return len(self.line_starts)
+
+    def row_of_offset(self, offset: int) -> int:
+        return bisect_right(self.line_starts, offset)
+
+
+def read_source(path: Path, display_path: str | None = None) -> SourceFile:
+    """Read and decode ``path`` (PEP 263 coding cookie or BOM; UTF-8 by default)."""
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise SourceReadError("is a directory, not a file") from None
+    except FileNotFoundError:
+        raise SourceReadError("file not found (deleted during the run?)") from None
+    except PermissionError:
+        raise SourceReadError("permission denied") from None
+    except OSError as error:
+        raise SourceReadError(error.strerror or str(error)) from None
+    return decode_source(raw, path, display_path or os.fspath(path))
+
+
+def decode_source(raw: bytes, path: Path, display_path: str) -> SourceFile:
+    bom = raw.startswith(codecs.BOM_UTF8)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+    except SyntaxError as error:
+        raise SourceDecodeError(f"invalid encoding declaration: {error.msg}") from None
+    body = raw[len(codecs.BOM_UTF8) :] if bom else raw
+    if encoding == "utf-8-sig":
+        encoding = "utf-8"
+    try:
+        text = body.decode(encoding)
+    except UnicodeDecodeError as error:
+        row = body.count(b"\n", 0, error.start) + 1
+        column = error.start - (body.rfind(b"\n", 0, error.start) + 1) + 1
+        raise SourceDecodeError(
+            f"not valid {encoding} text: byte 0x{body[error.start]:02x} cannot be decoded",
+            row,
+            column,
+        ) from None
+    except LookupError:
+        raise SourceDecodeError(f"unknown encoding {encoding!r}") from None
+    newline = "\n"
+    first = text.find("\n")
+    if first > 0 and text[first - 1] == "\r":
+        newline = "\r\n"
+    elif first < 0 and "\r" in text:
+        newline = "\r"
+    return SourceFile(
+        path=path,
+        display_path=display_path,
+        raw=raw,
+        text=text,
+        encoding=encoding,
+        bom=bom,
+        newline=newline,
+    )

@@ -1,0 +1,1 @@
+"""Security and API rules (ML7xx)."""
