@@ -111,38 +111,36 @@ def _error(message: str) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from mllint.config import ConfigError, Options, load_settings
-    from mllint.discovery import discover
-    from mllint.engine import RuleSet, check_files, crash_report, with_display_paths
+    from mllint.api import lint_paths
+    from mllint.config import ConfigError
+    from mllint.engine import crash_report
     from mllint.report import ReportOptions, get_reporter, statistics
-    from mllint.rule import PluginError, RuleDefinitionError, all_rules
+    from mllint.rule import PluginError, RuleDefinitionError
 
-    paths: list[Path] = args.paths or [Path(".")]
+    if args.jobs is not None and args.jobs < 1:
+        return _error("--jobs must be at least 1")
+    cwd = Path(os.getcwd())
     try:
-        rules = all_rules()
-        cli_options = Options(
+        run = lint_paths(
+            args.paths or [Path(".")],
             select=_flatten(args.select) if args.select else None,
             extend_select=_flatten(args.extend_select),
             ignore=_flatten(args.ignore),
+            config_file=args.config,
+            force_exclude=args.force_exclude,
+            jobs=args.jobs,
+            cwd=cwd,
         )
-        settings = load_settings(rules, paths, cli_options, args.config)
     except (ConfigError, PluginError, RuleDefinitionError) as error:
         return _error(str(error))
-    if args.jobs is not None and args.jobs < 1:
-        return _error("--jobs must be at least 1")
-
-    discovery = discover(paths, settings, force_exclude=args.force_exclude)
+    result = run.result
     missing = False
-    for path, message in discovery.problems:
+    for path, message in run.problems:
         if message == "no such file or directory":
             missing = True
             print(f"mllint: error: {path}: {message}", file=sys.stderr)
         else:
             print(f"mllint: warning: {path}: {message}", file=sys.stderr)
-    cwd = Path(os.getcwd())
-    result = check_files(
-        with_display_paths(discovery.files, cwd), RuleSet(rules, settings), jobs=args.jobs
-    )
 
     stream_is_file = args.output_file is not None
     out_stream = sys.stdout
@@ -254,9 +252,10 @@ def run_rule(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mllint.engine import set_recursion_limit
-
-    set_recursion_limit()
+    # LibCST recurses once per nesting level; deeply nested real code needs more than
+    # Python's default of 1000 frames.
+    if sys.getrecursionlimit() < 10_000:
+        sys.setrecursionlimit(10_000)
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)

@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pathspec import PathSpec
+from pathspec import GitIgnoreSpec, PathSpec
 
 from mllint.diagnostic import Severity
 from mllint.rule import CATEGORIES, Rule
@@ -260,7 +260,7 @@ def _apply_layer(enabled: set[str], options: Options, rules: dict[str, type[Rule
 
 
 def _pathspec(patterns: list[str] | tuple[str, ...]) -> PathSpec:
-    return PathSpec.from_lines("gitwildmatch", patterns)
+    return GitIgnoreSpec.from_lines(patterns)
 
 
 def build_settings(

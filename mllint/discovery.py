@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pathspec import PathSpec
+from pathspec import GitIgnoreSpec, PathSpec
 
 from mllint.config import Settings
 
@@ -48,7 +48,7 @@ def _load_gitignore(path: Path) -> _IgnoreRule | None:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return _IgnoreRule(path.parent, PathSpec.from_lines("gitwildmatch", lines))
+    return _IgnoreRule(path.parent, GitIgnoreSpec.from_lines(lines))
 
 
 def _repository_root(directory: Path) -> Path | None:

@@ -12,10 +12,12 @@ identical to a serial run because they are sorted the same way.
 from __future__ import annotations
 
 import ast
+import itertools
 import multiprocessing
 import os
 import re
 import sys
+import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterable
@@ -172,7 +174,71 @@ def _syntax_error(source: SourceFile, message: str, row: int, column: int) -> Di
     )
 
 
+_BRACKET_RE = re.compile(r"[()\[\]{}]")
+#: CPython's tokenizer refuses more than 200 nested brackets (MAXLEVEL); LibCST accepts
+#: them at a cost that grows steeply with depth, so such files go to CPython first.
+_CPYTHON_MAX_BRACKET_DEPTH = 200
+
+
+def _max_bracket_depth(text: str) -> int:
+    depth = deepest = 0
+    for match in _BRACKET_RE.finditer(text):
+        if match.group() in "([{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif depth:
+            depth -= 1
+    return deepest
+
+
+#: A line this long is usually generated code or data; an operator chain on it can be
+#: nested deeper than CPython allows, and LibCST would spend minutes on it.
+_LONG_LINE = 5_000
+
+
+#: Deeper syntax trees than this (long generated operator chains) are not analysed:
+#: LibCST's cost grows much faster than linearly with depth.
+MAX_NESTING = 1_000
+
+
+def _ast_depth(text: str) -> int:
+    """The depth of CPython's syntax tree, measured without recursion."""
+    deepest = 0
+    stack = [(ast.parse(text), 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _has_long_line(source: SourceFile) -> bool:
+    if len(source.text) < _LONG_LINE:
+        return False
+    starts = source.line_starts
+    return any(b - a > _LONG_LINE for a, b in itertools.pairwise(starts)) or (
+        len(source.text) - starts[-1] > _LONG_LINE
+    )
+
+
 def _parse(source: SourceFile) -> tuple[cst.Module | None, Diagnostic | None]:
+    if _has_long_line(source) or _max_bracket_depth(source.text) > _CPYTHON_MAX_BRACKET_DEPTH:
+        # Only code CPython itself can parse is worth LibCST's time (brackets inside
+        # strings count above, so this is a cheap filter, confirmed by CPython here).
+        error = _cheap_syntax_check(source)
+        if error is not None:
+            return None, error
+        depth = _ast_depth(source.text)
+        if depth > MAX_NESTING:
+            return None, _syntax_error(
+                source,
+                f"File too deeply nested to analyse: nesting depth {depth} exceeds "
+                f"mllint's limit of {MAX_NESTING} (generated code? exclude it)",
+                1,
+                1,
+            )
     if "\0" in source.text:
         index = source.text.index("\0")
         row = source.row_of_offset(index)
@@ -183,9 +249,17 @@ def _parse(source: SourceFile) -> tuple[cst.Module | None, Diagnostic | None]:
             warnings.simplefilter("ignore")
             return cst.parse_module(source.text), None
     except cst.ParserSyntaxError as error:
+        # CPython's parser gives far clearer messages ("'(' was never closed") and
+        # positions; LibCST's is the fallback for syntax only CPython accepts.
+        cpython = _cheap_syntax_check(source)
+        if cpython is not None:
+            return None, cpython
         message = " ".join(error.message.split())
         return None, _syntax_error(
-            source, f"SyntaxError: {message}", error.raw_line, error.raw_column + 1
+            source,
+            f"SyntaxError (not supported by mllint's parser): {message}",
+            error.raw_line,
+            error.raw_column + 1,
         )
     except RecursionError:
         return None, _syntax_error(
@@ -307,7 +381,45 @@ def _run_rules(
     return context.diagnostics
 
 
+#: LibCST parses and visits recursively, one C and Python frame per nesting level, so a
+#: deeply nested file overflows the default 8 MiB thread stack (a segfault, not an
+#: exception). Files are therefore checked on a thread with a large stack and a
+#: recursion limit to match; beyond it, a RecursionError is reported as a finding.
+STACK_BYTES = 512 * 1024 * 1024
+RECURSION_LIMIT = 60_000
+
+
+def run_with_large_stack(function: Callable[[], FileResult]) -> FileResult:
+    if sys.getrecursionlimit() < RECURSION_LIMIT:
+        sys.setrecursionlimit(RECURSION_LIMIT)
+    outcome: list[FileResult] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            outcome.append(function())
+        except BaseException as error:  # re-raised on the calling thread
+            failure.append(error)
+
+    previous = threading.stack_size()
+    threading.stack_size(STACK_BYTES)
+    try:
+        thread = threading.Thread(target=target, name="mllint-check")
+        thread.start()
+    finally:
+        threading.stack_size(previous)
+    thread.join()
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
 def check_path(path: Path, ruleset: RuleSet, display_path: str | None = None) -> FileResult:
+    """Check one file (on a large-stack thread); never raises for a bad file."""
+    return run_with_large_stack(lambda: _check_path(path, ruleset, display_path))
+
+
+def _check_path(path: Path, ruleset: RuleSet, display_path: str | None) -> FileResult:
     display = display_path or os.fspath(path)
     relative = _relative_path(path, ruleset.settings.root)
     try:
@@ -415,12 +527,6 @@ def crash_report(error: InternalError, *, debug: bool = False) -> str:
     else:
         text += "  Run with --debug to see the traceback.\n"
     return text
-
-
-def set_recursion_limit() -> None:
-    """LibCST recurses per nesting level; deeply nested real code needs more than 1000."""
-    if sys.getrecursionlimit() < 10_000:
-        sys.setrecursionlimit(10_000)
 
 
 def with_display_paths(files: list[Path], cwd: Path) -> list[tuple[Path, str]]:

@@ -16,13 +16,11 @@ from dataclasses import dataclass, field
 
 from mllint.diagnostic import Diagnostic, Location, Severity
 
-_NOQA_RE = re.compile(
-    r"[#]\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]*(?:[\s,]+[A-Z]+[0-9]*)*))?", re.IGNORECASE
-)
-_FILE_NOQA_RE = re.compile(
-    r"[#]\s*mllint\s*:\s*noqa(?:\s*:\s*(?P<codes>[A-Z]+[0-9]*(?:[\s,]+[A-Z]+[0-9]*)*))?",
-    re.IGNORECASE,
-)
+# Codes are upper-case letters followed by digits (``ML201``, ``E501``); the keywords
+# are case-insensitive. ``[#]`` keeps other linters from reading these lines as comments.
+_CODES = r"(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*)"
+_NOQA_RE = re.compile(r"[#]\s*(?i:noqa)(?::\s*" + _CODES + r")?")
+_FILE_NOQA_RE = re.compile(r"[#]\s*(?i:mllint)\s*:\s*(?i:noqa)(?:\s*:\s*" + _CODES + r")?")
 _CODE_SPLIT_RE = re.compile(r"[\s,]+")
 
 
@@ -31,7 +29,7 @@ class NoqaDirective:
     row: int
     column: int
     end_column: int
-    codes: tuple[str, ...] | None  # None: blanket ``# noqa``
+    codes: tuple[str, ...] | None  # None means a blanket directive (no codes)
     used_codes: set[str] = field(default_factory=set)
     used_blanket: bool = False
 

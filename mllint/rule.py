@@ -14,7 +14,8 @@ import inspect
 import pkgutil
 import re
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
@@ -78,9 +79,9 @@ class Rule:
     def __init__(self, context: FileContext) -> None:
         self.context = context
 
-    def __init_subclass__(cls, **kwargs: object) -> None:
+    def __init_subclass__(cls, register: bool = True, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        if "code" in cls.__dict__:
+        if register and "code" in cls.__dict__:
             _register(cls)
 
     # -- reporting ---------------------------------------------------------------
@@ -230,6 +231,19 @@ def all_rules(*, plugins: bool = True) -> dict[str, type[Rule]]:
     if plugins:
         _load_plugins()
     return dict(sorted(_REGISTRY.items()))
+
+
+@contextmanager
+def temporary_rules(*rules: type[Rule]) -> Iterator[None]:
+    """Register rules (declared with ``register=False``) for the duration of a block."""
+    all_rules()
+    for rule in rules:
+        _register(rule)
+    try:
+        yield
+    finally:
+        for rule in rules:
+            _REGISTRY.pop(rule.code, None)
 
 
 def find_rule(code_or_name: str) -> type[Rule] | None:

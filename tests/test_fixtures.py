@@ -1,0 +1,67 @@
+"""The fixture harness (DESIGN §3): every `# expect: CODE` marker in fixtures/ is reported,
+and nothing else is.
+
+Each top-level folder of fixtures/ is checked as its own project with every rule
+selected; the set of (file, line, code) reported must equal the set of markers.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from mllint.api import lint_paths
+
+from .conftest import FIXTURES
+
+MARKER_RE = re.compile(r"#\s*expect:\s*(ML\d{3}(?:\s*,\s*ML\d{3})*)")
+SUFFIXES = (".py", ".pyi")
+
+
+def expected_markers(folder: Path) -> set[tuple[str, int, str]]:
+    expected = set()
+    for path in sorted(folder.rglob("*")):
+        if path.suffix not in SUFFIXES or not path.is_file():
+            continue
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        for row, line in enumerate(text.splitlines(), start=1):
+            for match in MARKER_RE.finditer(line):
+                for code in re.split(r"\s*,\s*", match.group(1)):
+                    expected.add((path.relative_to(folder).as_posix(), row, code))
+    return expected
+
+
+FOLDERS = sorted(p for p in FIXTURES.iterdir() if p.is_dir())
+
+
+def test_every_folder_has_expectations():
+    assert FOLDERS, "fixtures/ is empty"
+    for folder in FOLDERS:
+        assert expected_markers(folder), f"{folder.name} has no '# expect:' marker"
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=[p.name for p in FOLDERS])
+def test_fixture_folder(folder: Path):
+    run = lint_paths([folder], select=["ALL"], jobs=1, cwd=folder)
+    assert not run.result.internal_errors, run.result.internal_errors
+    reported = {(d.path, d.location.row, d.code) for d in run.result.diagnostics}
+    expected = expected_markers(folder)
+    missing = sorted(expected - reported)
+    extra = sorted(reported - expected)
+    messages = {(d.path, d.location.row, d.code): d.message for d in run.result.diagnostics}
+    assert not missing and not extra, (
+        f"missing (marked, not reported): {missing}\n"
+        f"extra (reported, not marked): {[(k, messages[k]) for k in extra]}"
+    )
+
+
+def test_every_rule_has_a_fixture():
+    from mllint.rule import all_rules
+
+    marked = {code for folder in FOLDERS for (_f, _l, code) in expected_markers(folder)}
+    # ML003 (unreadable file) cannot live in a committed fixture; tests/test_bad_input.py
+    # covers it.
+    missing = sorted(set(all_rules()) - marked - {"ML003"})
+    assert not missing, f"rules without a fixture marker: {missing}"

@@ -1,0 +1,68 @@
+"""Suppression comments as a user writes them."""
+
+from __future__ import annotations
+
+from mllint.api import lint_paths
+
+
+def check(tmp_path, text: str, **kwargs):
+    path = tmp_path / "script.py"
+    path.write_text(text)
+    return lint_paths([path], cwd=tmp_path, **kwargs).result.diagnostics
+
+
+HEADER = "import torch\n"
+
+
+def test_line_noqa_with_code_prefix_and_blanket(tmp_path):
+    found = check(
+        tmp_path,
+        HEADER
+        + "a = torch.load('a')  # noqa: ML701\n"
+        + "b = torch.load('b')  # noqa: ML7\n"
+        + "c = torch.load('c')  # NOQA\n"
+        + "d = torch.load('d')  # noqa: ML503\n"
+        + "e = torch.load('e')  # noqa:ML701,ML503\n",
+    )
+    assert [(d.location.row, d.code) for d in found] == [(5, "ML701")]
+
+
+def test_noqa_inside_string_is_not_a_directive(tmp_path):
+    found = check(tmp_path, HEADER + "a = torch.load('# noqa')\n")
+    assert [d.code for d in found] == ["ML701"]
+
+
+def test_noqa_after_multiline_string_covers_the_string(tmp_path):
+    text = HEADER + 'a = torch.load("""\nweights.pt\n""")  # noqa: ML701\n'
+    assert check(tmp_path, text) == []
+
+
+def test_file_level_noqa(tmp_path):
+    text = "# mllint: noqa\n" + HEADER + "a = torch.load('a')\nmodel.forward(x)\n"
+    assert check(tmp_path, text) == []
+    text = "# mllint: noqa: ML701\n" + HEADER + "a = torch.load('a')\nmodel.forward(x)\n"
+    assert [d.code for d in check(tmp_path, text)] == ["ML503"]
+    # A trailing comment is not a file-level directive.
+    text = HEADER + "x = 1  # mllint: noqa\na = torch.load('a')\n"
+    assert [d.code for d in check(tmp_path, text)] == ["ML701"]
+
+
+def test_unused_noqa_reports_only_mllint_codes(tmp_path):
+    text = (
+        HEADER
+        + "a = torch.load('a', weights_only=True)  # noqa: ML701, E501\n"
+        + "b = 1  # noqa\n"
+        + "c = torch.load('c')  # noqa: ML701\n"
+        + "d = 2  # noqa: ML503\n"
+    )
+    found = check(tmp_path, text, extend_select=["ML002"], ignore=["ML503"])
+    assert [(d.location.row, d.code, d.message) for d in found] == [
+        (2, "ML002", "Unused `noqa` directive: ML701"),
+        (5, "ML002", "Unused `noqa` directive: ML503 (not enabled)"),
+    ]
+    assert found[0].location.column == len("a = torch.load('a', weights_only=True)  ") + 1
+
+
+def test_syntax_errors_cannot_be_silenced(tmp_path):
+    found = check(tmp_path, "def f(:  # noqa\n")
+    assert [d.code for d in found] == ["ML001"]
