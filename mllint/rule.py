@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
 
+from mllint import PROJECT_URL
 from mllint.diagnostic import Applicability, Fix, Severity
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ CATEGORIES: dict[str, str] = {
     "project": "ML9",
 }
 
-DOCS_URL = "https://github.com/mllint-dev/mllint/blob/main/docs/rules.md#{code}"
+#: Where each rule's documentation lives (docs/rules.md is generated from the docstrings).
+DOCS_URL = PROJECT_URL + "/blob/main/docs/rules.md#{anchor}"
 
 _CODE_RE = re.compile(r"^ML\d{3}$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -127,7 +129,7 @@ class Rule:
 
     @classmethod
     def url(cls) -> str:
-        return DOCS_URL.format(code=cls.code, name=cls.name)
+        return DOCS_URL.format(anchor=cls.code.lower())
 
     @classmethod
     def metadata(cls) -> dict[str, object]:
@@ -237,13 +239,14 @@ def all_rules(*, plugins: bool = True) -> dict[str, type[Rule]]:
 def temporary_rules(*rules: type[Rule]) -> Iterator[None]:
     """Register rules (declared with ``register=False``) for the duration of a block."""
     all_rules()
-    for rule in rules:
-        _register(rule)
     try:
+        for rule in rules:
+            _register(rule)
         yield
     finally:
         for rule in rules:
-            _REGISTRY.pop(rule.code, None)
+            if _REGISTRY.get(rule.code) is rule:
+                del _REGISTRY[rule.code]
 
 
 def find_rule(code_or_name: str) -> type[Rule] | None:
