@@ -79,17 +79,29 @@ def _inherited_ignores(directory: Path) -> list[_IgnoreRule]:
     return rules
 
 
-def _is_excluded(path: Path, settings: Settings, is_dir: bool) -> bool:
+def _excluded(relative: str, settings: Settings, is_dir: bool) -> bool:
+    return settings.exclude.match_file(relative + "/" if is_dir else relative)
+
+
+def _root_relative(path: Path, settings: Settings) -> str | None:
     try:
-        relative = path.resolve().relative_to(settings.root).as_posix()
-    except ValueError:
-        relative = path.as_posix().lstrip("/")
-    if is_dir:
-        relative += "/"
-    if settings.exclude.match_file(relative):
-        return True
-    # Default excludes such as "venv" match by name at any depth, even outside the root.
-    return settings.exclude.match_file(path.name + ("/" if is_dir else ""))
+        return path.resolve().relative_to(settings.root).as_posix()
+    except (ValueError, OSError):
+        return None
+
+
+def _walk_prefix(directory: Path, settings: Settings) -> str:
+    """Where excludes are anchored for a directory named on the command line.
+
+    Inside the project root they are matched relative to the root. A directory that
+    lies outside the root, or inside an excluded place (``mllint check
+    .venv/lib/python3.11/site-packages/torch``), was asked for by name: excludes then
+    apply only below it, relative to it.
+    """
+    relative = _root_relative(directory, settings)
+    if relative is None or (relative != "." and _excluded(relative, settings, True)):
+        return ""
+    return "" if relative == "." else relative + "/"
 
 
 def discover(paths: list[Path], settings: Settings, *, force_exclude: bool = False) -> Discovery:
@@ -100,21 +112,26 @@ def discover(paths: list[Path], settings: Settings, *, force_exclude: bool = Fal
             result.problems.append((str(path), "no such file or directory"))
             continue
         if path.is_dir():
-            if force_exclude and _is_excluded(path, settings, True):
+            relative = _root_relative(path, settings)
+            if (
+                force_exclude
+                and relative not in (None, ".")
+                and _excluded(relative, settings, True)
+            ):
                 continue
             absolute = path.resolve()
             inherited = _inherited_ignores(absolute)
-            for found in _walk(path, settings, inherited, {absolute}, result):
+            prefix = _walk_prefix(path, settings)
+            for found in _walk(path, prefix, settings, inherited, {absolute}, result):
                 key = found.resolve()
                 if key not in seen:
                     seen.add(key)
                     result.files.append(found)
         else:
-            if force_exclude and (
-                _is_excluded(path, settings, False)
-                or any(_is_excluded(parent, settings, True) for parent in path.parents)
-            ):
-                continue
+            if force_exclude:
+                relative = _root_relative(path, settings) or path.name
+                if _excluded(relative, settings, False):
+                    continue
             key = path.resolve() if path.exists() else path
             if key not in seen:
                 seen.add(key)
@@ -124,11 +141,13 @@ def discover(paths: list[Path], settings: Settings, *, force_exclude: bool = Fal
 
 def _walk(
     directory: Path,
+    prefix: str,
     settings: Settings,
     ignores: list[_IgnoreRule],
     visiting: set[Path],
     result: Discovery,
 ) -> Iterator[Path]:
+    """Files under ``directory``; ``prefix`` is its path relative to the exclude anchor."""
     gitignore = directory / ".gitignore"
     if gitignore.is_file():
         rule = _load_gitignore(gitignore)
@@ -151,7 +170,8 @@ def _walk(
             if entry.name.endswith(PYTHON_SUFFIXES):
                 result.problems.append((str(path), _symlink_problem(path)))
             continue
-        if _is_excluded(path, settings, is_dir) or any(
+        relative = prefix + entry.name
+        if _excluded(relative, settings, is_dir) or any(
             rule.matches(path, is_dir) for rule in ignores
         ):
             continue
@@ -163,7 +183,7 @@ def _walk(
             ):
                 result.problems.append((str(path), "symbolic link loop; not followed"))
                 continue
-            yield from _walk(path, settings, ignores, visiting | {real}, result)
+            yield from _walk(path, relative + "/", settings, ignores, visiting | {real}, result)
         elif is_file and entry.name.endswith(PYTHON_SUFFIXES):
             yield path
 

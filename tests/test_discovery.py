@@ -85,3 +85,13 @@ def test_same_file_named_twice_is_checked_once(tmp_path, monkeypatch):
     path = write(tmp_path, "train.py")
     run = lint_paths([path, tmp_path, Path(os.path.relpath(path))], cwd=tmp_path)
     assert run.result.files_checked == 1
+
+
+def test_a_directory_named_inside_an_excluded_place_is_walked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, ".venv/lib/python3.11/site-packages/torchlib/io.py")
+    write(tmp_path, ".venv/lib/python3.11/site-packages/torchlib/build/gen.py")
+    named = tmp_path / ".venv/lib/python3.11/site-packages/torchlib"
+    # Excludes still apply below the named directory ("build"), not above it.
+    assert checked(tmp_path, named) == [".venv/lib/python3.11/site-packages/torchlib/io.py"]
+    assert checked(tmp_path) == []
