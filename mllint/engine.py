@@ -328,6 +328,10 @@ def check_source(source: SourceFile, ruleset: RuleSet, relative_path: str) -> Fi
                 ruleset.rules["ML002"].severity,
             )
         )
+    if source.is_notebook:  # rows of the concatenated code cells -> (cell, row in cell)
+        diagnostics = source.locate_in_cells(  # type: ignore[attr-defined]
+            diagnostics, with_cell_errors=not suppressions.file_ignored
+        )
     overrides = ruleset.settings.severity
     if overrides:
         diagnostics = [
@@ -430,7 +434,7 @@ def _check_path(path: Path, ruleset: RuleSet, display_path: str | None) -> FileR
         diagnostic = Diagnostic(
             code="ML001",
             name="syntax-error",
-            message=f"SyntaxError: {error}",
+            message=f"{error.kind}: {error}",
             severity=Severity.ERROR,
             path=display,
             location=Location(error.row, error.column),
