@@ -51,7 +51,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
-from mllint.diagnostic import Diagnostic, Edit, Fix, Location, Severity
+from mllint.diagnostic import Diagnostic, Edit, Location, Severity
 from mllint.source import SourceDecodeError, SourceFile
 
 #: Cell magics whose body the kernel runs as Python: such cells are analysed.
@@ -913,9 +913,7 @@ def _read(raw: bytes, path: Path, display_path: str, bom: bool) -> NotebookSourc
             cell.source, cell.as_list = value, False
         else:
             source.problems.append(
-                CellProblem(
-                    cell.number, 1, 1, 'Invalid notebook: the cell\'s "source" is not text'
-                )
+                CellProblem(cell.number, 1, 1, 'Invalid notebook: the cell\'s "source" is not text')
             )
             cell.span = None
             continue
