@@ -1,0 +1,422 @@
+"""Write the notebook fixtures (fixtures/*/*.ipynb) the way Jupyter saves notebooks.
+
+Run ``python tests/make_notebook_fixtures.py`` after editing a notebook below. The files
+are written as nbformat does (``json.dumps(nb, indent=1, sort_keys=True,
+ensure_ascii=False)`` and a final newline), with outputs a real run would leave behind:
+stream text, tables, a PNG figure, an error traceback, execution counts.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+import zlib
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+KERNEL = {
+    "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+    "language_info": {
+        "codemirror_mode": {"name": "ipython", "version": 3},
+        "file_extension": ".py",
+        "mimetype": "text/x-python",
+        "name": "python",
+        "nbconvert_exporter": "python",
+        "pygments_lexer": "ipython3",
+        "version": "3.11.7",
+    },
+}
+
+
+def png(width: int = 48, height: int = 32) -> str:
+    """A small, valid PNG (a gradient), base64-encoded as Jupyter stores figures."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(
+        b"\0" + bytes(v for x in range(width) for v in (x * 5 % 256, y * 7 % 256, 128))
+        for y in range(height)
+    )
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+    return base64.b64encode(data).decode("ascii") + "\n"
+
+
+def lines(text: str) -> list[str]:
+    parts = text.split("\n")
+    result = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        result.append(parts[-1])
+    return result
+
+
+def stream(text: str, name: str = "stdout") -> dict:
+    return {"name": name, "output_type": "stream", "text": lines(text)}
+
+
+def result(count: int, text: str) -> dict:
+    return {
+        "data": {"text/plain": lines(text)},
+        "execution_count": count,
+        "metadata": {},
+        "output_type": "execute_result",
+    }
+
+
+def figure(text: str = "<Figure size 640x480 with 1 Axes>") -> dict:
+    return {
+        "data": {"image/png": png(), "text/plain": lines(text)},
+        "metadata": {},
+        "output_type": "display_data",
+    }
+
+
+def error(name: str, value: str) -> dict:
+    return {
+        "ename": name,
+        "evalue": value,
+        "output_type": "error",
+        "traceback": [
+            "\u001b[0;31m---------------------------------------------------------------------------\u001b[0m",
+            f"\u001b[0;31m{name}\u001b[0m: {value}",
+        ],
+    }
+
+
+class Notebook:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.cells: list[dict] = []
+        self.count = 0
+
+    def markdown(self, text: str) -> Notebook:
+        self.cells.append(
+            {
+                "cell_type": "markdown",
+                "id": f"{self.name[:4]}-md-{len(self.cells):02d}",
+                "metadata": {},
+                "source": lines(text.strip("\n")),
+            }
+        )
+        return self
+
+    def code(self, text: str, *outputs: dict, run: bool = True) -> Notebook:
+        if run:
+            self.count += 1
+        self.cells.append(
+            {
+                "cell_type": "code",
+                "execution_count": self.count if run else None,
+                "id": f"{self.name[:4]}-code-{len(self.cells):02d}",
+                "metadata": {},
+                "outputs": list(outputs),
+                "source": lines(text.strip("\n")),
+            }
+        )
+        return self
+
+    def write(self, path: Path) -> None:
+        document = {"cells": self.cells, "metadata": KERNEL, "nbformat": 4, "nbformat_minor": 5}
+        text = json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        path.write_text(text, encoding="utf-8")
+
+
+def kaggle_finetune() -> Notebook:
+    """ML701 in a Kaggle kernel that fine-tunes a pretrained CNN and reloads checkpoints."""
+    nb = Notebook("finetune_resnet")
+    nb.markdown(
+        """
+# Plant Seedlings: fine-tuning a ResNet-34
+
+In this kernel we fine-tune an ImageNet ResNet-34 on the seedlings data, save the best
+epoch and reload it for the submission. Upvote if it helped! 🌱
+"""
+    )
+    nb.code(
+        "!pip install -q timm==0.9.16\n"
+        "%matplotlib inline\n"
+        "%config InlineBackend.figure_format = 'retina'",
+        stream("\u001b[33mWARNING: Running pip as the 'root' user\u001b[0m\n", "stderr"),
+    )
+    nb.code(
+        """
+import os
+import numpy as np
+import pandas as pd
+import matplotlib.pyplot as plt
+import torch as T
+import torch.nn as nn
+import timm
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+DEVICE = T.device("cuda" if T.cuda.is_available() else "cpu")
+DATA_DIR = "/kaggle/input/plant-seedlings-classification"
+print(DEVICE)
+""",
+        stream("cuda\n"),
+    )
+    nb.markdown("## Data\nStandard ImageNet normalisation; light augmentation for training.")
+    nb.code(
+        """
+train_tfms = transforms.Compose([
+    transforms.RandomResizedCrop(224),
+    transforms.RandomHorizontalFlip(),
+    transforms.ToTensor(),
+    transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+])
+train_ds = datasets.ImageFolder(os.path.join(DATA_DIR, "train"), train_tfms)
+train_dl = DataLoader(train_ds, batch_size=64, shuffle=True, num_workers=2)
+len(train_ds)
+""",
+        result(5, "4750"),
+    )
+    nb.code(
+        """
+counts = pd.Series([label for _, label in train_ds.samples]).value_counts().sort_index()
+counts.plot.bar(figsize=(10, 4))
+plt.title("images per class")
+""",
+        result(6, "Text(0.5, 1.0, 'images per class')"),
+        figure(),
+    )
+    nb.markdown(
+        "## Model\nWe start from the ImageNet weights the previous version of this kernel saved."
+    )
+    nb.code(
+        """
+model = timm.create_model("resnet34", pretrained=False, num_classes=12)
+# the previous version saved the whole state dict to the working dir
+model.load_state_dict(T.load("../input/seedlings/best.pth", map_location=DEVICE))  # expect: ML701
+model = model.to(DEVICE)
+""",
+        stream("<All keys matched successfully>\n"),
+    )
+    nb.code(
+        """
+%%time
+optimizer = T.optim.AdamW(model.parameters(), lr=3e-4)
+criterion = nn.CrossEntropyLoss()
+best = 0.0
+for epoch in range(3):
+    model.train()
+    for images, labels in train_dl:
+        images, labels = images.to(DEVICE), labels.to(DEVICE)
+        optimizer.zero_grad()
+        loss = criterion(model(images), labels)
+        loss.backward()
+        optimizer.step()
+    print(f"epoch {epoch}: loss {loss.item():.4f}")
+    T.save(model.state_dict(), f"resnet34_epoch{epoch}.pth")
+""",
+        stream("epoch 0: loss 0.8121\nepoch 1: loss 0.5032\nepoch 2: loss 0.3911\n"),
+        stream("CPU times: user 4min 2s, sys: 21.3 s, total: 4min 23s\nWall time: 3min 58s\n"),
+    )
+    nb.markdown("## Reload for inference\nThe full training checkpoint (optimizer included).")
+    nb.code(
+        """
+%time ckpt = T.load("resnet34_epoch2.pth")  # expect: ML701
+ckpt.keys()
+""",
+        stream("CPU times: user 61.2 ms, sys: 40.1 ms, total: 101 ms\nWall time: 132 ms\n"),
+        result(9, "odict_keys(['conv1.weight', 'bn1.weight', 'bn1.bias', ...])"),
+    )
+    nb.code(
+        """
+# weights only: this is what the submission uses
+state = T.load("resnet34_epoch2.pth", map_location="cpu", weights_only=True)
+model.load_state_dict(state)
+legacy = T.load("old_format.pkl", weights_only=False)  # expect: ML701
+trusted = T.load("our_own_run.pt")  # noqa: ML701 - produced by this kernel a cell above
+""",
+        error("FileNotFoundError", "[Errno 2] No such file or directory: 'old_format.pkl'"),
+    )
+    nb.code(
+        """
+%%writefile predict.py
+import torch
+model = torch.load("model.pt")
+""",
+        stream("Writing predict.py\n"),
+    )
+    nb.code(
+        """
+%%bash
+python -c "import torch; torch.load('resnet34_epoch2.pth')"
+ls -lh *.pth
+""",
+        stream("-rw-r--r-- 1 root root 82M resnet34_epoch2.pth\n"),
+    )
+    nb.markdown(
+        """
+Loading a checkpoint in a script looks like this (not run here):
+
+```python
+model = torch.load("model.pt")
+```
+"""
+    )
+    nb.code("", run=False)
+    return nb
+
+
+def legacy_notebook() -> Notebook:
+    """A notebook silenced as a whole by `# mllint: noqa` in its first code cell."""
+    nb = Notebook("legacy_experiments")
+    nb.markdown("# Old experiments (2021)\nKept for reference; not maintained.")
+    nb.code("# mllint: noqa\nimport torch\n%load_ext autoreload\n%autoreload 2")
+    nb.code("net = torch.load('net_2021.pt')\nout = net.forward(batch)", run=False)
+    return nb
+
+
+def course_lab() -> Notebook:
+    """ML503 in a course lab notebook: an MLP on MNIST with IPython help and shell lines."""
+    nb = Notebook("lab04_mlp")
+    nb.markdown(
+        """
+# Lab 4 — Multi-layer perceptrons
+
+**Deep Learning course, week 4.** Fill in the cells marked `TODO`, run every cell, and
+submit the notebook. Do not change the cell order.
+"""
+    )
+    nb.code(
+        "%load_ext autoreload\n%autoreload 2\n!nvidia-smi --query-gpu=name --format=csv",
+        stream("name\nTesla T4\n"),
+    )
+    nb.code(
+        """
+import torch
+from torch import nn
+import torch.nn.functional as F
+from torchvision import datasets, transforms
+
+torch.manual_seed(0)
+mnist = datasets.MNIST("data", train=True, download=True, transform=transforms.ToTensor())
+loader = torch.utils.data.DataLoader(mnist, batch_size=128, shuffle=True)
+""",
+        stream("Downloading http://yann.lecun.com/exdb/mnist/train-images-idx3-ubyte.gz\n"),
+    )
+    nb.markdown("Have a look at the documentation of `nn.Linear` before writing the model:")
+    nb.code(
+        "nn.Linear?",
+        result(
+            3, "Init signature: nn.Linear(in_features: int, out_features: int, bias: bool = True)"
+        ),
+    )
+    nb.code(
+        """
+class MLP(nn.Module):
+    def __init__(self, hidden=256):
+        super().__init__()
+        self.fc1 = nn.Linear(28 * 28, hidden)
+        self.fc2 = nn.Linear(hidden, 10)
+
+    def forward(self, x):
+        x = x.flatten(1)
+        h = F.relu(self.fc1.forward(x))  # expect: ML503
+        return self.fc2(h)
+
+
+model = MLP()
+model
+""",
+        result(
+            4,
+            "MLP(\n  (fc1): Linear(in_features=784, out_features=256, bias=True)\n"
+            "  (fc2): Linear(in_features=256, out_features=10, bias=True)\n)",
+        ),
+    )
+    nb.markdown("### TODO 1: the training loop")
+    nb.code(
+        """
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+history = []
+for epoch in range(2):
+    for images, labels in loader:
+        optimizer.zero_grad()
+        logits = model.forward(images)  # expect: ML503
+        loss = F.cross_entropy(logits, labels)
+        loss.backward()
+        optimizer.step()
+    history.append(loss.item())
+    print(f"epoch {epoch} loss {loss.item():.3f}")
+""",
+        stream("epoch 0 loss 0.212\nepoch 1 loss 0.097\n"),
+    )
+    nb.code(
+        """
+images, labels = next(iter(loader))
+with torch.no_grad():
+    %timeit model.forward(images)  # expect: ML503
+    preds = model(images).argmax(1)
+(preds == labels).float().mean()
+""",
+        stream("412 µs ± 3.1 µs per loop (mean ± std. dev. of 7 runs, 1,000 loops each)\n"),
+        result(6, "tensor(0.9766)"),
+    )
+    nb.code(
+        """
+gpu_names = !nvidia-smi --query-gpu=name --format=csv,noheader
+print(gpu_names)
+# reference forward for the autograder (hooks are not used in this lab)
+reference = model.forward(images)  # noqa: ML503
+""",
+        stream("['Tesla T4']\n"),
+    )
+    return nb
+
+
+def unfinished_cell() -> Notebook:
+    """ML001 for a cell that does not parse; the rest of the notebook is still checked."""
+    nb = Notebook("eval_checkpoints")
+    nb.markdown("# Evaluate saved checkpoints\nWork in progress.")
+    nb.code("import torch\nfrom glob import glob\npaths = sorted(glob('runs/*/best.pt'))", run=True)
+    nb.code(
+        """
+def accuracy(model, loader):
+    correct = total = 0
+    for x, y in loader:
+        correct += (model(x).argmax(1) == y).sum().item()
+        total += len(y  # expect: ML001
+    return correct / total
+""",
+        error("SyntaxError", "'(' was never closed"),
+    )
+    nb.code(
+        """
+for path in paths:
+    state = torch.load(path)  # expect: ML701
+    print(path, sorted(state)[:3])
+""",
+        run=False,
+    )
+    return nb
+
+
+NOTEBOOKS = {
+    "ML701/finetune_resnet_kaggle.ipynb": kaggle_finetune,
+    "ML701/legacy_experiments.ipynb": legacy_notebook,
+    "ML503/lab04_mlp.ipynb": course_lab,
+    "ML001/eval_checkpoints.ipynb": unfinished_cell,
+}
+
+
+def main() -> None:
+    for relative, build in NOTEBOOKS.items():
+        path = FIXTURES / relative
+        build().write(path)
+        print(f"wrote {path.relative_to(FIXTURES.parent)}")
+
+
+if __name__ == "__main__":
+    main()
