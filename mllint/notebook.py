@@ -342,14 +342,8 @@ def mask_cell(source: str) -> tuple[list[str], dict[int, MaskedLine], str | None
     quote: str | None = None
     depth = 0
     continued = False
-    magic_continues = False
     for index, line in enumerate(lines):
         if index in masked:
-            continue
-        if magic_continues:  # `!pip install a \` continues the magic on this line
-            masked[index] = MaskedLine(line, opaque=True)
-            magic_continues = line.rstrip("\r\n").endswith("\\")
-            lines[index] = _line_ending(line)
             continue
         stripped = line.lstrip(" \t")
         indent = line[: len(line) - len(stripped)]
@@ -371,15 +365,21 @@ def mask_cell(source: str) -> tuple[list[str], dict[int, MaskedLine], str | None
                 quote, depth = _scan_python(python, quote, depth)
                 continued = python.rstrip("\r\n").endswith("\\") and quote is None
                 continue
-            call = _magic_call(body)
-            if call is None:
+            if not _magic_call(body):
                 quote, depth = _scan_python(line, quote, depth)
                 continued = line.rstrip("\r\n").endswith("\\")
                 continue
-            magic_continues = body.endswith("\\")
-            if magic_continues:
-                call = _magic_call(body[:-1]) or call
-            lines[index] = indent + target + call + (ending or "")
+            # `!pip install a \` continues on the next lines: one magic, the rest blank.
+            following = index + 1
+            while body.endswith("\\") and following < len(lines):
+                body = body[:-1] + lines[following].strip()
+                masked[following] = MaskedLine(lines[following], opaque=True)
+                lines[following] = _line_ending(lines[following])
+                following += 1
+            if target and body.startswith("!") and not body.startswith("!!"):
+                body = "!" + body  # `x = !cmd` captures the output, like `!!cmd`
+            call = _magic_call(body.rstrip("\\")) or "get_ipython()"
+            lines[index] = indent + target + call + ending
             masked[index] = MaskedLine(line, opaque=True)
             continue
         quote, depth = _scan_python(line, quote, depth)
@@ -639,14 +639,25 @@ class NotebookSource(SourceFile):
             if tag == "equal":
                 result.extend(originals[i1:i2])
                 continue
-            for offset, line in enumerate(new_lines[j1:j2]):
-                masked = cell.masked.get(i1 + offset) if i2 - i1 == j2 - j1 else None
-                if masked is not None and not masked.opaque:
-                    cut = masked.shift_at
-                    if line[:cut] == cell.lines[i1 + offset][:cut]:
-                        magic = masked.original[cut : cut + masked.shift]
-                        line = line[:cut] + magic + line[cut:]
-                result.append(line)
+            block = list(new_lines[j1:j2])
+            # A changed `%time stmt` line gets its magic back: pair it with the most
+            # similar new line of the block (fixes edit lines, they rarely move them).
+            for index in range(i1, i2):
+                masked = cell.masked.get(index)
+                if masked is None or masked.opaque or not block:
+                    continue
+                old_line = cell.lines[index]
+                cut = masked.shift_at
+                best = max(
+                    range(len(block)),
+                    key=lambda k: difflib.SequenceMatcher(None, old_line, block[k]).ratio(),
+                )
+                line = block[best]
+                similar = difflib.SequenceMatcher(None, old_line, line).ratio() >= 0.5
+                if similar and line[:cut] == old_line[:cut] and not line.startswith("%", cut):
+                    magic = masked.original[cut : cut + masked.shift]
+                    block[best] = line[:cut] + magic + line[cut:]
+            result.extend(block)
         source = "".join(result)
         if cell.added_newline and source.endswith("\n"):
             source = source[:-1]
