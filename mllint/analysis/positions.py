@@ -71,10 +71,14 @@ class _OffsetState(CodegenState):
     def add_token(self, value: str) -> None:
         self.offset += len(value)
         self.last_token_length = len(value)
+        if not self.tokens:
+            # Module code generation asks whether any token was emitted; one is enough.
+            self.tokens.append(value)
 
     def pop_trailing_newline(self) -> None:
         # The module's code generation ends by dropping its last newline token.
-        self.offset -= self.last_token_length
+        if self.tokens:
+            self.offset -= self.last_token_length
 
     def record_syntactic_position(self, node, *, start_node=None, end_node=None):
         return _Recorder(self, node, start_node, end_node)
