@@ -136,3 +136,42 @@ class FileContext:
                 url=rule.url(),
             )
         )
+
+
+class ProjectContext:
+    """What project rules share: the index, and the findings they report."""
+
+    def __init__(self, index) -> None:  # a mllint.analysis.project.ProjectIndex
+        self.index = index
+        self.diagnostics: list[Diagnostic] = []
+        self._traces: dict[str, list] = {}
+
+    def trace(self, entry) -> list:
+        """The (cached) trace of an entry point, shared by every project rule."""
+        if entry.relative not in self._traces:
+            self._traces[entry.relative] = self.index.trace(entry)
+        return self._traces[entry.relative]
+
+    def add_diagnostic(
+        self,
+        rule: Rule,
+        path: str,
+        span,
+        message: str,
+        *,
+        fix: Fix | None = None,
+        severity: Severity | None = None,
+    ) -> None:
+        self.diagnostics.append(
+            Diagnostic(
+                code=rule.code,
+                name=rule.name,
+                message=message,
+                severity=severity or rule.severity,
+                path=path,
+                location=Location(span.line, span.column),
+                end_location=Location(span.end_line, span.end_column),
+                fix=fix,
+                url=rule.url(),
+            )
+        )

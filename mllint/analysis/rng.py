@@ -120,6 +120,16 @@ _TF_FUNCTIONS = {
 _KERAS_LAYERS = {"Dense", "Conv1D", "Conv2D", "Conv3D", "Embedding", "LSTM", "GRU", "Dropout"}
 
 
+def is_initialisation(qualified: str) -> bool:
+    """Layer construction and ``nn.init``: randomness that only matters for training."""
+    module, _, function = qualified.rpartition(".")
+    return (
+        (module in ("torch.nn", "torch.nn.modules") and function in _TORCH_LAYERS)
+        or (module == "torch.nn.init")
+        or (module in ("tensorflow.keras.layers", "keras.layers"))
+    )
+
+
 def rng_use(qualified: str) -> str | None:
     """The family a call to ``qualified`` draws from, or None.
 
