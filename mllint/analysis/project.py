@@ -147,8 +147,8 @@ class _Summarizer(cst.CSTVisitor):
         self.summary = summary
         self.scopes: list[FunctionSummary] = []
         self.classes: list[ClassSummary] = []
-        #: per function: local variable -> the call target of the class it was built from
-        self.local_types: list[dict[str, str]] = []
+        #: per scope (the module's first): variable -> the call target it was built from
+        self.local_types: list[dict[str, str]] = [{}]
         #: names of functions nested in each function scope (for resolving inner calls)
         self.nested: list[set[str]] = []
         self.module_scope = FunctionSummary(MODULE_BODY, 1)
