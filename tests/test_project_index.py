@@ -35,7 +35,12 @@ def index_of(root: Path) -> ProjectIndex:
 
 
 def test_module_names():
-    assert module_names("src/pkg/sub/mod.py") == ["src.pkg.sub.mod", "pkg.sub.mod", "sub.mod", "mod"]
+    assert module_names("src/pkg/sub/mod.py") == [
+        "src.pkg.sub.mod",
+        "pkg.sub.mod",
+        "sub.mod",
+        "mod",
+    ]
     assert module_names("pkg/__init__.py") == ["pkg"]
     assert module_names("my-scripts/run.py") == ["run"]
 
@@ -117,7 +122,10 @@ def test_recursion_and_import_cycles_terminate(tmp_path, monkeypatch):
         ("import torch\ntorch.cuda.manual_seed_all(0)\nx = torch.rand(3)\n", {"ML101"}),
         ("import random\nrandom.seed(1)\nprint(random.random())\n", set()),
         ("import numpy as np\nrng = np.random.default_rng(7)\nprint(rng.random())\n", set()),
-        ("from accelerate.utils import set_seed\nimport torch\nset_seed(1)\ntorch.randn(2)\n", set()),
+        (
+            "from accelerate.utils import set_seed\nimport torch\nset_seed(1)\ntorch.randn(2)\n",
+            set(),
+        ),
         ("import torch\ndef helper():\n    return torch.rand(2)\n", set()),  # never called
     ],
 )
@@ -141,6 +149,8 @@ def test_noqa_and_per_file_ignores_apply_to_project_findings(tmp_path, monkeypat
 
 def test_unused_noqa_for_project_rule(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "a.py").write_text("import torch\ntorch.manual_seed(0)\nx = torch.rand(3)  # noqa: ML101\n")
+    (tmp_path / "a.py").write_text(
+        "import torch\ntorch.manual_seed(0)\nx = torch.rand(3)  # noqa: ML101\n"
+    )
     run = lint_paths([tmp_path], extend_select=["ML002"], cwd=tmp_path)
     assert [(d.code, d.location.row) for d in run.result.diagnostics] == [("ML002", 3)]
