@@ -52,9 +52,12 @@ def test_resolution_relative_reexport_and_entry_points(tmp_path, monkeypatch):
         {
             "src/app/__init__.py": "",
             "src/app/utils/__init__.py": "from .seeding import seed_all\n",
-            "src/app/utils/seeding.py": "import torch\n\ndef seed_all(s):\n    torch.manual_seed(s)\n",
+            "src/app/utils/seeding.py": (
+                "import torch\n\ndef seed_all(s):\n    torch.manual_seed(s)\n"
+            ),
             "src/app/model.py": "from torch import nn\n\nclass Net(nn.Module):\n"
-            "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(2, 2)\n",
+            "    def __init__(self):\n        super().__init__()\n"
+            "        self.fc = nn.Linear(2, 2)\n",
             "src/app/train.py": "from app.utils import seed_all\nfrom .model import Net\n\n"
             "def main():\n    seed_all(0)\n    net = Net()\n    net.fc.weight.sum().backward()\n\n"
             "if __name__ == '__main__':\n    main()\n",
@@ -104,7 +107,10 @@ def test_recursion_and_import_cycles_terminate(tmp_path, monkeypatch):
     write(
         tmp_path,
         {
-            "a.py": "import b\n\ndef f(n):\n    return f(n - 1) + b.g(n)\n\nif __name__ == '__main__':\n    f(3)\n",
+            "a.py": (
+                "import b\n\ndef f(n):\n    return f(n - 1) + b.g(n)\n\n"
+                "if __name__ == '__main__':\n    f(3)\n"
+            ),
             "b.py": "import a\nimport random\n\ndef g(n):\n    return a.f(n) + random.random()\n",
         },
     )
