@@ -328,7 +328,7 @@ def mask_cell(source: str) -> tuple[list[str], dict[int, MaskedLine], str | None
     Returns ``(lines, masked, skip_reason)``: ``lines`` keep their endings and there is
     exactly one per original line; ``masked`` maps a 0-based line index to what it was.
     """
-    lines = source.splitlines(keepends=True)
+    lines = split_lines(source)
     masked: dict[int, MaskedLine] = {}
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is not None and lines[first].startswith("%%"):
@@ -436,6 +436,7 @@ class NotebookSource(SourceFile):
     _analysed: list[Cell] = field(default_factory=list, repr=False)
     _starts: list[int] = field(default_factory=list, repr=False)
     _ascii_cache: bool | None = field(default=None, repr=False)
+    _item_offsets: dict[int, dict[int, int]] = field(default_factory=dict, repr=False)
 
     @property
     def code_cells(self) -> list[Cell]:
@@ -445,7 +446,10 @@ class NotebookSource(SourceFile):
         return self.cells[number - 1]
 
     def lines_by_cell(self) -> dict[int | None, list[str]]:
-        return {cell.number: cell.source.splitlines() for cell in self.code_cells}
+        return {
+            cell.number: [line.rstrip("\r\n") for line in split_lines(cell.source)]
+            for cell in self.code_cells
+        }
 
     # -- locations -------------------------------------------------------------------
 
@@ -464,116 +468,71 @@ class NotebookSource(SourceFile):
         index = min(max(location.row - cell.first_row, 0), max(len(cell.lines) - 1, 0))
         return Location(index + 1, _original_column(cell, index, location.column))
 
-    def locate_in_cells(
-        self, diagnostics: list[Diagnostic], *, with_cell_errors: bool = True
-    ) -> list[Diagnostic]:
-        """Diagnostics positioned in the analysed text, re-positioned in their cells.
-
-        Adds the ML001 findings of cells that were left out (unless the whole notebook
-        is suppressed) and, for code-scanning reporters, ``extra["file_location"]``:
-        where the finding's line is in the .ipynb file itself.
-        """
-        located = []
-        for diagnostic in diagnostics:
-            cell = self.cell_of_row(diagnostic.location.row)
-            if cell is None:
-                located.append(diagnostic)
-                continue
-            fix = diagnostic.fix
-            if fix is not None:
-                fix = replace(
-                    fix,
-                    edits=tuple(
-                        Edit(
-                            edit.content,
-                            self.cell_location(edit.location, cell),
-                            self.cell_location(edit.end_location, cell),
-                        )
-                        for edit in fix.edits
-                    ),
-                )
-            noqa_row = diagnostic.noqa_row
-            if noqa_row is not None:
-                noqa_row = self.cell_location(Location(noqa_row, 1), cell).row
-            located.append(
-                replace(
-                    diagnostic,
-                    cell=cell.number,
-                    location=self.cell_location(diagnostic.location, cell),
-                    end_location=self.cell_location(diagnostic.end_location, cell),
-                    fix=fix,
-                    noqa_row=noqa_row,
+    def cell_errors(self) -> list[Diagnostic]:
+        """ML001 for each code cell left out because it does not parse."""
+        errors = []
+        for problem in self.problems:
+            where = Location(problem.row, problem.column)
+            errors.append(
+                Diagnostic(
+                    code="ML001",
+                    name="syntax-error",
+                    message=problem.message,
+                    severity=Severity.ERROR,
+                    path=self.display_path,
+                    location=where,
+                    end_location=where,
+                    cell=problem.cell,
                 )
             )
-        if with_cell_errors:
-            for problem in self.problems:
-                where = Location(problem.row, problem.column)
-                located.append(
-                    Diagnostic(
-                        code="ML001",
-                        name="syntax-error",
-                        message=problem.message,
-                        severity=Severity.ERROR,
-                        path=self.display_path,
-                        location=where,
-                        end_location=where,
-                        cell=problem.cell,
+        return errors
+
+    def cell_map(self) -> CellMap:
+        """What maps findings to cells once this source is gone (picklable, no bytes)."""
+        rows: list[CellRow] = []
+        scanner = _Scanner(self.raw)
+        ensure_ascii = self._ensure_ascii()
+        offsets: list[tuple[int, int]] = []  # (byte offset of a line's text, row index)
+        for cell in self._analysed:
+            originals = split_lines(cell.source) or [""]
+            for index in range(len(cell.lines)):
+                masked = cell.masked.get(index)
+                original = originals[min(index, len(originals) - 1)].rstrip("\r\n")
+                rows.append(
+                    CellRow(
+                        cell.number,
+                        index + 1,
+                        original,
+                        opaque=bool(masked and masked.opaque),
+                        shift_at=masked.shift_at if masked and not masked.opaque else 0,
+                        shift=masked.shift if masked and not masked.opaque else 0,
                     )
                 )
-        return self._with_file_locations(located)
-
-    def _with_file_locations(self, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-        wanted = []
-        for position, diagnostic in enumerate(diagnostics):
-            if diagnostic.cell is None:
+            if cell.span is None:
                 continue
-            found = self.file_offset(diagnostic.cell, diagnostic.location)
-            if found is not None:
-                wanted.append((found[0], found[1], position))
-        if not wanted:
-            return diagnostics
-        wanted.sort()
-        result = list(diagnostics)
-        row, counted = 1, 0
-        for offset, escaped_prefix, position in wanted:
-            row += self.raw.count(b"\n", counted, offset)
-            counted = offset
-            line_start = self.raw.rfind(b"\n", 0, offset) + 1
-            column = len(self.raw[line_start:offset].decode("utf-8", "replace")) + 1
-            file_location = Location(row, column + 1 + escaped_prefix)
-            diagnostic = result[position]
-            extra = dict(diagnostic.extra)
-            extra["file_location"] = file_location
-            result[position] = replace(diagnostic, extra=extra)
-        return result
-
-    def file_offset(self, number: int, location: Location) -> tuple[int, int] | None:
-        """(byte offset of the JSON string holding the line, length of the escaped text
-        before the column in that string), for a cell-relative ``location``."""
-        cell = self.cells[number - 1] if 0 < number <= len(self.cells) else None
-        if cell is None or cell.span is None:
-            return None
-        scanner = _Scanner(self.raw)
-        lines = cell.source.splitlines(keepends=True) or [""]
-        index = min(max(location.row - 1, 0), len(lines) - 1)
-        if cell.as_list:
-            items = list(scanner.array_items(cell.span[0]))
-            if not items:
-                return None
-            # Jupyter stores one line per item; other writers may not, so find the item
-            # that holds the line's first character.
-            target = sum(len(line) for line in lines[:index])
-            seen = 0
+            items = scanner.array_items(cell.span[0]) if cell.as_list else [cell.span]
+            line_starts = _line_starts(originals)
             for start, end in items:
                 value = scanner.load(start, end)
-                assert isinstance(value, str)
-                if seen + len(value) > target or (start, end) == items[-1]:
-                    prefix = value[: target - seen + location.column - 1]
-                    return start, len(_dump(prefix, self._ensure_ascii())) - 2
-                seen += len(value)
-            return None
-        prefix = cell.source[: sum(len(line) for line in lines[:index]) + location.column - 1]
-        return cell.span[0], len(_dump(prefix, self._ensure_ascii())) - 2
+                if not isinstance(value, str):
+                    continue
+                # The text before each line of this cell that this item holds, escaped.
+                item_offset = _item_offset(self, cell, start)
+                for index, line_start in enumerate(line_starts):
+                    if item_offset <= line_start < item_offset + max(len(value), 1):
+                        escaped = len(_dump(value[: line_start - item_offset], ensure_ascii)) - 2
+                        offsets.append((start, len(rows) - len(cell.lines) + index, escaped))
+        offsets.sort()
+        json_row, counted = 1, 0
+        for offset, row_index, escaped in offsets:
+            json_row += self.raw.count(b"\n", counted, offset)
+            counted = offset
+            line_start = self.raw.rfind(b"\n", 0, offset) + 1
+            column = len(self.raw[line_start:offset].decode("utf-8", "replace")) + 2 + escaped
+            if row_index < len(rows):
+                rows[row_index].file_row = json_row
+                rows[row_index].file_column = column
+        return CellMap(rows=rows, ensure_ascii=ensure_ascii)
 
     # -- writing back ----------------------------------------------------------------
 
@@ -615,8 +574,8 @@ class NotebookSource(SourceFile):
         to the earlier cell (for the kernel, the end of one cell and the start of the
         next are the same place), except before the first cell.
         """
-        old = self.text.splitlines(keepends=True)
-        new = text.splitlines(keepends=True)
+        old = split_lines(self.text)
+        new = split_lines(text)
         opcodes = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
         starts = [cell.first_row - 1 for cell in self._analysed]
         mapped = [_map_boundary(start, opcodes, old, new) if start else 0 for start in starts]
@@ -630,7 +589,7 @@ class NotebookSource(SourceFile):
 
     def _restore(self, cell: Cell, new_lines: list[str]) -> str:
         """The cell's new source: masked lines come back as they were written."""
-        originals = cell.source.splitlines(keepends=True)
+        originals = split_lines(cell.source)
         if cell.added_newline:
             originals[-1] += "\n"
         result: list[str] = []
@@ -724,6 +683,131 @@ class NotebookSource(SourceFile):
         unit = len(second_line) - len(second_line.lstrip(b" \t")) or 1
         inner = b"\n" + b" " * (key_indent + unit)
         return inner, b"," + inner, b"\n" + b" " * key_indent
+
+
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their endings, split where Python's tokenizer splits them (not at
+    form feeds or other characters ``str.splitlines`` treats as line breaks)."""
+    return _LINE_RE.findall(text)
+
+
+def _line_starts(lines: list[str]) -> list[int]:
+    starts, offset = [], 0
+    for line in lines:
+        starts.append(offset)
+        offset += len(line)
+    return starts
+
+
+def _item_offset(source: NotebookSource, cell: Cell, item_start: int) -> int:
+    """Where the list item starting at byte ``item_start`` begins in the cell's source."""
+    if not cell.as_list or cell.span is None:
+        return 0
+    cache = source._item_offsets.setdefault(cell.number, {})
+    if not cache:
+        scanner = _Scanner(source.raw)
+        offset = 0
+        for start, end in scanner.array_items(cell.span[0]):
+            cache[start] = offset
+            value = scanner.load(start, end)
+            offset += len(value) if isinstance(value, str) else 0
+    return cache.get(item_start, 0)
+
+
+@dataclass
+class CellRow:
+    """One row of a notebook's analysed text: where it is in its cell and in the file."""
+
+    cell: int
+    row: int
+    original: str
+    opaque: bool = False
+    shift_at: int = 0
+    shift: int = 0
+    #: where the row's text starts in the .ipynb file (1-based), when known
+    file_row: int = 0
+    file_column: int = 0
+
+    def column(self, column: int) -> int:
+        if self.opaque:
+            return min(column, len(self.original) + 1)
+        return column + self.shift if self.shift and column - 1 >= self.shift_at else column
+
+
+@dataclass
+class CellMap:
+    """Rows of a notebook's analysed text -> (cell, row in cell, column); picklable.
+
+    The engine maps every finding through it once, after rules (file and project) ran
+    and noqa comments were matched in the analysed text.
+    """
+
+    rows: list[CellRow]
+    ensure_ascii: bool = False
+
+    def location(self, location: Location, row: CellRow | None = None) -> Location:
+        if not self.rows:
+            return location
+        row = row or self.rows[min(max(location.row, 1), len(self.rows)) - 1]
+        return Location(row.row, row.column(location.column))
+
+    def locate(self, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+        """Each diagnostic re-positioned in its cell (those already in a cell are kept).
+
+        ``extra["file_location"]`` tells code-scanning reporters where the finding's
+        line is in the .ipynb file itself (the JSON string holding it).
+        """
+        located = []
+        for diagnostic in diagnostics:
+            if diagnostic.cell is not None or not self.rows:
+                located.append(diagnostic)
+                continue
+            row = self.rows[min(max(diagnostic.location.row, 1), len(self.rows)) - 1]
+            end_row = diagnostic.end_location.row
+            end = self.rows[min(max(end_row, 1), len(self.rows)) - 1]
+            end_location = self.location(diagnostic.end_location, end)
+            if end.cell != row.cell:  # a span cannot leave its cell
+                end_location = Location(row.row, len(row.original) + 1)
+            fix = diagnostic.fix
+            if fix is not None:
+                fix = replace(
+                    fix,
+                    edits=tuple(
+                        Edit(
+                            edit.content,
+                            self.location(edit.location),
+                            self.location(edit.end_location),
+                        )
+                        for edit in fix.edits
+                    ),
+                )
+            noqa_row = diagnostic.noqa_row
+            if noqa_row is not None:
+                noqa_row = self.location(Location(noqa_row, 1)).row
+            extra = diagnostic.extra
+            if row.file_row:
+                column = diagnostic.location.column
+                before = row.original[: row.column(column) - 1]
+                escaped = len(_dump(before, self.ensure_ascii)) - 2
+                extra = {
+                    **extra,
+                    "file_location": Location(row.file_row, row.file_column + escaped),
+                }
+            located.append(
+                replace(
+                    diagnostic,
+                    cell=row.cell,
+                    location=self.location(diagnostic.location, row),
+                    end_location=end_location,
+                    fix=fix,
+                    noqa_row=noqa_row,
+                    extra=extra,
+                )
+            )
+        return located
 
 
 def _original_column(cell: Cell, index: int, column: int) -> int:

@@ -169,7 +169,7 @@ print(DEVICE)
     nb.code(
         """
 train_tfms = transforms.Compose([
-    transforms.RandomResizedCrop(224),
+    transforms.RandomResizedCrop(224),  # expect: ML101
     transforms.RandomHorizontalFlip(),
     transforms.ToTensor(),
     transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
@@ -346,7 +346,7 @@ for epoch in range(2):
         optimizer.zero_grad()
         logits = model.forward(images)  # expect: ML503
         loss = F.cross_entropy(logits, labels)
-        loss.backward()
+        loss.backward()  # expect: ML102
         optimizer.step()
     history.append(loss.item())
     print(f"epoch {epoch} loss {loss.item():.3f}")
