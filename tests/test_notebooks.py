@@ -417,3 +417,31 @@ def test_read_errors_name_the_position(tmp_path):
     with pytest.raises(SourceDecodeError) as raised:
         read_source(path)
     assert (raised.value.row, raised.value.column) == (3, 18)
+
+
+# -- with the rest of the engine ---------------------------------------------------------
+
+
+def test_notebooks_checked_in_worker_processes_give_the_serial_results(tmp_path):
+    from mllint.engine import PARALLEL_THRESHOLD
+
+    fixtures = sorted(Path(__file__).parent.parent.glob("fixtures/*/*.ipynb"))
+    for index in range(PARALLEL_THRESHOLD + 2):
+        source = fixtures[index % len(fixtures)]
+        (tmp_path / f"{index:03d}_{source.name}").write_bytes(source.read_bytes())
+    serial = lint_paths([tmp_path], select=["ALL"], jobs=1, cwd=tmp_path).result
+    parallel = lint_paths([tmp_path], select=["ALL"], jobs=2, cwd=tmp_path).result
+    assert serial.diagnostics and serial.diagnostics == parallel.diagnostics
+    assert {d.cell for d in parallel.diagnostics} - {None} == {d.cell for d in parallel.diagnostics}
+    assert [d.extra for d in serial.diagnostics] == [d.extra for d in parallel.diagnostics]
+
+
+def test_a_notebook_is_an_entry_point_for_whole_program_rules(tmp_path):
+    write(
+        tmp_path, "import random\n\ndef pick(items):\n    return random.choice(items)\n", "util.py"
+    )
+    write(tmp_path, notebook("from util import pick", ("markdown", "Sample:"), "x = pick([1, 2])"))
+    seeded = notebook("import random\nrandom.seed(0)", "from util import pick", "x = pick([1])")
+    write(tmp_path, seeded, "seeded.ipynb")
+    result = [(f[0], f[1], f[4]) for f in findings(tmp_path, select=["ML101"])]
+    assert result == [("nb.ipynb", 3, "ML101")]
