@@ -536,6 +536,12 @@ class NotebookSource(SourceFile):
 
     # -- writing back ----------------------------------------------------------------
 
+    def with_text(self, text: str) -> NotebookSource:
+        """This notebook after fixes: its cells rebuilt from analysed ``text``, so that
+        findings of the fixed text map to the right cells. (``encode`` of the notebook
+        as read turns the final text into the bytes to write.)"""
+        return read_notebook(self.encode(text), self.path, self.display_path)
+
     def encode(self, text: str) -> bytes:
         """The notebook's bytes with the code cells rewritten from analysed ``text``.
 
@@ -747,12 +753,42 @@ class CellMap:
 
     rows: list[CellRow]
     ensure_ascii: bool = False
+    _index: dict[tuple[int, int], int] | None = field(default=None, repr=False, compare=False)
 
     def location(self, location: Location, row: CellRow | None = None) -> Location:
         if not self.rows:
             return location
         row = row or self.rows[min(max(location.row, 1), len(self.rows)) - 1]
         return Location(row.row, row.column(location.column))
+
+    def analysed_location(self, cell: int, location: Location) -> Location:
+        """The inverse of ``location``: a cell-relative location in the analysed text
+        (for fixers that match a finding's edits against the parsed module)."""
+        if self._index is None:
+            self._index = {(row.cell, row.row): number for number, row in enumerate(self.rows, 1)}
+        number = self._index.get((cell, location.row))
+        if number is None:
+            return location
+        row = self.rows[number - 1]
+        column = location.column
+        if row.shift and column - 1 >= row.shift_at + row.shift:
+            column -= row.shift
+        return Location(number, column)
+
+    def analysed_edits(self, diagnostic: Diagnostic) -> tuple[Edit, ...]:
+        """A notebook finding's fix edits in the coordinates of the analysed text."""
+        if diagnostic.fix is None:
+            return ()
+        if diagnostic.cell is None:
+            return diagnostic.fix.edits
+        return tuple(
+            Edit(
+                edit.content,
+                self.analysed_location(diagnostic.cell, edit.location),
+                self.analysed_location(diagnostic.cell, edit.end_location),
+            )
+            for edit in diagnostic.fix.edits
+        )
 
     def locate(self, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
         """Each diagnostic re-positioned in its cell (those already in a cell are kept).

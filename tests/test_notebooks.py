@@ -445,3 +445,25 @@ def test_a_notebook_is_an_entry_point_for_whole_program_rules(tmp_path):
     write(tmp_path, seeded, "seeded.ipynb")
     result = [(f[0], f[1], f[4]) for f in findings(tmp_path, select=["ML101"])]
     assert result == [("nb.ipynb", 3, "ML101")]
+
+
+def test_edits_map_back_to_the_analysed_text_and_with_text_rebuilds_cells(tmp_path):
+    path = write(tmp_path, notebook("import torch\n%time s = torch.load('a')", "m.forward(x)"))
+    source = read_source(path)
+    run = lint_paths([path], cwd=tmp_path)
+    load, forward = run.result.diagnostics
+    cells = source.cell_map()
+    # ML701 sits after `%time ` in cell 1; in the analysed text it is row 2, column 5.
+    assert (load.cell, load.location.column) == (1, 11)
+    (edit,) = cells.analysed_edits(load)
+    assert (edit.location.row, edit.location.column) == (2, 5)
+    assert cells.analysed_edits(forward)[0].location.row == 3
+    fixed = source.with_text("import os\n" + source.text.replace("m.forward(x)", "m(x)"))
+    assert (
+        fixed.is_notebook and fixed.text == "import os\nimport torch\ns = torch.load('a')\nm(x)\n"
+    )
+    assert fixed.cell_of_row(4).number == 2
+    assert [c.source for c in fixed.code_cells] == [
+        "import os\nimport torch\n%time s = torch.load('a')",
+        "m(x)",
+    ]
