@@ -552,16 +552,11 @@ class NotebookSource(SourceFile):
         """
         if text == self.text:
             return self.raw
-        new_cells = self._split_by_cell(text)
-        replacements: list[tuple[int, int, bytes]] = []
-        for cell, new_lines in new_cells:
-            if new_lines == cell.lines:
-                continue
-            source = self._restore(cell, new_lines)
-            if source == cell.source:
-                continue
-            assert cell.span is not None
-            replacements.append((*cell.span, self._encode_source(cell, source)))
+        replacements = [
+            (*cell.span, self._encode_source(cell, source))
+            for cell, source in self.changed_cells(text)
+            if cell.span is not None
+        ]
         if not replacements:
             return self.raw
         pieces = []
@@ -572,6 +567,20 @@ class NotebookSource(SourceFile):
             previous = end
         pieces.append(self.raw[previous:])
         return b"".join(pieces)
+
+    def changed_cells(self, text: str) -> list[tuple[Cell, str]]:
+        """(cell, its new source) for each code cell that analysed ``text`` changes; for a
+        per-cell ``--diff`` (``cell.source`` is the old source)."""
+        if text == self.text:
+            return []
+        changed = []
+        for cell, new_lines in self._split_by_cell(text):
+            if new_lines == cell.lines:
+                continue
+            source = self._restore(cell, new_lines)
+            if source != cell.source:
+                changed.append((cell, source))
+        return changed
 
     def _split_by_cell(self, text: str) -> list[tuple[Cell, list[str]]]:
         """The new analysed lines of each analysed cell.

@@ -467,3 +467,13 @@ def test_edits_map_back_to_the_analysed_text_and_with_text_rebuilds_cells(tmp_pa
         "import os\nimport torch\n%time s = torch.load('a')",
         "m(x)",
     ]
+
+
+def test_changed_cells_lists_old_and_new_source_per_cell(tmp_path):
+    path = write(tmp_path, notebook("import torch", ("markdown", "x"), "%time s = torch.load('a')"))
+    source = read_source(path)
+    fixed = source.text.replace("torch.load('a')", "torch.load('a', weights_only=True)")
+    assert [(cell.number, cell.source, new) for cell, new in source.changed_cells(fixed)] == [
+        (3, "%time s = torch.load('a')", "%time s = torch.load('a', weights_only=True)")
+    ]
+    assert source.changed_cells(source.text) == []
