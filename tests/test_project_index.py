@@ -160,3 +160,50 @@ def test_unused_noqa_for_project_rule(tmp_path, monkeypatch):
     )
     run = lint_paths([tmp_path], extend_select=["ML002"], cwd=tmp_path)
     assert [(d.code, d.location.row) for d in run.result.diagnostics] == [("ML002", 3)]
+
+
+@pytest.mark.parametrize(
+    ("script", "fixed_head"),
+    [
+        (
+            '"""Train."""\nimport torch\nfrom torch import nn\n\nmodel = nn.Linear(2, 2)\n'
+            "model(torch.ones(2)).sum().backward()\n",
+            '"""Train."""\nimport torch\nfrom torch import nn\ntorch.manual_seed(0)\n',
+        ),
+        (
+            "#!/usr/bin/env python\nimport numpy as np\nx = np.random.rand(3)\n",
+            "#!/usr/bin/env python\nimport numpy as np\nnp.random.seed(0)\n",
+        ),
+        (
+            "from model import build\nimport random\nprint(random.random())\n",
+            "from model import build\nimport random\nrandom.seed(0)\n",
+        ),
+    ],
+)
+def test_seed_fix_inserts_after_imports_and_resolves_the_finding(
+    tmp_path, monkeypatch, script, fixed_head
+):
+    from .test_rule_fixes import apply_edits
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "train.py").write_text(script)
+    (finding,) = lint_paths([tmp_path], select=["ML101"], cwd=tmp_path).result.diagnostics
+    assert finding.fix is not None and finding.fix.applicability.value == "unsafe"
+    fixed = apply_edits(script, finding)
+    assert fixed.startswith(fixed_head)
+    (tmp_path / "train.py").write_text(fixed)
+    assert lint_paths([tmp_path], select=["ML101"], cwd=tmp_path).result.diagnostics == []
+
+
+def test_seed_fix_adds_missing_import(tmp_path, monkeypatch):
+    from .test_rule_fixes import apply_edits
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model.py").write_text(
+        "import torch\n\ndef build():\n    return torch.nn.Linear(2, 2)\n"
+    )
+    script = "from model import build\n\nnet = build()\nnet.weight.sum().backward()\n"
+    (tmp_path / "train.py").write_text(script)
+    (finding,) = lint_paths([tmp_path], select=["ML101"], cwd=tmp_path).result.diagnostics
+    fixed = apply_edits(script, finding)
+    assert fixed.startswith("from model import build\nimport torch\ntorch.manual_seed(0)\n")

@@ -102,6 +102,9 @@ class ModuleSummary:
     is_notebook: bool = False
     has_main_guard: bool = False
     top_level_work: bool = False
+    #: The last line of the module's header (docstring, ``__future__`` and other top-level
+    #: imports before the first other statement): where a program-wide fix inserts code.
+    header_end_line: int = 0
     imports: dict[str, str] = field(default_factory=dict)
     functions: dict[str, FunctionSummary] = field(default_factory=dict)
     classes: dict[str, ClassSummary] = field(default_factory=dict)
@@ -539,12 +542,34 @@ def summarize_module(context, relative: str) -> ModuleSummary:
         is_notebook=bool(getattr(context.source, "is_notebook", False)),
         imports=dict(context.imports.aliases),
     )
+    summary.header_end_line = _header_end_line(context)
     summarizer = _Summarizer(context, summary)
     context.ancestors.clear()
     _walk_with_ancestors(context.module, summarizer, context.ancestors)
     if summary.is_notebook:
         summary.top_level_work = True
     return summary
+
+
+def _header_end_line(context) -> int:
+    end = 0
+    for index, statement in enumerate(context.module.body):
+        if isinstance(statement, cst.SimpleStatementLine) and all(
+            isinstance(small, cst.Import | cst.ImportFrom)
+            or (
+                index == 0
+                and isinstance(small, cst.Expr)
+                and isinstance(small.value, cst.SimpleString)
+            )
+            for small in statement.body
+        ):
+            end = context.position(statement)[1].row
+        else:
+            break
+    if end == 0:
+        # No imports: after the leading comments (a shebang or coding line stays first).
+        end = sum(1 for line in context.module.header if line.comment is not None)
+    return end
 
 
 def _walk_with_ancestors(module: cst.Module, visitor: _Summarizer, ancestors: list) -> None:

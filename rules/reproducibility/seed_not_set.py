@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mllint.analysis import rng
-from mllint.diagnostic import Severity
+from mllint.diagnostic import Applicability, Edit, Fix, Location, Severity
 from mllint.rule import ProjectRule
 
 
@@ -119,6 +119,7 @@ class SeedNotSet(ProjectRule):
             anchor.event,
             f"{_join(names, 'and')} {verb} used but never seeded: {'; '.join(uses)}; "
             f"call {advice} (or a seeding helper) at the start of the program",
+            fix=_seed_fix(entry, families),
         )
 
     def _report_generator(self, traced) -> None:
@@ -129,6 +130,36 @@ class SeedNotSet(ProjectRule):
             f"{kind} creates a generator without a seed, which no global seed reaches; pass a "
             "seed (e.g. from the run's configuration)",
         )
+
+
+#: family -> (module to import, alias when it must be imported, seeding call on the alias)
+_SEED_CODE = {
+    rng.PYTHON: ("random", "random", "{}.seed(0)"),
+    rng.NUMPY: ("numpy", "np", "{}.random.seed(0)"),
+    rng.TORCH: ("torch", "torch", "{}.manual_seed(0)"),
+    rng.TENSORFLOW: ("tensorflow", "tf", "{}.random.set_seed(0)"),
+}
+
+
+def _seed_fix(entry, families: list[str]) -> Fix:
+    """Insert seeding calls (seed 0) after the entry point's imports, importing what is
+    missing. Unsafe: the seed value is the user's choice, and seeding changes results."""
+    imports: list[str] = []
+    calls: list[str] = []
+    for family in families:
+        module, default_alias, template = _SEED_CODE[family]
+        alias = next((a for a, q in sorted(entry.imports.items()) if q == module), None)
+        if alias is None:
+            alias = default_alias
+            imports.append(f"import {module}" if alias == module else f"import {module} as {alias}")
+        calls.append(template.format(alias))
+    content = "".join(f"{line}\n" for line in [*imports, *calls])
+    at = Location(entry.header_end_line + 1, 1)
+    return Fix(
+        applicability=Applicability.UNSAFE,
+        message=f"Seed {' and '.join(_SEED_CODE[f][0] for f in families)} after the imports",
+        edits=(Edit(content, at, at),),
+    )
 
 
 def _family_name(family: str) -> str:
