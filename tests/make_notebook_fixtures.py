@@ -403,17 +403,132 @@ for path in paths:
     return nb
 
 
+def html_table(count: int, html: str, text: str) -> dict:
+    return {
+        "data": {"text/html": lines(html), "text/plain": lines(text)},
+        "execution_count": count,
+        "metadata": {},
+        "output_type": "execute_result",
+    }
+
+
+def titanic_baseline() -> Notebook:
+    """ML103 across cells: models before the notebook seeds NumPy, none after it."""
+    nb = Notebook("titanic_baseline")
+    nb.markdown(
+        """
+# Titanic — a quick random-forest baseline
+
+First submission: minimal feature engineering, a random forest, 5-fold CV.
+"""
+    )
+    nb.code(
+        "!ls ../input/titanic\n%matplotlib inline",
+        stream("gender_submission.csv\ntest.csv\ntrain.csv\n"),
+    )
+    nb.code(
+        """
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import cross_val_score, train_test_split
+
+train = pd.read_csv("../input/titanic/train.csv")
+train.head(3)
+""",
+        html_table(
+            3,
+            '<div>\n<table border="1" class="dataframe">\n<thead><tr><th></th>'
+            "<th>PassengerId</th><th>Survived</th><th>Pclass</th></tr></thead>\n"
+            "<tbody><tr><th>0</th><td>1</td><td>0</td><td>3</td></tr></tbody>\n</table>\n</div>",
+            "   PassengerId  Survived  Pclass\n0            1         0       3",
+        ),
+    )
+    nb.code(
+        """
+features = ["Pclass", "Sex", "SibSp", "Parch"]
+X = pd.get_dummies(train[features])
+y = train["Survived"]
+X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=0.2)  # expect: ML103
+model = RandomForestClassifier(n_estimators=100, max_depth=5)  # expect: ML103
+model.fit(X_train, y_train)
+model.score(X_val, y_val)
+""",
+        result(4, "0.7988826815642458"),
+    )
+    nb.markdown(
+        "The score changes every time the notebook runs. Fix the seed so that the "
+        "comparisons below mean something:"
+    )
+    nb.code("SEED = 42\nnp.random.seed(SEED)")
+    nb.code(
+        """
+%%time
+for depth in (3, 5, 7):
+    forest = RandomForestClassifier(n_estimators=200, max_depth=depth)
+    scores = cross_val_score(forest, X, y, cv=5)
+    print(depth, scores.mean().round(4))
+""",
+        stream("3 0.8126\n5 0.8159\n7 0.8204\n"),
+        stream("CPU times: user 2.91 s, sys: 24 ms, total: 2.93 s\nWall time: 2.95 s\n"),
+    )
+    return nb
+
+
+def seeded_by_helper() -> Notebook:
+    """ML101: a notebook seeded through the project's own helper module stays silent."""
+    nb = Notebook("train_seeded")
+    nb.markdown("# Training run\nSeeds come from `utils.seed_everything`.")
+    nb.code(
+        "%load_ext autoreload\n%autoreload 2\nfrom utils import seed_everything\nseed_everything(7)"
+    )
+    nb.code(
+        """
+import torch
+from torch import nn
+
+model = nn.Linear(16, 2)
+noise = torch.randn(8, 16)
+model(noise).shape
+""",
+        result(2, "torch.Size([8, 2])"),
+    )
+    return nb
+
+
+def unseeded_exploration() -> Notebook:
+    """ML101: the same project's scratch notebook never seeds torch."""
+    nb = Notebook("explore_augment")
+    nb.markdown("## Trying augmentations\nScratch notebook, do not trust the numbers.")
+    nb.code(
+        """
+import torch
+import matplotlib.pyplot as plt
+
+images = torch.rand(16, 3, 32, 32)  # expect: ML101
+plt.imshow(images[0].permute(1, 2, 0))
+""",
+        result(1, "<matplotlib.image.AxesImage at 0x7f3b2c1d0e50>"),
+        figure(),
+    )
+    return nb
+
+
 NOTEBOOKS = {
     "ML701/finetune_resnet_kaggle.ipynb": kaggle_finetune,
     "ML701/legacy_experiments.ipynb": legacy_notebook,
     "ML503/lab04_mlp.ipynb": course_lab,
     "ML001/eval_checkpoints.ipynb": unfinished_cell,
+    "ML103/kaggle_notebook/titanic_baseline.ipynb": titanic_baseline,
+    "ML101/notebooks/train_seeded.ipynb": seeded_by_helper,
+    "ML101/notebooks/explore_augment.ipynb": unseeded_exploration,
 }
 
 
 def main() -> None:
     for relative, build in NOTEBOOKS.items():
         path = FIXTURES / relative
+        path.parent.mkdir(exist_ok=True)
         build().write(path)
         print(f"wrote {path.relative_to(FIXTURES.parent)}")
 
