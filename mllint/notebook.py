@@ -523,12 +523,17 @@ class NotebookSource(SourceFile):
                         escaped = len(_dump(value[: line_start - item_offset], ensure_ascii)) - 2
                         offsets.append((start, len(rows) - len(cell.lines) + index, escaped))
         offsets.sort()
-        json_row, counted = 1, 0
+        # Newlines cannot occur inside JSON strings, so a notebook of big base64 outputs
+        # has few of them: jumping from one to the next (memchr) beats counting bytes.
+        raw = self.raw
+        json_row, line_start = 1, 0
         for offset, row_index, escaped in offsets:
-            json_row += self.raw.count(b"\n", counted, offset)
-            counted = offset
-            line_start = self.raw.rfind(b"\n", 0, offset) + 1
-            column = len(self.raw[line_start:offset].decode("utf-8", "replace")) + 2 + escaped
+            newline = raw.find(b"\n", line_start, offset)
+            while newline >= 0:
+                json_row += 1
+                line_start = newline + 1
+                newline = raw.find(b"\n", line_start, offset)
+            column = len(raw[line_start:offset].decode("utf-8", "replace")) + 2 + escaped
             if row_index < len(rows):
                 rows[row_index].file_row = json_row
                 rows[row_index].file_column = column

@@ -513,3 +513,19 @@ def test_fix_rewrites_only_the_fixed_lines_of_a_notebook(tmp_path):
     # What is left: the explicit weights_only=False (never changed automatically).
     assert "kernel.ipynb:cell 12:4:10: ML701" in fixed.stdout
     assert "cell 8:" not in fixed.stdout and "cell 11:" not in fixed.stdout
+
+
+def test_file_locations_of_several_cells_and_of_a_string_source(tmp_path):
+    document = json.loads(
+        notebook("import torch", ("markdown", "é"), "a = torch.load('a')", "b = torch.load('b')")
+    )
+    document["cells"][3]["source"] = "# two lines in one string\nb = torch.load('b')"
+    text = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+    path = write(tmp_path, text)
+    first, second = lint_paths([path], cwd=tmp_path).result.diagnostics
+    lines = text.splitlines()
+    row, column = first.extra["file_location"].row, first.extra["file_location"].column
+    assert lines[row - 1][column - 1 :].startswith("torch.load('a')")
+    row, column = second.extra["file_location"].row, second.extra["file_location"].column
+    assert lines[row - 1][column - 1 :].startswith("torch.load('b')")
+    assert lines[row - 1].lstrip().startswith('"source": "# two lines in one string\\n')
