@@ -2,8 +2,9 @@
 
 Builds a notebook with ``--megabytes`` of base64 figures in its outputs (default 200)
 and 40 code cells, then, each in a fresh process, measures: reading the bytes only;
-``json.loads`` of the file (what a naive reader would do); ``mllint check`` of it.
-Prints wall time and peak resident memory for each.
+``json.loads`` of the file (what a naive reader would do); ``mllint check`` of it; and
+``mllint check`` of the same notebook without its outputs (the cost of the code
+itself). Prints wall time and peak resident memory for each.
 
     python benchmarks/notebook_outputs.py [--megabytes 200]
 """
@@ -29,7 +30,7 @@ plt.plot(x)
 
 
 def build(path: Path, megabytes: int) -> None:
-    per_cell = megabytes * 1_000_000 // 40
+    per_cell = max(megabytes * 1_000_000 // 40, 4)
     blob = "iVBORw0KGgoAAAANSUhEUgAA" + "QUJD" * (per_cell // 4) + "\n"
     with path.open("w", encoding="utf-8") as handle:
         handle.write('{\n "cells": [\n')
@@ -79,14 +80,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "big.ipynb"
         build(path, args.megabytes)
+        small = Path(directory) / "small" / "big.ipynb"
+        small.parent.mkdir()
+        build(small, 0)
         print(f"notebook: {path.stat().st_size / 1e6:.0f} MB, 40 code cells")
-        for mode, label in (
-            ("read", "read the bytes"),
-            ("json", "json.loads"),
-            ("check", "mllint check"),
+        for mode, label, target in (
+            ("read", "read the bytes", path),
+            ("json", "json.loads", path),
+            ("check", "mllint check", path),
+            ("check", "without outputs", small),
         ):
             completed = subprocess.run(
-                [sys.executable, "-c", MEASURE, mode, str(path)],
+                [sys.executable, "-c", MEASURE, mode, str(target)],
                 capture_output=True,
                 text=True,
                 check=False,
