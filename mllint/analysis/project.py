@@ -534,21 +534,44 @@ def _is_main_guard(test: cst.BaseExpression) -> bool:
     return names == ["__name__"] and strings == ["__main__"]
 
 
+class ModuleSummarizer(_Summarizer):
+    """The summariser as a participant of the engine's single walk over a file.
+
+    The engine dispatches nodes to its ``visit_*``/``leave_*`` methods together with the
+    rules' (so summarising costs no extra traversal), then calls :meth:`finish_summary`.
+    """
+
+    code = "project-index"
+
+    def __init__(self, context, relative: str) -> None:
+        summary = ModuleSummary(
+            path=context.source.display_path,
+            relative=relative,
+            is_notebook=bool(getattr(context.source, "is_notebook", False)),
+            imports=dict(context.imports.aliases),
+        )
+        super().__init__(context, summary)
+
+    @classmethod
+    def visitor_methods(cls):
+        for attr in dir(cls):
+            if attr.startswith(("visit_", "leave_")) and callable(getattr(cls, attr)):
+                yield attr
+
+    def finish_summary(self) -> ModuleSummary:
+        self.summary.header_end_line = _header_end_line(self.context)
+        if self.summary.is_notebook:
+            self.summary.top_level_work = True
+        return self.summary
+
+
 def summarize_module(context, relative: str) -> ModuleSummary:
-    """The project-level facts of one parsed file (see the module docstring)."""
-    summary = ModuleSummary(
-        path=context.source.display_path,
-        relative=relative,
-        is_notebook=bool(getattr(context.source, "is_notebook", False)),
-        imports=dict(context.imports.aliases),
-    )
-    summary.header_end_line = _header_end_line(context)
-    summarizer = _Summarizer(context, summary)
+    """The project-level facts of one parsed file, in a walk of its own (for tests and
+    tools; the engine summarises during its shared walk instead)."""
+    summarizer = ModuleSummarizer(context, relative)
     context.ancestors.clear()
     _walk_with_ancestors(context.module, summarizer, context.ancestors)
-    if summary.is_notebook:
-        summary.top_level_work = True
-    return summary
+    return summarizer.finish_summary()
 
 
 def _header_end_line(context) -> int:
