@@ -428,7 +428,11 @@ class _Summarizer(cst.CSTVisitor):
             return
         family = rng.rng_use(qualified)
         if family is not None:
-            data = {"init": True} if rng.is_initialisation(qualified) else {}
+            data = {}
+            if rng.is_initialisation(qualified):
+                data["init"] = True
+            if rng.is_deferred(qualified):
+                data["deferred"] = True
             self._event("use", node, families=(family,), data=data)
             return
         if qualified in rng.SHUFFLING_LOADERS:
@@ -456,13 +460,8 @@ class _Summarizer(cst.CSTVisitor):
 
     def _data_loader(self, node: cst.Call) -> None:
         shuffle = keyword_value(node, "shuffle")
-        sampler = keyword_value(node, "sampler")
         if shuffle is not None and not _literal_false(shuffle):
-            self._event("use", node, families=(rng.TORCH,))
-        elif sampler is not None:
-            sampler_call = sampler if isinstance(sampler, cst.Call) else None
-            if sampler_call is not None and rng.rng_use(self.context.call_name(sampler_call) or ""):
-                self._event("use", node, families=(rng.TORCH,))
+            self._event("use", node, families=(rng.TORCH,), data={"deferred": True})
         workers = keyword_value(node, "num_workers")
         worker_count = _int_value(workers)
         dataset = argument(node, "dataset", 0)
