@@ -56,7 +56,7 @@ class FileContext:
 
     @cached_property
     def _line_index(self) -> LineIndex:
-        return LineIndex(self.module.code)
+        return LineIndex(self._module_code)
 
     @cached_property
     def _positions(self):
@@ -96,7 +96,17 @@ class FileContext:
         return None
 
     def code(self, node: cst.CSTNode) -> str:
+        """The source text of ``node``: a slice of the file when the node is in its tree
+        (cheap once positions exist), else generated (e.g. for a fix's new node)."""
+        ranges = self.__dict__.get("_ranges")
+        if ranges is not None and id(node) in ranges:
+            start, end = ranges[id(node)]
+            return self._module_code[start:end]
         return self.module.code_for_node(node)
+
+    @cached_property
+    def _module_code(self) -> str:
+        return self.module.code
 
     # -- reporting ---------------------------------------------------------------
 

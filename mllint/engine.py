@@ -28,7 +28,7 @@ from pathlib import Path
 import libcst as cst
 
 from mllint import __version__
-from mllint.analysis.project import ModuleSummary, ProjectIndex, summarize_module
+from mllint.analysis.project import ModuleSummarizer, ModuleSummary, ProjectIndex
 from mllint.config import Settings
 from mllint.context import FileContext, ProjectContext
 from mllint.diagnostic import Diagnostic, Location, Severity
@@ -132,7 +132,7 @@ class _Dispatcher(cst.CSTVisitor):
         self.result.internal_errors.append(
             InternalError(
                 path=self.context.source.display_path,
-                rule=rule.code,
+                rule=rule.code if rule.code.startswith("ML") else None,
                 message=f"{type(error).__name__}: {error}",
                 traceback=traceback.format_exc(),
             )
@@ -340,19 +340,13 @@ def check_source(source: SourceFile, ruleset: RuleSet, relative_path: str) -> Fi
         else:
             assert module is not None
             context = FileContext(source, module)
-            diagnostics.extend(_run_rules(context, relevant, result))
-            if summarize:
-                try:
-                    result.summary = summarize_module(context, relative_path)
-                except Exception as error:  # an index bug must not lose the file's findings
-                    result.internal_errors.append(
-                        InternalError(
-                            source.display_path,
-                            None,
-                            f"project index: {type(error).__name__}: {error}",
-                            traceback.format_exc(),
-                        )
-                    )
+            summarizer = ModuleSummarizer(context, relative_path) if summarize else None
+            found, failed = _run_rules(
+                context, relevant, result, (summarizer,) if summarizer else ()
+            )
+            diagnostics.extend(found)
+            if summarizer is not None and summarizer.code not in failed:
+                result.summary = summarizer.finish_summary()
     enabled_codes = {rule.code for rule in enabled}
     diagnostics = [d for d in diagnostics if d.code in enabled_codes or d.code == "ML001"]
     suppressions = find_suppressions(source.text)
@@ -385,10 +379,17 @@ def _finish_diagnostics(
 
 
 def _run_rules(
-    context: FileContext, rule_classes: list[type[Rule]], result: FileResult
-) -> list[Diagnostic]:
+    context: FileContext,
+    rule_classes: list[type[Rule]],
+    result: FileResult,
+    extra: tuple = (),
+) -> tuple[list[Diagnostic], set[str]]:
+    """Run the rules (and ``extra`` visitors, such as the project summariser) in one walk.
+
+    Returns the findings and the codes of the participants that failed.
+    """
     source = context.source
-    rules: list[Rule] = []
+    rules: list = []
     for rule_class in rule_classes:
         try:
             rules.append(rule_class(context))
@@ -405,9 +406,9 @@ def _run_rules(
         if not type(rule).requires_imports
         or context.imports.imports_any(type(rule).requires_imports)
     ]
-    if not rules:
-        return []
-    dispatcher = _Dispatcher(context, rules, result)
+    if not rules and not extra:
+        return [], set()
+    dispatcher = _Dispatcher(context, [*rules, *extra], result)
     try:
         context.module.visit(dispatcher)
     except RecursionError:
@@ -419,7 +420,7 @@ def _run_rules(
                 traceback.format_exc(),
             )
         )
-        return context.diagnostics
+        return context.diagnostics, {participant.code for participant in [*rules, *extra]}
     for rule in rules:
         if rule.code in dispatcher.failed:
             continue
@@ -427,7 +428,7 @@ def _run_rules(
             rule.finish()
         except Exception as error:
             dispatcher.fail(rule, error)
-    return context.diagnostics
+    return context.diagnostics, dispatcher.failed
 
 
 #: LibCST parses and visits recursively, one C and Python frame per nesting level, so a

@@ -207,3 +207,16 @@ def test_seed_fix_adds_missing_import(tmp_path, monkeypatch):
     (finding,) = lint_paths([tmp_path], select=["ML101"], cwd=tmp_path).result.diagnostics
     fixed = apply_edits(script, finding)
     assert fixed.startswith("from model import build\nimport torch\ntorch.manual_seed(0)\n")
+
+
+def test_loaders_and_transforms_draw_when_used_not_when_built(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "train.py").write_text(
+        "import torch\nfrom torchvision import transforms\n"
+        "augment = transforms.RandomHorizontalFlip()\n"
+        "loader = torch.utils.data.DataLoader(range(10), shuffle=True)\n"
+        "torch.manual_seed(0)\n"
+        "for batch in loader:\n    print(augment(batch))\n"
+    )
+    run = lint_paths([tmp_path], select=["ML101"], cwd=tmp_path)
+    assert run.result.diagnostics == []

@@ -428,7 +428,11 @@ class _Summarizer(cst.CSTVisitor):
             return
         family = rng.rng_use(qualified)
         if family is not None:
-            data = {"init": True} if rng.is_initialisation(qualified) else {}
+            data = {}
+            if rng.is_initialisation(qualified):
+                data["init"] = True
+            if rng.is_deferred(qualified):
+                data["deferred"] = True
             self._event("use", node, families=(family,), data=data)
             return
         if qualified in rng.SHUFFLING_LOADERS:
@@ -456,13 +460,8 @@ class _Summarizer(cst.CSTVisitor):
 
     def _data_loader(self, node: cst.Call) -> None:
         shuffle = keyword_value(node, "shuffle")
-        sampler = keyword_value(node, "sampler")
         if shuffle is not None and not _literal_false(shuffle):
-            self._event("use", node, families=(rng.TORCH,))
-        elif sampler is not None:
-            sampler_call = sampler if isinstance(sampler, cst.Call) else None
-            if sampler_call is not None and rng.rng_use(self.context.call_name(sampler_call) or ""):
-                self._event("use", node, families=(rng.TORCH,))
+            self._event("use", node, families=(rng.TORCH,), data={"deferred": True})
         workers = keyword_value(node, "num_workers")
         worker_count = _int_value(workers)
         dataset = argument(node, "dataset", 0)
@@ -534,21 +533,44 @@ def _is_main_guard(test: cst.BaseExpression) -> bool:
     return names == ["__name__"] and strings == ["__main__"]
 
 
+class ModuleSummarizer(_Summarizer):
+    """The summariser as a participant of the engine's single walk over a file.
+
+    The engine dispatches nodes to its ``visit_*``/``leave_*`` methods together with the
+    rules' (so summarising costs no extra traversal), then calls :meth:`finish_summary`.
+    """
+
+    code = "project-index"
+
+    def __init__(self, context, relative: str) -> None:
+        summary = ModuleSummary(
+            path=context.source.display_path,
+            relative=relative,
+            is_notebook=bool(getattr(context.source, "is_notebook", False)),
+            imports=dict(context.imports.aliases),
+        )
+        super().__init__(context, summary)
+
+    @classmethod
+    def visitor_methods(cls):
+        for attr in dir(cls):
+            if attr.startswith(("visit_", "leave_")) and callable(getattr(cls, attr)):
+                yield attr
+
+    def finish_summary(self) -> ModuleSummary:
+        self.summary.header_end_line = _header_end_line(self.context)
+        if self.summary.is_notebook:
+            self.summary.top_level_work = True
+        return self.summary
+
+
 def summarize_module(context, relative: str) -> ModuleSummary:
-    """The project-level facts of one parsed file (see the module docstring)."""
-    summary = ModuleSummary(
-        path=context.source.display_path,
-        relative=relative,
-        is_notebook=bool(getattr(context.source, "is_notebook", False)),
-        imports=dict(context.imports.aliases),
-    )
-    summary.header_end_line = _header_end_line(context)
-    summarizer = _Summarizer(context, summary)
+    """The project-level facts of one parsed file, in a walk of its own (for tests and
+    tools; the engine summarises during its shared walk instead)."""
+    summarizer = ModuleSummarizer(context, relative)
     context.ancestors.clear()
     _walk_with_ancestors(context.module, summarizer, context.ancestors)
-    if summary.is_notebook:
-        summary.top_level_work = True
-    return summary
+    return summarizer.finish_summary()
 
 
 def _header_end_line(context) -> int:

@@ -130,6 +130,28 @@ def is_initialisation(qualified: str) -> bool:
     )
 
 
+_DEFERRED_LAYERS = {
+    "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
+    "RReLU",
+}  # fmt: skip
+
+
+def is_deferred(qualified: str) -> bool:
+    """Objects that draw random numbers later, when used (a shuffling loader draws when
+    iterated, a random transform when applied, dropout in the forward pass): a seed set
+    after building them, but before using them, still makes them reproducible."""
+    module, _, function = qualified.rpartition(".")
+    if module in ("torch.nn", "torch.nn.modules"):
+        return function in _DEFERRED_LAYERS
+    if module.startswith("torch.utils.data"):
+        return function != "random_split"
+    if qualified in SHUFFLING_LOADERS:
+        return True
+    return module.startswith("torchvision.transforms") or (
+        module in ("tensorflow.keras.layers", "keras.layers") and function == "Dropout"
+    )
+
+
 def rng_use(qualified: str) -> str | None:
     """The family a call to ``qualified`` draws from, or None.
 

@@ -79,6 +79,14 @@ class SeedNotSet(ProjectRule):
             # Weight initialisation only matters in a program that trains: an evaluation
             # script builds the model and then loads its weights.
             trains = any(traced.event.kind == "train" for traced in trace)
+            # Loaders, samplers, random transforms and dropout draw when used, not when
+            # built: for them a seed anywhere in the program counts.
+            seeded_somewhere = {
+                family
+                for traced in trace
+                if traced.event.kind == "seed"
+                for family in traced.event.families
+            }
             seeded: set[str] = set()
             first_use: dict[str, object] = {}
             for traced in trace:
@@ -89,6 +97,8 @@ class SeedNotSet(ProjectRule):
                     if event.data.get("init") and not trains:
                         continue
                     for family in event.families:
+                        if event.data.get("deferred") and family in seeded_somewhere:
+                            continue
                         if family not in seeded and family not in framework_seeded:
                             first_use.setdefault(family, traced)
                 elif event.kind == "generator":
