@@ -45,7 +45,7 @@ import difflib
 import json
 import re
 import warnings
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -436,7 +436,6 @@ class NotebookSource(SourceFile):
     _analysed: list[Cell] = field(default_factory=list, repr=False)
     _starts: list[int] = field(default_factory=list, repr=False)
     _ascii_cache: bool | None = field(default=None, repr=False)
-    _item_offsets: dict[int, dict[int, int]] = field(default_factory=dict, repr=False)
 
     @property
     def code_cells(self) -> list[Cell]:
@@ -492,7 +491,8 @@ class NotebookSource(SourceFile):
         rows: list[CellRow] = []
         scanner = _Scanner(self.raw)
         ensure_ascii = self._ensure_ascii()
-        offsets: list[tuple[int, int]] = []  # (byte offset of a line's text, row index)
+        #: (byte offset of the JSON string holding a line, row index, escaped prefix length)
+        offsets: list[tuple[int, int, int]] = []
         for cell in self._analysed:
             originals = split_lines(cell.source) or [""]
             for index in range(len(cell.lines)):
@@ -512,16 +512,23 @@ class NotebookSource(SourceFile):
                 continue
             items = scanner.array_items(cell.span[0]) if cell.as_list else [cell.span]
             line_starts = _line_starts(originals)
+            first_row_index = len(rows) - len(cell.lines)
+            item_offset = 0  # where the item's text starts in the cell's source
             for start, end in items:
                 value = scanner.load(start, end)
                 if not isinstance(value, str):
                     continue
-                # The text before each line of this cell that this item holds, escaped.
-                item_offset = _item_offset(self, cell, start)
-                for index, line_start in enumerate(line_starts):
-                    if item_offset <= line_start < item_offset + max(len(value), 1):
-                        escaped = len(_dump(value[: line_start - item_offset], ensure_ascii)) - 2
-                        offsets.append((start, len(rows) - len(cell.lines) + index, escaped))
+                # The lines that start inside this item (one per item, as Jupyter writes),
+                # with the escaped length of the item's text before each of them.
+                low = bisect_left(line_starts, item_offset)
+                high = bisect_left(line_starts, item_offset + max(len(value), 1))
+                escaped, counted = 0, 0  # JSON escapes character by character
+                for index in range(low, min(high, len(cell.lines))):
+                    upto = line_starts[index] - item_offset
+                    escaped += len(_dump(value[counted:upto], ensure_ascii)) - 2
+                    counted = upto
+                    offsets.append((start, first_row_index + index, escaped))
+                item_offset += len(value)
         offsets.sort()
         # Newlines cannot occur inside JSON strings, so a notebook of big base64 outputs
         # has few of them: jumping from one to the next (memchr) beats counting bytes.
@@ -720,21 +727,6 @@ def _line_starts(lines: list[str]) -> list[int]:
         starts.append(offset)
         offset += len(line)
     return starts
-
-
-def _item_offset(source: NotebookSource, cell: Cell, item_start: int) -> int:
-    """Where the list item starting at byte ``item_start`` begins in the cell's source."""
-    if not cell.as_list or cell.span is None:
-        return 0
-    cache = source._item_offsets.setdefault(cell.number, {})
-    if not cache:
-        scanner = _Scanner(source.raw)
-        offset = 0
-        for start, end in scanner.array_items(cell.span[0]):
-            cache[start] = offset
-            value = scanner.load(start, end)
-            offset += len(value) if isinstance(value, str) else 0
-    return cache.get(item_start, 0)
 
 
 @dataclass
