@@ -603,7 +603,7 @@ class NotebookSource(SourceFile):
         """
         old = split_lines(self.text)
         new = split_lines(text)
-        opcodes = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+        opcodes = align_lines(old, new)
         starts = [cell.first_row - 1 for cell in self._analysed]
         mapped = [_map_boundary(start, opcodes, old, new) if start else 0 for start in starts]
         mapped.append(len(new))
@@ -620,12 +620,17 @@ class NotebookSource(SourceFile):
         if cell.added_newline:
             originals[-1] += "\n"
         result: list[str] = []
-        matcher = difflib.SequenceMatcher(None, cell.lines, new_lines, autojunk=False)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        opaque = {
+            cell.lines[index]: originals[index]
+            for index, masked in cell.masked.items()
+            if masked.opaque and cell.lines[index].strip()
+        }
+        for tag, i1, i2, j1, j2 in align_lines(cell.lines, new_lines):
             if tag == "equal":
                 result.extend(originals[i1:i2])
                 continue
-            block = list(new_lines[j1:j2])
+            # A masked line's analysed text can only come from that line: restore it.
+            block = [opaque.get(line, line) for line in new_lines[j1:j2]]
             # A changed `%time stmt` line gets its magic back: pair it with the most
             # similar new line of the block (fixes edit lines, they rarely move them).
             for index in range(i1, i2):
@@ -875,6 +880,188 @@ def _split_lines(source: str) -> list[str]:
     return lines
 
 
+def align_lines(old: list[str], new: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """``difflib``-style opcodes from ``old`` lines to ``new`` lines (a patience diff).
+
+    A fix changes a few statements and leaves the rest in place. Lines that occur once
+    in both texts anchor the alignment; between anchors, common leading and trailing
+    lines are matched, and what remains is paired line by line when both sides have as
+    many lines (an edit in place), else diffed with ``difflib``. Unlike a plain
+    longest-match diff, this does not pair a line with an identical line in another
+    cell (``x = 1`` or ``plt.show()`` in every cell).
+    """
+    steps: list[tuple[str, int, int, int, int]] = []
+    _patience(old, 0, len(old), new, 0, len(new), steps)
+    result: list[tuple[str, int, int, int, int]] = []
+    for tag, i1, i2, j1, j2 in steps:
+        if i1 == i2 and j1 == j2:
+            continue
+        if tag != "equal":
+            tag = "replace" if i1 < i2 and j1 < j2 else ("delete" if i1 < i2 else "insert")
+        # Runs of one kind merge; a replacement stays apart from its neighbours so that
+        # which line became which (and what was inserted around it) is not lost.
+        if result and result[-1][0] == tag and tag != "replace":
+            previous = result.pop()
+            i1, j1 = previous[1], previous[3]
+        result.append((tag, i1, i2, j1, j2))
+    return result
+
+
+def _patience(
+    a: list[str],
+    a_low: int,
+    a_high: int,
+    b: list[str],
+    b_low: int,
+    b_high: int,
+    out: list[tuple[str, int, int, int, int]],
+) -> None:
+    start_a, start_b = a_low, b_low
+    while a_low < a_high and b_low < b_high and a[a_low] == b[b_low]:
+        a_low, b_low = a_low + 1, b_low + 1
+    out.append(("equal", start_a, a_low, start_b, b_low))
+    end_a, end_b = a_high, b_high
+    while a_high > a_low and b_high > b_low and a[a_high - 1] == b[b_high - 1]:
+        a_high, b_high = a_high - 1, b_high - 1
+    tail = ("equal", a_high, end_a, b_high, end_b)
+    if a_low == a_high or b_low == b_high:
+        out.append(("change", a_low, a_high, b_low, b_high))
+        out.append(tail)
+        return
+    counts_a: dict[str, int] = {}
+    for line in a[a_low:a_high]:
+        counts_a[line] = counts_a.get(line, 0) + 1
+    counts_b: dict[str, int] = {}
+    where_b: dict[str, int] = {}
+    for index in range(b_low, b_high):
+        counts_b[b[index]] = counts_b.get(b[index], 0) + 1
+        where_b[b[index]] = index
+    pairs = [
+        (index, where_b[a[index]])
+        for index in range(a_low, a_high)
+        if counts_a[a[index]] == 1 and counts_b.get(a[index]) == 1
+    ]
+    anchors = _increasing(pairs)
+    if not anchors:
+        if a_high - a_low == b_high - b_low:  # edited in place: pair line by line
+            for offset in range(a_high - a_low):
+                same = a[a_low + offset] == b[b_low + offset]
+                i, j = a_low + offset, b_low + offset
+                out.append(("equal" if same else "change", i, i + 1, j, j + 1))
+        elif (a_high - a_low) * (b_high - b_low) <= _PAIRING_CELLS:
+            _closest_common(a, a_low, a_high, b, b_low, b_high, out)
+        else:
+            matcher = difflib.SequenceMatcher(
+                None, a[a_low:a_high], b[b_low:b_high], autojunk=False
+            )
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+                out.append(
+                    (
+                        "equal" if tag == "equal" else "change",
+                        a_low + i1,
+                        a_low + i2,
+                        b_low + j1,
+                        b_low + j2,
+                    )
+                )
+        out.append(tail)
+        return
+    previous_a, previous_b = a_low, b_low
+    for index_a, index_b in anchors:
+        _patience(a, previous_a, index_a, b, previous_b, index_b, out)
+        out.append(("equal", index_a, index_a + 1, index_b, index_b + 1))
+        previous_a, previous_b = index_a + 1, index_b + 1
+    _patience(a, previous_a, a_high, b, previous_b, b_high, out)
+    out.append(tail)
+
+
+#: Regions without anchors up to this many (old x new) line pairs get the best pairing.
+_PAIRING_CELLS = 10_000
+
+
+def _closest_common(
+    a: list[str],
+    a_low: int,
+    a_high: int,
+    b: list[str],
+    b_low: int,
+    b_high: int,
+    out: list[tuple[str, int, int, int, int]],
+) -> None:
+    """Pair the lines of a region without anchors: equal lines count 4, an edited line
+    2 (it keeps the old line's start) or 1 (otherwise similar); the best total wins, and
+    among equals the pairing of nearest positions (an edited line is replaced in place,
+    not matched with an identical line elsewhere)."""
+    x, y = a[a_low:a_high], b[b_low:b_high]
+    n, m = len(x), len(y)
+
+    def pair_score(i: int, j: int) -> int:
+        if x[i] == y[j]:
+            return 4
+        # A fix keeps most of a line, usually its start: `load(p)` -> `load(p, w=True)`.
+        old_line, new_line = x[i].rstrip("\r\n"), y[j]
+        shared = 0
+        for old_char, new_char in zip(old_line, new_line, strict=False):
+            if old_char != new_char:
+                break
+            shared += 1
+        if shared >= max(4, len(old_line) // 2):
+            return 2
+        matcher = difflib.SequenceMatcher(None, old_line, new_line, autojunk=False)
+        return 1 if matcher.real_quick_ratio() >= 0.75 and matcher.ratio() >= 0.75 else 0
+
+    best = [[(0, 0)] * (m + 1) for _ in range(n + 1)]
+    scores = [[0] * m for _ in range(n)]
+    for i in range(n - 1, -1, -1):
+        row, below = best[i], best[i + 1]
+        for j in range(m - 1, -1, -1):
+            option = max(below[j], row[j + 1])
+            score = scores[i][j] = pair_score(i, j)
+            if score:
+                total, distance = below[j + 1]
+                option = max(option, (total + score, distance - abs(i - j)))
+            row[j] = option
+    i = j = 0
+    while i < n and j < m:
+        score = scores[i][j]
+        if score:
+            total, distance = best[i + 1][j + 1]
+            if best[i][j] == (total + score, distance - abs(i - j)):
+                tag = "equal" if score == 4 else "change"
+                out.append((tag, a_low + i, a_low + i + 1, b_low + j, b_low + j + 1))
+                i, j = i + 1, j + 1
+                continue
+        if best[i + 1][j] == best[i][j]:
+            out.append(("change", a_low + i, a_low + i + 1, b_low + j, b_low + j))
+            i += 1
+        else:
+            out.append(("change", a_low + i, a_low + i, b_low + j, b_low + j + 1))
+            j += 1
+    out.append(("change", a_low + i, a_high, b_low + j, b_high))
+
+
+def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The longest run of ``pairs`` (sorted by first) increasing in second (patience)."""
+    tops: list[int] = []  # smallest second value ending a run of each length
+    ends: list[int] = []  # index in pairs of that run's last pair
+    back: list[int] = [-1] * len(pairs)
+    for index, (_first, second) in enumerate(pairs):
+        length = bisect_left(tops, second)
+        if length == len(tops):
+            tops.append(second)
+            ends.append(index)
+        else:
+            tops[length] = second
+            ends[length] = index
+        back[index] = ends[length - 1] if length else -1
+    run = []
+    index = ends[-1] if ends else -1
+    while index >= 0:
+        run.append(pairs[index])
+        index = back[index]
+    return run[::-1]
+
+
 def _map_boundary(
     start: int, opcodes: list[tuple[str, int, int, int, int]], old: list[str], new: list[str]
 ) -> int:
@@ -883,12 +1070,10 @@ def _map_boundary(
         if tag == "insert" and i1 == start:
             return j2  # lines inserted at a boundary stay with the cell before it
         if i1 <= start < i2:
-            if tag == "equal" or start == i1:
+            if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
                 return j1 + (start - i1)
             if tag == "delete":
                 return j1
-            if i2 - i1 == j2 - j1:
-                return j1 + (start - i1)
             return _map_inside_block(start, i1, i2, j1, j2, old, new)
     return len(new)
 
@@ -902,8 +1087,11 @@ def _map_inside_block(
     target = sum(len(line) for line in old[i1:start])
     matcher = difflib.SequenceMatcher(None, old_text, new_text, autojunk=False)
     mapped = len(new_text)
-    for tag, a1, a2, b1, _b2 in matcher.get_opcodes():
-        if a1 <= target < a2 or (tag == "insert" and a1 == target):
+    for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        if tag == "insert" and a1 == target:
+            mapped = b2  # as between lines: text inserted at a boundary stays before it
+            break
+        if a1 <= target < a2:
             mapped = b1 + (target - a1 if tag == "equal" else 0)
             break
     # Round to the start of the line holding the mapped character.
