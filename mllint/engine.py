@@ -54,6 +54,9 @@ class FileResult:
     path: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
     internal_errors: list[InternalError] = field(default_factory=list)
+    #: The rules' shared context (parsed module, fix replacements); only kept when
+    #: ``check_source(..., keep_context=True)`` asked for it (mllint.fix does).
+    context: FileContext | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -292,8 +295,13 @@ def _relative_path(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def check_source(source: SourceFile, ruleset: RuleSet, relative_path: str) -> FileResult:
-    """Run every enabled, relevant rule over one decoded file."""
+def check_source(
+    source: SourceFile, ruleset: RuleSet, relative_path: str, *, keep_context: bool = False
+) -> FileResult:
+    """Run every enabled, relevant rule over one decoded file.
+
+    With ``keep_context``, the result keeps the rules' FileContext (for applying fixes).
+    """
     result = FileResult(path=source.display_path)
     enabled = ruleset.enabled_rules(relative_path)
     visitor_rules = [rule for rule in enabled if any(True for _ in rule.visitor_methods())]
@@ -312,7 +320,7 @@ def check_source(source: SourceFile, ruleset: RuleSet, relative_path: str) -> Fi
             diagnostics.append(error)
         else:
             assert module is not None
-            diagnostics.extend(_run_rules(source, module, relevant, result))
+            diagnostics.extend(_run_rules(source, module, relevant, result, keep_context))
     enabled_codes = {rule.code for rule in enabled}
     diagnostics = [d for d in diagnostics if d.code in enabled_codes or d.code == "ML001"]
     suppressions = find_suppressions(source.text)
@@ -338,9 +346,15 @@ def check_source(source: SourceFile, ruleset: RuleSet, relative_path: str) -> Fi
 
 
 def _run_rules(
-    source: SourceFile, module: cst.Module, rule_classes: list[type[Rule]], result: FileResult
+    source: SourceFile,
+    module: cst.Module,
+    rule_classes: list[type[Rule]],
+    result: FileResult,
+    keep_context: bool = False,
 ) -> list[Diagnostic]:
     context = FileContext(source, module)
+    if keep_context:
+        result.context = context
     rules: list[Rule] = []
     for rule_class in rule_classes:
         try:
