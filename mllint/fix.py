@@ -280,7 +280,8 @@ def write_atomically(path: Path, source: SourceFile, text: str) -> None:
         raise FixWriteError(f"cannot read it back: {error.strerror or error}") from None
     if on_disk != source.raw:
         raise FixWriteError("it changed on disk since mllint read it; not written (run again)")
-    if not os.access(target, os.W_OK):
+    # No write bit at all counts as read-only even for root, who could write anyway.
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(target, os.W_OK):
         raise FixWriteError("the file is read-only; not written")
     try:
         handle, temporary = tempfile.mkstemp(
