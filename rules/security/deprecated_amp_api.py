@@ -159,7 +159,7 @@ class DeprecatedAmpApi(Rule):
     # -- module-style uses: torch.cuda.amp.autocast(...), amp.GradScaler() -------------
 
     def visit_Call(self, node: cst.Call) -> None:
-        api, _ = self._module_style(node.func)
+        api, _ = self._module_style(node.func, node)
         if api is None:
             return
         fix = None
@@ -175,7 +175,7 @@ class DeprecatedAmpApi(Rule):
     def visit_Decorator(self, node: cst.Decorator) -> None:
         if isinstance(node.decorator, cst.Call):
             return  # visit_Call handles @torch.cuda.amp.custom_fwd(cast_inputs=...)
-        api, _ = self._module_style(node.decorator)
+        api, _ = self._module_style(node.decorator, node)
         if api is None:
             return
         fix = None
@@ -187,9 +187,11 @@ class DeprecatedAmpApi(Rule):
             )
         self.report(node.decorator, self._message(self.context.code(node.decorator), api), fix=fix)
 
-    def _module_style(self, expression: cst.BaseExpression) -> tuple[_Api | None, str | None]:
+    def _module_style(
+        self, expression: cst.BaseExpression, anchor: cst.CSTNode
+    ) -> tuple[_Api | None, str | None]:
         """The deprecated API ``expression`` names, unless it is a from-imported name
-        (those are handled at their import)."""
+        (those are handled at their import) or a fallback for old PyTorch versions."""
         qualified = self.context.qualified_name(expression)
         api = _DEPRECATED.get(qualified or "")
         if api is None:
@@ -198,7 +200,30 @@ class DeprecatedAmpApi(Rule):
         head = dotted.split(".")[0]
         if self.context.imports.aliases.get(head) == qualified:
             return None, None
+        if self._is_version_fallback(anchor):
+            return None, None
         return api, qualified
+
+    def _is_version_fallback(self, anchor: cst.CSTNode) -> bool:
+        """Inside ``except ...:``, or in the branch of an ``if``/conditional expression
+        whose other branch already uses ``torch.amp`` (``torch.amp.GradScaler("cuda") if
+        TORCH_2_4 else torch.cuda.amp.GradScaler()``): compatibility code on purpose."""
+        # The nodes above the call (or decorator), ending with the call itself.
+        ancestors = [*self.context.ancestors, anchor]
+        for index, node in enumerate(ancestors):
+            if isinstance(node, cst.ExceptHandler):
+                return True
+            if not isinstance(node, cst.If | cst.IfExp) or index + 1 >= len(ancestors):
+                continue
+            branch = ancestors[index + 1]
+            other = node.orelse if branch is node.body else node.body
+            if other is None or branch is getattr(node, "test", None):
+                continue
+            finder = _ModernAmp(self)
+            other.visit(finder)
+            if finder.found:
+                return True
+        return False
 
     def _torch_amp(self, api: _Api) -> cst.BaseExpression | None:
         torch_name = self.context.imports.local_name_for("torch")
@@ -305,6 +330,20 @@ class DeprecatedAmpApi(Rule):
             message="Import from `torch.amp` and pass the device at every use",
             edits=tuple(edits),
         )
+
+
+class _ModernAmp(cst.CSTVisitor):
+    """Finds a use of ``torch.amp`` or ``torch.autocast`` in a subtree."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.found = False
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        name = self.rule.context.qualified_name(node) or ""
+        if name.startswith("torch.amp.") or name in ("torch.amp", "torch.autocast"):
+            self.found = True
+        return not self.found
 
 
 class _References(cst.CSTVisitor):
