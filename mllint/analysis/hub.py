@@ -47,6 +47,12 @@ class HubCall:
 
     callee: str  # as written, e.g. "AutoModel.from_pretrained"
     repository: cst.BaseExpression | None
+    #: the parameter's name when the repository was passed by keyword (``model=...``)
+    keyword: str | None = None
+
+    def repository_text(self, code: str) -> str:
+        """How to show the repository argument: ``model="org/x"`` or ``"org/x"``."""
+        return f"{self.keyword}={code}" if self.keyword else code
 
 
 def hub_call(call: cst.Call, qualified_name: str | None, callee_code: str) -> HubCall | None:
@@ -58,7 +64,12 @@ def hub_call(call: cst.Call, qualified_name: str | None, callee_code: str) -> Hu
         parameter = _LOADER_METHODS[call.func.attr.value]
     if parameter is None:
         return None
-    return HubCall(callee_code, argument(call, *parameter))
+    by_keyword = keyword_value(call, parameter[0])
+    return HubCall(
+        callee_code,
+        argument(call, *parameter),
+        parameter[0] if by_keyword is not None else None,
+    )
 
 
 def literal_string(node: cst.BaseExpression | None) -> str | None:
@@ -79,9 +90,40 @@ def is_local_path(node: cst.BaseExpression | None) -> bool:
     return isinstance(node, cst.BinaryOperation)  # out_dir / "final"
 
 
+#: First path parts that name a training run's local output, not a hub organisation.
+_LOCAL_DIRECTORIES = frozenset(
+    {
+        "out",
+        "output",
+        "outputs",
+        "checkpoint",
+        "checkpoints",
+        "ckpt",
+        "ckpts",
+        "runs",
+        "results",
+        "saved_models",
+        "saved_model",
+        "models",
+        "model",
+        "artifacts",
+        "weights",
+        "logs",
+        "tmp",
+        "exp",
+        "experiments",
+        "data",
+        "save",
+    }
+)
+
+
 def looks_like_repo_id(node: cst.BaseExpression | None) -> bool:
+    """``"org/name"``, and not a local directory such as ``"outputs/final"``."""
     text = literal_string(node)
-    return text is not None and bool(_REPO_ID_RE.match(text)) and not is_local_path(node)
+    if text is None or not _REPO_ID_RE.match(text) or is_local_path(node):
+        return False
+    return text.split("/")[0].lower() not in _LOCAL_DIRECTORIES
 
 
 @dataclass(frozen=True)

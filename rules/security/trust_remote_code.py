@@ -75,7 +75,10 @@ class TrustRemoteCode(Rule):
         revision = revision_of(node)
         if revision.pinned:
             return
-        what = f"`{call.callee}({self._repository(call.repository)}, trust_remote_code=True)`"
+        what = (
+            f"`{call.callee}({call.repository_text(self._repository(call.repository))}, "
+            "trust_remote_code=True)`"
+        )
         if revision.unpinned_value is not None:
             pinned = f'`revision="{revision.unpinned_value}"` names a branch or tag that can move'
             message = (

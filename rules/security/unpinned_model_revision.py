@@ -76,7 +76,7 @@ class UnpinnedModelRevision(Rule):
         revision = revision_of(node)
         if revision.pinned:
             return
-        repository = self.context.code(call.repository) if call.repository else "..."
+        repository = call.repository_text(self.context.code(call.repository))
         if revision.unpinned_value is not None:
             self.report(
                 node,

@@ -58,6 +58,18 @@ _DOWNLOADS = frozenset(
     }
 )
 _URL_PREFIXES = ("http://", "https://", "s3://", "gs://", "gcs://", "hf://", "ftp://")
+#: Writers whose file argument names a file this program produced: qualified name ->
+#: (parameter, position). ``obj.to_pickle(path)`` is matched by method name.
+_WRITERS: dict[str, tuple[str, int]] = {
+    "pickle.dump": ("file", 1),
+    "_pickle.dump": ("file", 1),
+    "dill.dump": ("file", 1),
+    "cloudpickle.dump": ("file", 1),
+    "joblib.dump": ("filename", 1),
+    "numpy.save": ("file", 0),
+    "numpy.savez": ("file", 0),
+}
+_OPEN_MODES = frozenset({"r", "rb", "w", "wb", "a", "ab", "r+b", "w+b", "rb+", "wb+", "x", "xb"})
 #: Attributes that read a file's or a response's bytes.
 _READS = frozenset({"read", "read_bytes", "content", "getvalue"})
 
@@ -151,7 +163,10 @@ class UnsafeDeserialization(Rule):
     def _report(
         self, node: cst.Call, what: str, source: cst.BaseExpression | None, advice: str
     ) -> None:
-        if source is not None and self._downloaded(source):
+        downloaded = source is not None and self._downloaded(source)
+        if not downloaded and source is not None and self._written_here(source):
+            return  # a cache this program writes and reads back
+        if downloaded:
             self.report(
                 node,
                 f"{what} unpickles a downloaded file, which runs any code its author put in "
@@ -166,6 +181,29 @@ class UnsafeDeserialization(Rule):
             )
 
     # -- where the bytes come from ---------------------------------------------------
+
+    def _written_here(self, source: cst.BaseExpression) -> bool:
+        """The file loaded is one this file also writes with a pickle-family writer (the
+        same literal path, f-string or path variable): a cache of its own making."""
+        written = self._written_paths()
+        return bool(written and _PathKeys.of(source, self._assignments()) & written)
+
+    def _assignments(self) -> dict[str, list[cst.BaseExpression]]:
+        if not hasattr(self, "_assigned"):
+            collector = _Assignments(None)
+            self.context.module.visit(collector)
+            self._assigned = collector.by_name
+        return self._assigned
+
+    def _written_paths(self) -> set[tuple[str, str]]:
+        if not hasattr(self, "_written"):
+            finder = _Writers(self)
+            self.context.module.visit(finder)
+            assignments = self._assignments() if finder.targets else {}
+            self._written = set()
+            for target in finder.targets:
+                self._written |= _PathKeys.of(target, assignments)
+        return self._written
 
     def _downloaded(self, expression: cst.BaseExpression) -> bool:
         """The expression is (or reads) a download or a URL, directly or through a name
@@ -235,21 +273,89 @@ class _SourceFinder(cst.CSTVisitor):
 
 
 class _Assignments(cst.CSTVisitor):
-    """Values assigned to any of ``names`` (``x = ...``, ``with ... as x``)."""
+    """Values assigned to any of ``names`` (all names when None): ``x = ...`` and
+    ``with ... as x``."""
 
-    def __init__(self, names: set[str]) -> None:
+    def __init__(self, names: set[str] | None) -> None:
         self.names = names
         self.values: list[cst.BaseExpression] = []
+        self.by_name: dict[str, list[cst.BaseExpression]] = {}
+
+    def _add(self, name: str, value: cst.BaseExpression) -> None:
+        if self.names is None or name in self.names:
+            self.values.append(value)
+            self.by_name.setdefault(name, []).append(value)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
-            if isinstance(target.target, cst.Name) and target.target.value in self.names:
-                self.values.append(node.value)
+            if isinstance(target.target, cst.Name):
+                self._add(target.target.value, node.value)
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
-        if (
-            node.asname is not None
-            and isinstance(node.asname.name, cst.Name)
-            and node.asname.name.value in self.names
-        ):
-            self.values.append(node.item)
+        if node.asname is not None and isinstance(node.asname.name, cst.Name):
+            self._add(node.asname.name.value, node.item)
+
+
+class _Writers(cst.CSTVisitor):
+    """The file arguments of pickle-family writers in the module."""
+
+    def __init__(self, rule: UnsafeDeserialization) -> None:
+        self.rule = rule
+        self.targets: list[cst.BaseExpression] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        writer = _WRITERS.get(self.rule.context.call_name(node) or "")
+        target = None
+        if writer is not None:
+            target = argument(node, *writer)
+        elif isinstance(node.func, cst.Attribute) and node.func.attr.value == "to_pickle":
+            target = argument(node, "path", 0)
+        if target is not None:
+            self.targets.append(target)
+
+
+class _PathKeys(cst.CSTVisitor):
+    """What identifies a path in an expression: string literals (not open modes),
+    f-strings by their code, and free names; names assigned in the file are followed."""
+
+    def __init__(self, assignments: dict[str, list[cst.BaseExpression]], depth: int) -> None:
+        self.assignments = assignments
+        self.depth = depth
+        self.keys: set[tuple[str, str]] = set()
+
+    @classmethod
+    def of(
+        cls,
+        expression: cst.BaseExpression,
+        assignments: dict[str, list[cst.BaseExpression]],
+        depth: int = 3,
+    ) -> set[tuple[str, str]]:
+        finder = cls(assignments, depth)
+        expression.visit(finder)
+        return finder.keys
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        value = node.evaluated_value
+        if isinstance(value, str) and value not in _OPEN_MODES:
+            self.keys.add(("string", value))
+
+    def visit_FormattedString(self, node: cst.FormattedString) -> bool:
+        self.keys.add(("f-string", cst.Module(body=[]).code_for_node(node)))
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        self.keys.add(("name", cst.Module(body=[]).code_for_node(node)))
+        return False
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        for arg in node.args:  # open(path, "rb"): the path, not the function's name
+            arg.value.visit(self)
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        values = self.assignments.get(node.value)
+        if not values or self.depth <= 0:
+            self.keys.add(("name", node.value))
+            return
+        for value in values:
+            self.keys |= _PathKeys.of(value, self.assignments, self.depth - 1)
