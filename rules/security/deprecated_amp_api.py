@@ -254,8 +254,8 @@ class DeprecatedAmpApi(Rule):
         module = dotted_name(node.module)
         if module not in _DEPRECATED_MODULES:
             return
-        if self.context.enclosing(cst.ExceptHandler) is not None:
-            return  # a fallback for old PyTorch versions
+        if self._is_version_fallback(node):
+            return  # `except ImportError:` or `if torch < 2.4:` branch for old versions
         if isinstance(node.names, cst.ImportStar):
             return
         self._imports.append((node, module))
@@ -338,6 +338,15 @@ class _ModernAmp(cst.CSTVisitor):
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
         self.found = False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        module = dotted_name(node.module) if node.module is not None else None
+        if module == "torch.amp" or (
+            module == "torch"
+            and not isinstance(node.names, cst.ImportStar)
+            and any(dotted_name(alias.name) in ("amp", "autocast") for alias in node.names)
+        ):
+            self.found = True
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         name = self.rule.context.qualified_name(node) or ""
