@@ -49,6 +49,7 @@ from mllint.engine import (
     RuleSet,
     RunResult,
     _relative_path,
+    check_files,
     check_path,
     check_source,
     default_jobs,
@@ -613,5 +614,116 @@ def fix_paths(
     settings = load_settings(rules, paths, options, config_file)
     discovery = discover(paths, settings, force_exclude=force_exclude)
     files = with_display_paths(discovery.files, cwd or Path.cwd())
-    fixes = fix_files(files, RuleSet(rules, settings), unsafe=unsafe, write=write, jobs=jobs)
-    return FixRun(files=fixes, result=run_result(fixes), problems=discovery.problems)
+    ruleset = RuleSet(rules, settings)
+    fixes = fix_files(files, ruleset, unsafe=unsafe, write=write, jobs=jobs)
+    if not write:
+        return FixRun(files=fixes, result=run_result(fixes), problems=discovery.problems)
+    # The whole-program stage (project rules, unused noqa) sees the files as written now;
+    # its fixes are text edits (e.g. ML101's seeding lines), applied once, then re-checked.
+    fix_errors = [e for fix in fixes for e in fix.internal_errors]
+    result = check_files(files, ruleset, jobs=jobs)
+    if _apply_text_fixes(result, fixes, files, allowed(unsafe)):
+        result = check_files(files, ruleset, jobs=jobs)
+    known = {(e.path, e.rule, e.message) for e in result.internal_errors}
+    result.internal_errors.extend(e for e in fix_errors if (e.path, e.rule, e.message) not in known)
+    result.internal_errors.sort(key=lambda e: (e.path, e.rule or ""))
+    return FixRun(files=fixes, result=result, problems=discovery.problems)
+
+
+def allowed(unsafe: bool) -> set[Applicability]:
+    return {Applicability.SAFE} | ({Applicability.UNSAFE} if unsafe else set())
+
+
+def _offsets(text: str) -> list[int]:
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    return starts
+
+
+def apply_text_edits(text: str, diagnostics: list[Diagnostic]) -> tuple[str, list[Diagnostic]]:
+    """Apply the text edits of ``diagnostics``' fixes that do not overlap an earlier one
+    (a fix is all its edits or none); returns the new text and the findings fixed."""
+    starts = _offsets(text)
+
+    def offset(location) -> int | None:
+        if location.row < 1 or location.row > len(starts):
+            return None
+        return min(starts[location.row - 1] + location.column - 1, len(text))
+
+    chosen: list[tuple[int, int, str]] = []
+    fixed: list[Diagnostic] = []
+    for diagnostic in diagnostics:
+        assert diagnostic.fix is not None
+        spans = []
+        for edit in diagnostic.fix.edits:
+            start, end = offset(edit.location), offset(edit.end_location)
+            if start is None or end is None or end < start:
+                break
+            spans.append((start, end, edit.content))
+        else:
+            if spans and not any(
+                (a < d and c < b) or (a == b == c == d) for a, b, _ in spans for c, d, _ in chosen
+            ):
+                chosen.extend(spans)
+                fixed.append(diagnostic)
+    for start, end, content in sorted(chosen, key=lambda span: (span[0], span[1]), reverse=True):
+        text = text[:start] + content + text[end:]
+    return text, fixed
+
+
+def _apply_text_fixes(
+    result: RunResult,
+    fixes: list[FileFix],
+    files: list[tuple[Path, str]],
+    allowed_fixes: set[Applicability],
+) -> bool:
+    """Apply the remaining allowed fixes of the whole-program stage; True if any was."""
+    pending: dict[str, list[Diagnostic]] = {}
+    for diagnostic in result.diagnostics:
+        fix = diagnostic.fix
+        if fix is not None and fix.applicability in allowed_fixes and fix.edits:
+            pending.setdefault(diagnostic.path, []).append(diagnostic)
+    if not pending:
+        return False
+    by_display = {fix.display_path: fix for fix in fixes}
+    paths = dict((display, path) for path, display in files)
+    changed = False
+    for display, diagnostics in sorted(pending.items()):
+        outcome = by_display.get(display)
+        if outcome is None or display not in paths or outcome.problem:
+            continue
+        try:
+            source = read_source(paths[display], display)
+        except (SourceReadError, SourceDecodeError):
+            continue
+        text, fixed = apply_text_edits(source.text, diagnostics)
+        if not fixed or text == source.text:
+            continue
+        error = _parse_error(text)
+        if error is not None:
+            codes = ", ".join(sorted({d.code for d in fixed}))
+            outcome.internal_errors.append(
+                InternalError(
+                    display,
+                    codes,
+                    f"the fix produced code that does not parse ({error}); "
+                    "the file was not changed",
+                    "",
+                )
+            )
+            result.internal_errors.append(outcome.internal_errors[-1])
+            continue
+        try:
+            write_atomically(paths[display], source, text)
+        except FixWriteError as failure:
+            outcome.problem = str(failure)
+            continue
+        outcome.written = True
+        outcome.fixed = text if outcome.original is not None else None
+        outcome.applied.extend(
+            AppliedFix(d.code, d.name, d.fix.message if d.fix else "", d.location.row)
+            for d in fixed
+        )
+        changed = True
+    return changed

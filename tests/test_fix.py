@@ -334,3 +334,27 @@ def test_add_noqa_with_fix_is_a_usage_error(tmp_path, mllint):
     result = mllint("check", "--add-noqa", "--fix", cwd=tmp_path)
     assert result.returncode == 2
     assert "cannot be combined" in result.stderr
+
+
+# -- whole-program (project) rules ---------------------------------------------------
+
+
+def test_project_rule_fixes_apply_as_text_edits_after_the_file_stage(tmp_path, mllint):
+    import shutil
+
+    from .conftest import FIXTURES
+
+    project = tmp_path / "proj"
+    shutil.copytree(FIXTURES / "ML101" / "partial_seed", project)
+    before = (project / "train.py").read_text()
+    # ML101's seeding fix is unsafe: plain --fix leaves the file alone.
+    assert mllint("check", "--select", "ALL", "--fix", cwd=project).returncode == 1
+    assert (project / "train.py").read_text() == before
+    result = mllint("check", "--select", "ALL", "--fix", "--unsafe-fixes", cwd=project)
+    assert result.returncode == 0, result
+    after = (project / "train.py").read_text()
+    assert after == before.replace(
+        "from torch import nn\n", "from torch import nn\nnp.random.seed(0)\n"
+    )
+    assert "Fixed 1 finding." in result.stdout
+    ast.parse(after)
