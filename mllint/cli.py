@@ -285,7 +285,14 @@ def run_fix(args: argparse.Namespace) -> int:
     result = run.result
     color = False if args.output_file is not None else _use_color(args, sys.stdout)
     output_format = args.output_format or ("full" if color or _isatty(sys.stdout) else "concise")
-    text = get_reporter(output_format)(result, ReportOptions(color=color, cwd=str(cwd)))
+    if args.statistics:
+        from mllint.report import statistics
+
+        rows = statistics(result)
+        text = "".join(f"{n:>5}\t{code}\t{mark:3}\t{name}\n" for n, code, name, mark in rows)
+        output_format = "statistics"
+    else:
+        text = get_reporter(output_format)(result, ReportOptions(color=color, cwd=str(cwd)))
     if args.quiet and output_format in ("full", "concise"):
         text = _without_summary(text, bool(result.diagnostics))
     summary = "" if args.quiet else fixed_summary(run.files, details=args.show_fixes)

@@ -616,7 +616,8 @@ def fix_paths(
     files = with_display_paths(discovery.files, cwd or Path.cwd())
     ruleset = RuleSet(rules, settings)
     fixes = fix_files(files, ruleset, unsafe=unsafe, write=write, jobs=jobs)
-    if not write:
+    if not write or not (ruleset.has_project_rules or "ML002" in settings.enabled):
+        # Without whole-program rules the per-file results are the final ones.
         return FixRun(files=fixes, result=run_result(fixes), problems=discovery.problems)
     # The whole-program stage (project rules, unused noqa) sees the files as written now;
     # its fixes are text edits (e.g. ML101's seeding lines), applied once, then re-checked.
