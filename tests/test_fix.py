@@ -358,3 +358,12 @@ def test_project_rule_fixes_apply_as_text_edits_after_the_file_stage(tmp_path, m
     )
     assert "Fixed 1 finding." in result.stdout
     ast.parse(after)
+
+
+def test_many_files_are_fixed_in_parallel_like_serially(tmp_path, mllint):
+    for index in range(30):  # above the engine's threshold for worker processes
+        write(tmp_path, f"train_{index}.py", LOAD_SCRIPT)
+    result = mllint("check", "--fix", "-j", "2", cwd=tmp_path)
+    assert result.returncode == 0, result
+    assert "Fixed 30 findings." in result.stdout
+    assert all(path.read_text() == LOAD_FIXED for path in tmp_path.glob("*.py"))
