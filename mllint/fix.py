@@ -623,7 +623,8 @@ def fix_paths(
     # its fixes are text edits (e.g. ML101's seeding lines), applied once, then re-checked.
     fix_errors = [e for fix in fixes for e in fix.internal_errors]
     result = check_files(files, ruleset, jobs=jobs)
-    if _apply_text_fixes(result, fixes, files, allowed(unsafe)):
+    project_codes = {code for code, rule in rules.items() if rule.scope == "project"}
+    if _apply_text_fixes(result, fixes, files, allowed(unsafe), project_codes):
         result = check_files(files, ruleset, jobs=jobs)
     known = {(e.path, e.rule, e.message) for e in result.internal_errors}
     result.internal_errors.extend(e for e in fix_errors if (e.path, e.rule, e.message) not in known)
@@ -678,11 +679,15 @@ def _apply_text_fixes(
     fixes: list[FileFix],
     files: list[tuple[Path, str]],
     allowed_fixes: set[Applicability],
+    project_codes: set[str],
 ) -> bool:
-    """Apply the remaining allowed fixes of the whole-program stage; True if any was."""
+    """Apply the allowed fixes of the whole-program (project) rules; True if any was.
+    (File rules' fixes were applied, or deliberately not, by the per-file stage.)"""
     pending: dict[str, list[Diagnostic]] = {}
     for diagnostic in result.diagnostics:
         fix = diagnostic.fix
+        if diagnostic.code not in project_codes:
+            continue
         if fix is not None and fix.applicability in allowed_fixes and fix.edits:
             pending.setdefault(diagnostic.path, []).append(diagnostic)
     if not pending:
