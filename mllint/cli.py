@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--write-baseline",
         type=Path,
         metavar="FILE",
-        help="record every current finding in FILE (then they are not reported) and exit 0",
+        help="record the current findings in FILE; they are then not reported",
     )
     check.add_argument(
         "--force-exclude",
@@ -228,14 +228,16 @@ def _apply_baselines(args: argparse.Namespace, run, cwd: Path):
 
     result = run.result
     root = run.settings.root
-    fingerprints = ensure_fingerprints(result.diagnostics, root, cwd)
     if args.write_baseline is not None:
-        write_baseline(args.write_baseline, result.diagnostics, fingerprints, root, cwd)
         path: Path | None = args.write_baseline
     else:
         path = args.baseline if args.baseline is not None else run.settings.baseline
     if path is None:
         return result, ""
+    # Over every finding, before any is filtered out: reporters reuse these values.
+    fingerprints = ensure_fingerprints(result.diagnostics, root, cwd)
+    if args.write_baseline is not None:
+        write_baseline(args.write_baseline, result.diagnostics, fingerprints, root, cwd)
     baseline = load_baseline(path)
     filtered = filter_baselined(result.diagnostics, fingerprints, baseline)
     if args.write_baseline is not None:

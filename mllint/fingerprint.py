@@ -74,12 +74,14 @@ def _file_lines(path: Path) -> list[str]:
 def compute_fingerprints(diagnostics: Sequence[Diagnostic], root: Path, cwd: Path) -> list[str]:
     """Fingerprints of ``diagnostics`` (all the findings of a run, in report order)."""
     lines_by_path: dict[str, list[str]] = {}
+    relative_by_path: dict[str, str] = {}
     seen: dict[tuple[str, str, str], int] = {}
     result = []
     for diagnostic in sorted(diagnostics, key=Diagnostic.sort_key):
         if diagnostic.path not in lines_by_path:
             lines_by_path[diagnostic.path] = _file_lines(Path(cwd, diagnostic.path))
-        relative = project_relative_path(diagnostic.path, root, cwd)
+            relative_by_path[diagnostic.path] = project_relative_path(diagnostic.path, root, cwd)
+        relative = relative_by_path[diagnostic.path]
         text = normalise_text(reported_line(diagnostic, lines_by_path[diagnostic.path]))
         key = (diagnostic.code, relative, text)
         occurrence = seen.get(key, 0)

@@ -10,6 +10,7 @@ Fingerprints stay relative to the project root (see :mod:`mllint.fingerprint`).
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
@@ -34,10 +35,14 @@ def repository_root(directory: Path) -> Path | None:
     return None
 
 
+@lru_cache(maxsize=64)
+def _uri_root(root: Path) -> Path:
+    return repository_root(root) or root
+
+
 def uri_root(options: ReportOptions) -> Path:
     """What relative URIs in a report are relative to (SARIF's ``%SRCROOT%``)."""
-    root = project_root(options)
-    return repository_root(root) or root
+    return _uri_root(project_root(options))
 
 
 def absolute_path(display_path: str, options: ReportOptions) -> Path:
@@ -47,8 +52,13 @@ def absolute_path(display_path: str, options: ReportOptions) -> Path:
 
 def relative_path(display_path: str, options: ReportOptions) -> str | None:
     """A reported path relative to :func:`uri_root` (``/``-separated), or None outside it."""
-    path = absolute_path(display_path, options)
-    base = uri_root(options)
+    return _relative_path(display_path, options.cwd, options.root)
+
+
+@lru_cache(maxsize=4096)  # called for every finding, with few distinct paths
+def _relative_path(display_path: str, cwd: str, root: str | None) -> str | None:
+    base = _uri_root(Path(os.path.abspath(root or cwd)))
+    path = Path(os.path.normpath(os.path.join(os.path.abspath(cwd), display_path)))
     try:
         return path.relative_to(base).as_posix()
     except ValueError:
@@ -58,6 +68,7 @@ def relative_path(display_path: str, options: ReportOptions) -> str | None:
             return None
 
 
+@lru_cache(maxsize=4096)
 def path_to_uri(relative: str) -> str:
     """A relative path as a URI reference: percent-encoded, ``/``-separated."""
     return quote(relative, safe="/")

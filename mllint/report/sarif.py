@@ -228,4 +228,7 @@ def build_sarif(result: RunResult, options: ReportOptions) -> dict[str, object]:
 
 
 def render(result: RunResult, options: ReportOptions) -> str:
-    return json.dumps(build_sarif(result, options), indent=2, ensure_ascii=False) + "\n"
+    # Compact: the C encoder is ~10x faster than indented output on large runs.
+    return (
+        json.dumps(build_sarif(result, options), ensure_ascii=False, separators=(",", ":")) + "\n"
+    )
