@@ -35,11 +35,11 @@ class BaselineError(Exception):
 @dataclass
 class Baseline:
     path: Path
-    #: fingerprint -> how many findings it stands for (normally 1)
-    fingerprints: Counter[str]
+    #: (fingerprint, project-relative path) per recorded finding
+    entries: list[tuple[str, str]]
 
     def __len__(self) -> int:
-        return sum(self.fingerprints.values())
+        return len(self.entries)
 
 
 @dataclass
@@ -47,7 +47,7 @@ class Filtered:
     kept: list[Diagnostic]
     #: findings that matched a baseline entry and were dropped
     matched: int
-    #: baseline entries that matched no finding (fixed, or the line was edited)
+    #: baseline entries of the files checked that matched no finding (fixed, or edited)
     unmatched: int
 
 
@@ -112,18 +112,29 @@ def load_baseline(path: Path) -> Baseline:
         )
     findings = document["findings"]
     if not isinstance(findings, list) or not all(
-        isinstance(entry, dict) and isinstance(entry.get("fingerprint"), str) for entry in findings
+        isinstance(entry, dict)
+        and isinstance(entry.get("fingerprint"), str)
+        and isinstance(entry.get("path", ""), str)
+        for entry in findings
     ):
         raise BaselineError(
             f"baseline {path}: 'findings' must be a list of objects with a 'fingerprint'"
         )
-    return Baseline(path, Counter(entry["fingerprint"] for entry in findings))
+    return Baseline(path, [(entry["fingerprint"], entry.get("path", "")) for entry in findings])
 
 
 def filter_baselined(
-    diagnostics: Sequence[Diagnostic], fingerprints: Sequence[str], baseline: Baseline
+    diagnostics: Sequence[Diagnostic],
+    fingerprints: Sequence[str],
+    baseline: Baseline,
+    checked_paths: set[str] | None = None,
 ) -> Filtered:
-    remaining = Counter(baseline.fingerprints)
+    """Drop the findings recorded in ``baseline``.
+
+    ``checked_paths`` (project-relative) limits the count of stale entries to the files
+    this run checked: a run over a few files (pre-commit) says nothing about the others.
+    """
+    remaining = Counter(fingerprint for fingerprint, _path in baseline.entries)
     kept = []
     matched = 0
     for diagnostic, fingerprint in zip(diagnostics, fingerprints, strict=True):
@@ -132,4 +143,9 @@ def filter_baselined(
             matched += 1
         else:
             kept.append(diagnostic)
-    return Filtered(kept=kept, matched=matched, unmatched=sum(remaining.values()))
+    unmatched = 0
+    for fingerprint, path in baseline.entries:
+        if remaining[fingerprint] > 0 and (checked_paths is None or path in checked_paths):
+            remaining[fingerprint] -= 1
+            unmatched += 1
+    return Filtered(kept=kept, matched=matched, unmatched=unmatched)

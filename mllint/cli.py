@@ -224,7 +224,7 @@ def _apply_baselines(args: argparse.Namespace, run, cwd: Path):
     from dataclasses import replace
 
     from mllint.baseline import filter_baselined, load_baseline, write_baseline
-    from mllint.fingerprint import ensure_fingerprints
+    from mllint.fingerprint import ensure_fingerprints, project_relative_path
 
     result = run.result
     root = run.settings.root
@@ -239,13 +239,15 @@ def _apply_baselines(args: argparse.Namespace, run, cwd: Path):
     if args.write_baseline is not None:
         write_baseline(args.write_baseline, result.diagnostics, fingerprints, root, cwd)
     baseline = load_baseline(path)
-    filtered = filter_baselined(result.diagnostics, fingerprints, baseline)
+    checked = {project_relative_path(display, root, cwd) for _path, display in run.files}
+    filtered = filter_baselined(result.diagnostics, fingerprints, baseline, checked)
     if args.write_baseline is not None:
         noun = "finding" if len(baseline) == 1 else "findings"
         note = f"wrote a baseline of {len(baseline)} {noun} to {path}"
     elif filtered.matched or filtered.unmatched:
         noun = "finding" if filtered.matched == 1 else "findings"
-        note = f"{filtered.matched} {noun} matched the baseline {path} and are not reported"
+        verb = "is" if filtered.matched == 1 else "are"
+        note = f"{filtered.matched} {noun} matched the baseline {path} and {verb} not reported"
         if filtered.unmatched:
             note += (
                 f"; {filtered.unmatched} baseline entries match nothing any more "

@@ -165,3 +165,13 @@ def test_baselined_findings_are_left_out_of_sarif_too(tmp_path):
     assert result.returncode == 1
     (only,) = result.json()["runs"][0]["results"]
     assert only["locations"][0]["physicalLocation"]["region"]["startLine"] == 22
+
+
+def test_checking_some_files_does_not_call_the_others_stale(tmp_path):
+    # pre-commit passes only the staged files: entries of other files are not "fixed".
+    root = make_project(tmp_path)
+    concise("--write-baseline", "b.json", ".", cwd=root)
+    result = concise("--baseline", "b.json", "src/model.py", cwd=root)
+    assert result.returncode == 0, result
+    assert "1 finding matched the baseline b.json and is not reported" in result.stderr
+    assert "match nothing" not in result.stderr

@@ -78,6 +78,19 @@ def test_github_escaping():
     )
 
 
+def test_github_reports_internal_errors_as_annotations():
+    result = RunResult(
+        diagnostics=[],
+        internal_errors=[InternalError("src/a.py", "ML599", "ValueError: 100%", "Traceback")],
+        files_checked=1,
+    )
+    text = get_reporter("github")(result, ReportOptions(cwd="/nonexistent-root"))
+    assert text == (
+        "::error file=src/a.py,title=mllint internal error::internal error in rule ML599: "
+        "ValueError: 100%25 (a bug in mllint; please report it)\n"
+    )
+
+
 def test_gitlab_report_is_code_quality_json(project):
     issues = json.loads(run_mllint("check", "--output-format", "gitlab", cwd=project).stdout)
     assert [i["severity"] for i in issues] == ["major", "minor", "major", "minor", "info"]

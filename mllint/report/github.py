@@ -13,7 +13,7 @@ escaped as the runner expects: ``%``, ``\\r`` and ``\\n`` everywhere, and also `
 from __future__ import annotations
 
 from mllint.diagnostic import Diagnostic, Severity
-from mllint.engine import RunResult
+from mllint.engine import InternalError, RunResult
 from mllint.report import ReportOptions
 from mllint.report.paths import relative_path
 
@@ -47,5 +47,17 @@ def annotation(diagnostic: Diagnostic, options: ReportOptions) -> str:
     return f"::{COMMANDS[diagnostic.severity]} {joined}::{escape_data(diagnostic.message)}"
 
 
+def internal_error_annotation(error: InternalError, options: ReportOptions) -> str:
+    path = relative_path(error.path, options) or error.path
+    where = f"rule {error.rule}" if error.rule else "the engine"
+    message = f"internal error in {where}: {error.message} (a bug in mllint; please report it)"
+    return (
+        f"::error file={escape_property(path)},title={escape_property('mllint internal error')}"
+        f"::{escape_data(message)}"
+    )
+
+
 def render(result: RunResult, options: ReportOptions) -> str:
-    return "".join(annotation(d, options) + "\n" for d in result.diagnostics)
+    lines = [annotation(d, options) for d in result.diagnostics]
+    lines.extend(internal_error_annotation(e, options) for e in result.internal_errors)
+    return "".join(line + "\n" for line in lines)
