@@ -194,6 +194,7 @@ def run_check(args: argparse.Namespace) -> int:
             cwd=str(cwd),
             root=str(run.settings.root),
             enabled_rules=run.settings.enabled,
+            extra={"problems": run.problems},
         )
         text = get_reporter(output_format)(result, report_options)
         if args.quiet and output_format in ("full", "concise"):

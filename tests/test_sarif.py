@@ -299,3 +299,15 @@ def test_sarif_written_to_a_file(tmp_path):
     assert result.returncode == 1
     assert result.stdout == ""
     assert_valid(json.loads(out.read_text(encoding="utf-8")))
+
+
+def test_a_missing_path_makes_the_execution_unsuccessful(tmp_path):
+    (tmp_path / "train.py").write_text("x = 1\n")
+    result = run_mllint("check", "--output-format", "sarif", "train.py", "nope.py", cwd=tmp_path)
+    assert result.returncode == 2
+    document = result.json()
+    assert_valid(document)
+    (invocation,) = document["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False
+    (note,) = invocation["toolExecutionNotifications"]
+    assert note["message"]["text"] == "nope.py: no such file or directory"

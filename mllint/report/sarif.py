@@ -36,6 +36,9 @@ SRCROOT = "%SRCROOT%"
 
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
+#: What discovery says about a path named on the command line that does not exist.
+MISSING_PATH = "no such file or directory"
+
 #: Codes whose findings mean "this file was not analysed" (also tool notifications).
 UNANALYSED_CODES = ("ML001", "ML003")
 
@@ -196,7 +199,20 @@ def build_sarif(result: RunResult, options: ReportOptions) -> dict[str, object]:
     notifications.extend(
         _internal_error_notification(error, indices, options) for error in result.internal_errors
     )
-    invocation: dict[str, object] = {"executionSuccessful": not result.internal_errors}
+    # Paths named on the command line that do not exist or could not be walked.
+    problems = options.extra.get("problems", [])
+    notifications.extend(
+        {
+            "level": "error" if message == MISSING_PATH else "warning",
+            "message": {"text": f"{path}: {message}"},
+            "descriptor": {"id": "path-problem"},
+        }
+        for path, message in problems
+    )
+    missing = any(message == MISSING_PATH for _path, message in problems)
+    invocation: dict[str, object] = {
+        "executionSuccessful": not result.internal_errors and not missing
+    }
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
     run: dict[str, object] = {
