@@ -12,6 +12,9 @@ from mllint import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
+#: ``--output-format`` choices (the reporters in mllint/report/, see FORMATS there).
+OUTPUT_FORMATS = ("full", "concise", "json", "sarif", "github", "gitlab", "junit")
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse exits with 2 on usage errors, which is our error status too."""
@@ -56,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     output = check.add_argument_group("output")
     output.add_argument(
         "--output-format",
-        choices=("full", "concise", "json"),
+        choices=OUTPUT_FORMATS,
         help="output format (default: full on a terminal, concise otherwise)",
     )
     output.add_argument("-o", "--output-file", type=Path, metavar="FILE")
@@ -65,8 +68,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     output.add_argument("-q", "--quiet", action="store_true", help="print findings only")
     output.add_argument("--no-color", action="store_true", help="never use colour")
-    check.add_argument(
+    gate = check.add_argument_group("CI gate")
+    gate.add_argument(
         "--exit-zero", action="store_true", help="exit with 0 even when there are findings"
+    )
+    gate.add_argument(
+        "--fail-level",
+        choices=("error", "warning", "info"),
+        default="info",
+        help="exit with 1 only for findings of this severity or higher (default: info, any)",
+    )
+    gate.add_argument(
+        "--exit-non-zero-on-fix",
+        action="store_true",
+        help="exit with 1 when fixes were applied, even if no findings remain",
+    )
+    gate.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="FILE",
+        help="report only findings that are not in this baseline file",
+    )
+    gate.add_argument(
+        "--write-baseline",
+        type=Path,
+        metavar="FILE",
+        help="record the current findings in FILE; they are then not reported",
     )
     check.add_argument(
         "--force-exclude",
@@ -137,8 +164,11 @@ def _error(message: str) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     from mllint.api import lint_paths
+    from mllint.baseline import BaselineError
     from mllint.config import ConfigError
+    from mllint.diagnostic import Severity
     from mllint.engine import crash_report
+    from mllint.gate import exit_status
     from mllint.report import ReportOptions, get_reporter, statistics
     from mllint.rule import PluginError, RuleDefinitionError
 
@@ -173,6 +203,13 @@ def run_check(args: argparse.Namespace) -> int:
         else:
             print(f"mllint: warning: {path}: {message}", file=sys.stderr)
 
+    try:
+        result, baseline_note = _apply_baselines(args, run, cwd)
+    except BaselineError as error:
+        return _error(str(error))
+    if baseline_note:
+        print(f"mllint: {baseline_note}", file=sys.stderr)
+
     stream_is_file = args.output_file is not None
     out_stream = sys.stdout
     color = False if stream_is_file else _use_color(args, out_stream)
@@ -183,7 +220,14 @@ def run_check(args: argparse.Namespace) -> int:
             f"{count:>5}\t{code}\t{marker:3}\t{name}\n" for count, code, name, marker in rows
         )
     else:
-        text = get_reporter(output_format)(result, ReportOptions(color=color, cwd=str(cwd)))
+        report_options = ReportOptions(
+            color=color,
+            cwd=str(cwd),
+            root=str(run.settings.root),
+            enabled_rules=run.settings.enabled,
+            extra={"problems": run.problems},
+        )
+        text = get_reporter(output_format)(result, report_options)
         if args.quiet and output_format in ("full", "concise"):
             text = _without_summary(text, bool(result.diagnostics))
     if stream_is_file:
@@ -198,11 +242,52 @@ def run_check(args: argparse.Namespace) -> int:
 
     for internal in result.internal_errors:
         sys.stderr.write(crash_report(internal, debug=args.debug))
-    if result.internal_errors or missing:
-        return EXIT_ERROR
-    if result.diagnostics and not args.exit_zero:
-        return EXIT_FINDINGS
-    return EXIT_OK
+    return exit_status(
+        result,
+        fail_level=Severity(args.fail_level),
+        exit_zero=args.exit_zero,
+        exit_non_zero_on_fix=args.exit_non_zero_on_fix,
+        usage_error=missing,
+    )
+
+
+def _apply_baselines(args: argparse.Namespace, run, cwd: Path):
+    """Write and/or apply a baseline; returns the result to report and a note for stderr."""
+    from dataclasses import replace
+
+    from mllint.baseline import filter_baselined, load_baseline, write_baseline
+    from mllint.fingerprint import ensure_fingerprints, project_relative_path
+
+    result = run.result
+    root = run.settings.root
+    if args.write_baseline is not None:
+        path: Path | None = args.write_baseline
+    else:
+        path = args.baseline if args.baseline is not None else run.settings.baseline
+    if path is None:
+        return result, ""
+    # Over every finding, before any is filtered out: reporters reuse these values.
+    fingerprints = ensure_fingerprints(result.diagnostics, root, cwd)
+    if args.write_baseline is not None:
+        write_baseline(args.write_baseline, result.diagnostics, fingerprints, root, cwd)
+    baseline = load_baseline(path)
+    checked = {project_relative_path(display, root, cwd) for _path, display in run.files}
+    filtered = filter_baselined(result.diagnostics, fingerprints, baseline, checked)
+    if args.write_baseline is not None:
+        noun = "finding" if len(baseline) == 1 else "findings"
+        note = f"wrote a baseline of {len(baseline)} {noun} to {path}"
+    elif filtered.matched or filtered.unmatched:
+        noun = "finding" if filtered.matched == 1 else "findings"
+        verb = "is" if filtered.matched == 1 else "are"
+        note = f"{filtered.matched} {noun} matched the baseline {path} and {verb} not reported"
+        if filtered.unmatched:
+            note += (
+                f"; {filtered.unmatched} baseline entries match nothing any more "
+                "(fixed or edited: refresh it with --write-baseline)"
+            )
+    else:
+        note = ""
+    return replace(result, diagnostics=filtered.kept), note
 
 
 def _report_problems(problems: list[tuple[str, str]]) -> bool:

@@ -42,6 +42,7 @@ CONFIG_KEYS = {
     "exclude": "list of gitignore-style patterns (replaces the default excludes)",
     "extend-exclude": "list of gitignore-style patterns",
     "severity": 'table of rule selector = "error" | "warning" | "info"',
+    "baseline": "path of a baseline file (relative to the configuration file)",
 }
 
 DEFAULT_EXCLUDES = (
@@ -87,6 +88,7 @@ class Options:
     extend_exclude: list[str] = field(default_factory=list)
     severity: dict[str, str] = field(default_factory=dict)
     source: str = "command line"
+    baseline: str | None = None
 
 
 @dataclass
@@ -99,6 +101,8 @@ class Settings:
     severity: dict[str, Severity]
     exclude: PathSpec
     per_file_ignores: list[tuple[PathSpec, str, frozenset[str]]]
+    #: The configured baseline file (``baseline = ...``), resolved against the root.
+    baseline: Path | None = None
 
     def ignored_for(self, relative_path: str) -> frozenset[str]:
         codes: set[str] = set()
@@ -175,6 +179,10 @@ def read_options(path: Path) -> Options:
             options.per_file_ignores = _table_of_lists(value, where, key)
         elif key == "severity":
             options.severity = _table_of_strings(value, where, key)
+        elif key == "baseline":
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{where}: {key!r} must be a {CONFIG_KEYS[key]}, got {value!r}")
+            options.baseline = value
     return options
 
 
@@ -306,6 +314,7 @@ def build_settings(
         severity=severity,
         exclude=_pathspec(excludes),
         per_file_ignores=per_file,
+        baseline=root / file_options.baseline if file_options and file_options.baseline else None,
     )
 
 

@@ -75,6 +75,8 @@ class RunResult:
     diagnostics: list[Diagnostic]
     internal_errors: list[InternalError]
     files_checked: int
+    #: How many fixes ``--fix`` applied (``--exit-non-zero-on-fix`` fails when > 0).
+    fixes_applied: int = 0
 
 
 @dataclass
