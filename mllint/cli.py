@@ -120,11 +120,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--show-fixes", action="store_true", help="with --fix, list what was fixed per file"
     )
     fixing.add_argument(
-        "--exit-non-zero-on-fix",
-        action="store_true",
-        help="with --fix, exit with 1 when a file was changed, even if nothing remains",
-    )
-    fixing.add_argument(
         "--add-noqa",
         action="store_true",
         help="add `# noqa: CODE` comments that silence every current finding",
@@ -330,9 +325,12 @@ def _add_noqa(run, cwd: Path) -> int:
 
 def run_fix(args: argparse.Namespace) -> int:
     """``--fix`` / ``--diff``: apply (or show) the fixes, then report what remains."""
+    from mllint.baseline import BaselineError
     from mllint.config import ConfigError
+    from mllint.diagnostic import Severity
     from mllint.engine import crash_report
     from mllint.fix import fix_paths, fixed_summary, unified_diff
+    from mllint.gate import exit_status
     from mllint.report import ReportOptions, get_reporter
     from mllint.rule import PluginError, RuleDefinitionError
 
@@ -353,7 +351,7 @@ def run_fix(args: argparse.Namespace) -> int:
     except (ConfigError, PluginError, RuleDefinitionError) as error:
         return _error(str(error))
     missing = _report_problems(run.problems)
-    changed = [fix for fix in run.files if fix.changed]
+    changed = [fix for fix in run.fixes if fix.changed]
     if args.diff:
         for fix in sorted(changed, key=lambda f: f.display_path):
             sys.stdout.write(unified_diff(fix))
@@ -367,7 +365,13 @@ def run_fix(args: argparse.Namespace) -> int:
             return EXIT_ERROR
         return EXIT_FINDINGS if changed else EXIT_OK
 
-    result = run.result
+    try:
+        result, baseline_note = _apply_baselines(args, run, cwd)
+    except BaselineError as error:
+        return _error(str(error))
+    if baseline_note:
+        print(f"mllint: {baseline_note}", file=sys.stderr)
+    result.fixes_applied = sum(len(fix.applied) for fix in run.fixes if fix.written)
     color = False if args.output_file is not None else _use_color(args, sys.stdout)
     output_format = args.output_format or ("full" if color or _isatty(sys.stdout) else "concise")
     if args.statistics:
@@ -377,10 +381,17 @@ def run_fix(args: argparse.Namespace) -> int:
         text = "".join(f"{n:>5}\t{code}\t{mark:3}\t{name}\n" for n, code, name, mark in rows)
         output_format = "statistics"
     else:
-        text = get_reporter(output_format)(result, ReportOptions(color=color, cwd=str(cwd)))
+        report_options = ReportOptions(
+            color=color,
+            cwd=str(cwd),
+            root=str(run.settings.root),
+            enabled_rules=run.settings.enabled,
+            extra={"problems": run.problems},
+        )
+        text = get_reporter(output_format)(result, report_options)
     if args.quiet and output_format in ("full", "concise"):
         text = _without_summary(text, bool(result.diagnostics))
-    summary = "" if args.quiet else fixed_summary(run.files, details=args.show_fixes)
+    summary = "" if args.quiet else fixed_summary(run.fixes, details=args.show_fixes)
     if args.output_file is not None:
         try:
             args.output_file.parent.mkdir(parents=True, exist_ok=True)
@@ -390,10 +401,11 @@ def run_fix(args: argparse.Namespace) -> int:
         sys.stderr.write(summary)
     else:
         sys.stdout.write(text)
-        (sys.stderr if output_format == "json" else sys.stdout).write(summary)
+        machine = output_format not in ("full", "concise", "statistics")
+        (sys.stderr if machine else sys.stdout).write(summary)
         sys.stdout.flush()
     failed = False
-    for fix in run.files:
+    for fix in run.fixes:
         if fix.problem:
             failed = True
             print(f"mllint: error: {fix.display_path}: not fixed: {fix.problem}", file=sys.stderr)
@@ -405,13 +417,13 @@ def run_fix(args: argparse.Namespace) -> int:
             )
     for internal in result.internal_errors:
         sys.stderr.write(crash_report(internal, debug=args.debug))
-    if result.internal_errors or missing or failed:
-        return EXIT_ERROR
-    if args.exit_non_zero_on_fix and any(fix.written for fix in run.files):
-        return EXIT_FINDINGS
-    if result.diagnostics and not args.exit_zero:
-        return EXIT_FINDINGS
-    return EXIT_OK
+    return exit_status(
+        result,
+        fail_level=Severity(args.fail_level),
+        exit_zero=args.exit_zero,
+        exit_non_zero_on_fix=args.exit_non_zero_on_fix,
+        usage_error=missing or failed,
+    )
 
 
 def _isatty(stream) -> bool:

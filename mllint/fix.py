@@ -41,6 +41,7 @@ from pathlib import Path
 
 import libcst as cst
 
+from mllint.config import Settings
 from mllint.diagnostic import Applicability, Diagnostic
 from mllint.engine import (
     PARALLEL_THRESHOLD,
@@ -584,10 +585,13 @@ def add_noqa(diagnostics: list[Diagnostic], files: list[tuple[Path, str]]) -> li
 
 @dataclass
 class FixRun:
-    files: list[FileFix]
+    fixes: list[FileFix]
     result: RunResult
     #: (path, message) for named paths that do not exist or could not be walked
     problems: list[tuple[str, str]]
+    settings: Settings
+    #: the files checked, as (path, display path)
+    files: list[tuple[Path, str]]
 
 
 def fix_paths(
@@ -618,7 +622,7 @@ def fix_paths(
     fixes = fix_files(files, ruleset, unsafe=unsafe, write=write, jobs=jobs)
     if not write or not (ruleset.has_project_rules or "ML002" in settings.enabled):
         # Without whole-program rules the per-file results are the final ones.
-        return FixRun(files=fixes, result=run_result(fixes), problems=discovery.problems)
+        return FixRun(fixes, run_result(fixes), discovery.problems, settings, files)
     # The whole-program stage (project rules, unused noqa) sees the files as written now;
     # its fixes are text edits (e.g. ML101's seeding lines), applied once, then re-checked.
     fix_errors = [e for fix in fixes for e in fix.internal_errors]
@@ -629,7 +633,7 @@ def fix_paths(
     known = {(e.path, e.rule, e.message) for e in result.internal_errors}
     result.internal_errors.extend(e for e in fix_errors if (e.path, e.rule, e.message) not in known)
     result.internal_errors.sort(key=lambda e: (e.path, e.rule or ""))
-    return FixRun(files=fixes, result=result, problems=discovery.problems)
+    return FixRun(fixes, result, discovery.problems, settings, files)
 
 
 def allowed(unsafe: bool) -> set[Applicability]:
