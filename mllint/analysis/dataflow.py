@@ -53,6 +53,7 @@ Known limits (by design, to stay linear and precise):
 
 from __future__ import annotations
 
+import gc
 import itertools
 from dataclasses import dataclass, field, replace
 
@@ -83,14 +84,21 @@ class Value:
     index_rows: frozenset[int] = EMPTY
     #: For the result of ``splitter.split(...)``: the split event's id.
     split_iter: int | None = None
+    #: For ``train_test_split(*arrays)``: the split whose outputs alternate train, test.
+    split_pair: int | None = None
     augment: bool = False
     evalpath: bool = False
 
     def flat(self) -> Value:
         """The value without its structure (elements, keys, split iterator)."""
-        if self.elems is None and self.keys is None and self.split_iter is None:
+        if (
+            self.elems is None
+            and self.keys is None
+            and self.split_iter is None
+            and self.split_pair is None
+        ):
             return self
-        return replace(self, elems=None, keys=None, split_iter=None)
+        return replace(self, elems=None, keys=None, split_iter=None, split_pair=None)
 
 
 NOTHING = Value()
@@ -242,25 +250,61 @@ class Facts:
 # -- the interpreter ---------------------------------------------------------------------
 
 
+class Layer(dict):
+    """A mapping layered over a read-only parent: a branch writes its own layer, so
+    starting a branch costs nothing and joining costs only what the branches wrote."""
+
+    __slots__ = ("parent",)
+
+    def __init__(self, parent: Layer | None = None, items: dict | None = None) -> None:
+        super().__init__(items or {})
+        self.parent = parent
+
+    def lookup(self, key, default=None):
+        layer = self
+        while layer is not None:
+            if dict.__contains__(layer, key):
+                return dict.__getitem__(layer, key)
+            layer = layer.parent
+        return default
+
+    def has(self, key) -> bool:
+        layer = self
+        while layer is not None:
+            if dict.__contains__(layer, key):
+                return True
+            layer = layer.parent
+        return False
+
+
 @dataclass
 class State:
-    env: dict[str, Value]
-    heap: dict[int, frozenset[int]]
+    env: Layer
+    heap: Layer
 
-    def copy(self) -> State:
-        return State(dict(self.env), dict(self.heap))
+    def branch(self) -> State:
+        return State(Layer(self.env), Layer(self.heap))
 
 
-def join_states(states: list[State]) -> State:
-    if len(states) == 1:
-        return states[0]
-    env: dict[str, Value] = {}
-    for name in set().union(*(s.env for s in states)):
-        env[name] = alternatives([s.env.get(name, NOTHING) for s in states])
-    heap: dict[int, frozenset[int]] = {}
-    for obj in set().union(*(s.heap for s in states)):
-        heap[obj] = frozenset().union(*(s.heap.get(obj, EMPTY) for s in states))
-    return State(env, heap)
+def join_branches(before: State, branches: list[State]) -> None:
+    """Write into ``before`` the join of its branches; only keys some branch wrote can
+    differ from ``before``, so only those are compared (linear in what was written)."""
+    env_keys = set().union(*branches_keys(b.env for b in branches))
+    for name in env_keys:
+        values = [b.env.lookup(name) for b in branches]
+        first = values[0]
+        if all(v is first for v in values):
+            if first is not None:
+                before.env[name] = first
+            continue
+        before.env[name] = alternatives([NOTHING if v is None else v for v in values])
+    heap_keys = set().union(*branches_keys(b.heap for b in branches))
+    for obj in heap_keys:
+        before.heap[obj] = frozenset().union(*(b.heap.lookup(obj, EMPTY) for b in branches))
+
+
+def branches_keys(layers):
+    return [set(layer) for layer in layers]
 
 
 class Interpreter:
@@ -277,13 +321,13 @@ class Interpreter:
         self.functions: dict[str, cst.FunctionDef] = {
             stmt.name.value: stmt for stmt in module.body if isinstance(stmt, cst.FunctionDef)
         }
-        self.state = State({}, {})
+        self.state = State(Layer(), Layer())
         self.origin_cache: dict[str, Value] = {}
         self.site_objs: dict[int, int] = {}
         #: Set while analysing a local function's body at a call site.
         self.via: cst.Call | None = None
         self.via_function: str | None = None
-        self.outer_env: dict[str, Value] | None = None
+        self.outer_env: Layer | None = None
         self.returns: list[Value] | None = None
         self.inline_budget = INLINE_BUDGET
 
@@ -292,7 +336,7 @@ class Interpreter:
     def run(self) -> Facts:
         self.block(self.module.body)
         for function in _all_functions(self.module):
-            self.state = State({}, {})
+            self.state = State(Layer(), Layer())
             self.origin_cache = {}
             self.inline_budget = INLINE_BUDGET
             self.function_scope(function)
@@ -323,15 +367,15 @@ class Interpreter:
         # One object per construction site (and per analysis of that site).
         obj_id = len(self.facts.objs)
         self.facts.objs.append(Obj(obj_id, node, kind, loops=tuple(self.loops), **extra))
-        self.state.heap[obj_id] = EMPTY
+        self.set_heap(obj_id, EMPTY)
         return obj_id
 
     def lookup(self, name: str) -> Value:
-        value = self.state.env.get(name)
+        value = self.state.env.lookup(name)
         if value is not None:
             return value
-        if self.outer_env is not None and name in self.outer_env:
-            return self.outer_env[name]
+        if self.outer_env is not None and self.outer_env.has(name):
+            return self.outer_env.lookup(name)
         return self.origin(name)
 
     # -- statements ----------------------------------------------------------------------
@@ -348,17 +392,13 @@ class Interpreter:
                 self.small(small)
         elif isinstance(node, cst.If):
             self.expr(node.test)
-            before = self.state
-            self.state = before.copy()
-            self.block(node.body)
-            after_body = self.state
-            self.state = before.copy()
-            if node.orelse is not None:
-                if isinstance(node.orelse, cst.If):
-                    self.statement(node.orelse)
-                else:
-                    self.block(node.orelse.body)
-            self.state = join_states([after_body, self.state])
+            orelse = node.orelse
+            if orelse is None:
+                self.branches([lambda: self.block(node.body), None])
+            elif isinstance(orelse, cst.If):
+                self.branches([lambda: self.block(node.body), lambda: self.statement(orelse)])
+            else:
+                self.branches([lambda: self.block(node.body), lambda: self.block(orelse.body)])
         elif isinstance(node, cst.For):
             item = self.iter_item(node.iter)
             self.loop(node.body, node.orelse, lambda: self.bind(node.target, item))
@@ -366,14 +406,10 @@ class Interpreter:
             self.expr(node.test)
             self.loop(node.body, node.orelse, None)
         elif isinstance(node, cst.Try | cst.TryStar):
-            before = self.state.copy()
+            # The body runs; then maybe one handler (from the state after the body, an
+            # approximation of "anywhere in the body").
             self.block(node.body)
-            branches = [self.state]
-            for handler in node.handlers:
-                self.state = join_states([before.copy(), branches[0].copy()])
-                self.block(handler.body)
-                branches.append(self.state)
-            self.state = join_states(branches)
+            self.branches([None, *(self._runner(h.body) for h in node.handlers)])
             if node.orelse is not None:
                 self.block(node.orelse.body)
             if node.finalbody is not None:
@@ -386,28 +422,51 @@ class Interpreter:
             self.block(node.body)
         elif isinstance(node, cst.Match):
             self.expr(node.subject)
-            before = self.state
-            branches = [before.copy()]
-            for case in node.cases:
-                self.state = before.copy()
-                self.block(case.body)
-                branches.append(self.state)
-            self.state = join_states(branches)
+            self.branches([None, *(self._runner(case.body) for case in node.cases)])
         elif isinstance(node, cst.FunctionDef | cst.ClassDef):
             return  # bodies are separate scopes (functions) or skipped (class bodies)
 
-    def loop(self, body, orelse, bind) -> None:
-        before = self.state.copy()
-        self.loops.append(next(self.loop_ids))
+    def _runner(self, body):
+        return lambda: self.block(body)
+
+    def branches(self, runs) -> None:
+        """Run each branch (None: do nothing) on a layer over the state, then join them."""
+        before = self.state
+        results = []
         try:
-            if bind is not None:
-                bind()
-            self.block(body)
+            for run in runs:
+                self.state = before.branch()
+                if run is not None:
+                    run()
+                results.append(self.state)
         finally:
-            self.loops.pop()
-        self.state = join_states([before, self.state])
+            self.state = before
+        join_branches(before, results)
+
+    def loop(self, body, orelse, bind) -> None:
+        """A loop body runs zero times or once (joined); then the ``else`` block."""
+
+        def once() -> None:
+            self.loops.append(next(self.loop_ids))
+            try:
+                if bind is not None:
+                    bind()
+                self.block(body)
+            finally:
+                self.loops.pop()
+
+        self.branches([None, once])
         if orelse is not None:
             self.block(orelse.body)
+
+    def assign(self, key: str, value: Value) -> None:
+        self.state.env[key] = value
+
+    def set_heap(self, obj: int, fits: frozenset[int]) -> None:
+        self.state.heap[obj] = fits
+
+    def heap_of(self, obj: int) -> frozenset[int]:
+        return self.state.heap.lookup(obj, EMPTY)
 
     def small(self, node: cst.BaseSmallStatement) -> None:
         if isinstance(node, cst.Assign):
@@ -429,15 +488,20 @@ class Interpreter:
                 self.returns.append(value)
         elif isinstance(node, cst.Del):
             for name in _target_names(node.target):
-                self.state.env.pop(name, None)
+                self.assign(name, NOTHING)
 
     def bind(self, target: cst.BaseExpression, value: Value) -> None:
         if isinstance(target, cst.Name):
-            self.state.env[target.value] = value
+            self.assign(target.value, value)
         elif isinstance(target, cst.Tuple | cst.List):
             elements = target.elements
             starred = any(isinstance(e, cst.StarredElement) for e in elements)
-            if value.elems is not None and len(value.elems) == len(elements) and not starred:
+            if value.split_pair is not None and not starred:
+                split = self.facts.splits[value.split_pair]
+                for index, element in enumerate(elements):
+                    side = split.train if index % 2 == 0 else split.test
+                    self.bind(element.value, Value(rows=frozenset({side}), fits=value.fits))
+            elif value.elems is not None and len(value.elems) == len(elements) and not starred:
                 for element, part in zip(elements, value.elems, strict=True):
                     self.bind(element.value, part)
             else:
@@ -449,7 +513,7 @@ class Interpreter:
         elif isinstance(target, cst.Attribute):
             dotted = dotted_name(target)
             if dotted is not None:
-                self.state.env[dotted] = value
+                self.assign(dotted, value)
             self._update_base(target.value, value)
         elif isinstance(target, cst.Subscript):
             self._update_base(target.value, value)
@@ -464,10 +528,9 @@ class Interpreter:
         if key is None:
             return
         old = self.lookup(key)
-        self.state.env[key] = replace(
-            old.flat(),
-            fits=old.fits | value.fits,
-            augment=old.augment or value.augment,
+        self.assign(
+            key,
+            replace(old.flat(), fits=old.fits | value.fits, augment=old.augment or value.augment),
         )
 
     def iter_item(self, node: cst.BaseExpression) -> Value:
@@ -507,25 +570,25 @@ class Interpreter:
             name = node.value
             if name in {"True", "False", "None"}:
                 return NOTHING
-            unbound = name not in self.state.env and (
-                self.outer_env is None or name not in self.outer_env
+            unbound = not self.state.env.has(name) and (
+                self.outer_env is None or not self.outer_env.has(name)
             )
             if unbound and (self.resolve(node) is not None or name in self.functions):
                 return NOTHING  # an imported module, class or function; a builtin
             return self.lookup(name)
         if isinstance(node, cst.Attribute):
             dotted = dotted_name(node)
-            if dotted is not None and dotted in self.state.env:
-                return self.state.env[dotted]
+            if dotted is not None and self.state.env.has(dotted):
+                return self.state.env.lookup(dotted)
             if (
                 dotted is not None
                 and self.resolve(node) is not None
-                and (node_head(node) not in self.state.env)
+                and not self.state.env.has(node_head(node))
             ):
                 return NOTHING  # a module attribute (np.nan, torch.float32)
             base = self.expr(node.value)
             if base.objs:
-                fits = frozenset().union(*(self.state.heap.get(o, EMPTY) for o in base.objs))
+                fits = frozenset().union(*(self.heap_of(o) for o in base.objs))
                 return Value(objs=base.objs, fits=fits | base.fits)
             return base.flat()
         if isinstance(node, cst.Call):
@@ -533,7 +596,7 @@ class Interpreter:
         if isinstance(node, cst.Subscript):
             return self.subscript(node)
         if isinstance(node, cst.SimpleString | cst.ConcatenatedString):
-            text = node.evaluated_value if isinstance(node, cst.SimpleString) else None
+            text = _text(node) if isinstance(node, cst.SimpleString) else None
             if isinstance(node, cst.ConcatenatedString):
                 text = self.module.code_for_node(node)
             if isinstance(text, bytes):
@@ -577,7 +640,7 @@ class Interpreter:
                     self.expr(element.key)
                     values.append(value)
                     if isinstance(element.key, cst.SimpleString):
-                        key = element.key.evaluated_value
+                        key = _text(element.key)
                         if isinstance(key, str):
                             keys.append((key, value))
                 else:
@@ -602,7 +665,7 @@ class Interpreter:
 
     def comprehension(self, node) -> Value:
         saved = self.state.env
-        self.state.env = dict(saved)
+        self.state.env = Layer(saved)
         try:
             clause = node.for_in
             while clause is not None:
@@ -639,7 +702,7 @@ class Interpreter:
         if base.keys is not None and first is not None:
             if isinstance(first, cst.SimpleString):
                 for key, value in base.keys:
-                    if key == first.evaluated_value:
+                    if key == _text(first):
                         return value
             return alternatives([v for _k, v in base.keys])
         return base.flat()
@@ -650,14 +713,14 @@ class Interpreter:
         func = node.func
         head = node_head(func)
         qualified = None
-        if head is None or head not in self.state.env:
+        if head is None or not self.state.env.has(head):
             qualified = self.resolve(func)
         if qualified is not None:
             return self.library_call(node, qualified)
         if (
             isinstance(func, cst.Name)
             and func.value in self.functions
-            and (func.value not in self.state.env)
+            and not self.state.env.has(func.value)
         ):
             return self.local_call(node, self.functions[func.value])
         if isinstance(func, cst.Attribute):
@@ -716,7 +779,7 @@ class Interpreter:
             if param.name.value not in env:
                 env[param.name.value] = self.expr(param.default) if param.default else NOTHING
         self.outer_env = saved[0] if saved[1] is None else saved[1]
-        self.state.env = env
+        self.state.env = Layer(None, env)
         self.returns = []
         self.via, self.via_function = node, function.name.value
         self.block(function.body)
@@ -792,7 +855,7 @@ class Interpreter:
         elif kind in {"unsupervised", "supervised", "resample", "stateless", "label"}:
             extra["is_model"] = False
         obj = self.site_obj(node, kind, **extra)
-        self.state.heap[obj] = EMPTY
+        self.set_heap(obj, EMPTY)
         return Value(objs=frozenset({obj}))
 
     def add_fit(self, node: cst.Call, kind: str, rows: frozenset[int], obj: int | None) -> int:
@@ -827,7 +890,11 @@ class Interpreter:
                 self.expr(arg.value)
         if any(a.star for a in positional):
             split = self.new_split(node, "split", values)
-            return Value(rows=frozenset({split.train, split.test}))
+            return Value(
+                rows=frozenset({split.train, split.test}),
+                fits=combine(values).fits,
+                split_pair=split.id,
+            )
         if qualified in ml_api.RANDOM_SPLIT_FUNCTIONS:
             data = values[:1]
             split = self.new_split(node, "split", data)
@@ -864,7 +931,12 @@ class Interpreter:
         if receiver.objs:
             return self.object_method(node, receiver, method)
         args = self.args(node)
-        if method in ml_api.STAT_METHODS and receiver.rows and not _rowwise(node):
+        if (
+            method in ml_api.STAT_METHODS
+            and receiver.rows
+            and not _rowwise(node)
+            and not _windowed(node)
+        ):
             fit = self.add_fit(node, "stat", receiver.rows, None)
             return Value(fits=receiver.fits | {fit})
         extra = combine(args)
@@ -901,7 +973,7 @@ class Interpreter:
 
     def object_method(self, node: cst.Call, receiver: Value, method: str) -> Value:
         objs = [self.facts.objs[o] for o in sorted(receiver.objs)]
-        state = frozenset().union(*(self.state.heap.get(o.id, EMPTY) for o in objs))
+        state = frozenset().union(*(self.heap_of(o.id) for o in objs))
         kinds = {o.kind for o in objs}
         obj_id = objs[0].id if len(objs) == 1 else None
         if method == "split" and "splitter" in kinds:
@@ -913,7 +985,7 @@ class Interpreter:
             self.check_generator_flow(node, objs, args)
             return Value(rows=combine(args).rows, fits=combine(args).fits | state)
         if method in ml_api.FIT_METHODS or method in ml_api.FIT_TRANSFORM_METHODS:
-            x_value, y_value, _values = self._data_args(node)
+            x_value, y_value, values = self._data_args(node)
             fit_kind = _fit_kind(objs, method)
             if "search" in kinds:
                 self.new_split(node, "cvfunc", [x_value, y_value])
@@ -921,11 +993,11 @@ class Interpreter:
             new_state = frozenset({fit}) | x_value.fits
             for obj in objs:
                 if len(objs) == 1:
-                    self.state.heap[obj.id] = new_state
+                    self.set_heap(obj.id, new_state)
                 else:
-                    self.state.heap[obj.id] = self.state.heap.get(obj.id, EMPTY) | new_state
+                    self.set_heap(obj.id, self.heap_of(obj.id) | new_state)
             if fit_kind in {"model", "baseline"} or "search" in kinds:
-                self.add_use(node, [x_value, y_value])
+                self.add_use(node, values)
                 self.validation_evals(node, receiver, new_state)
             if method in ml_api.FIT_TRANSFORM_METHODS:
                 return Value(rows=x_value.rows, fits=x_value.fits | new_state)
@@ -1014,7 +1086,7 @@ class Interpreter:
             elif (
                 keyword == "split"
                 and isinstance(arg.value, cst.SimpleString)
-                and str(arg.value.evaluated_value).lower() in ml_api.EVAL_SPLIT_NAMES
+                and _text(arg.value).lower() in ml_api.EVAL_SPLIT_NAMES
             ):
                 reason, data_node = "split", arg.value
             elif self._is_eval_data(value):
@@ -1028,7 +1100,7 @@ class Interpreter:
         if not any(o.augment for o in objs):
             return
         subset = keyword_value(node, "subset")
-        if isinstance(subset, cst.SimpleString) and subset.evaluated_value == "validation":
+        if isinstance(subset, cst.SimpleString) and _text(subset) == "validation":
             self.facts.augment_on_eval.append(
                 AugmentOnEval(node, _receiver(node), subset, "subset")
             )
@@ -1044,6 +1116,14 @@ class Interpreter:
 
 
 # -- small syntax helpers ----------------------------------------------------------------
+
+
+def _text(node: cst.SimpleString) -> str:
+    """A string literal's text, cheaply (no escapes processed; ``evaluated_value`` calls
+    ``ast.literal_eval``, which dominated the analysis of large files)."""
+    raw = node.value.lstrip("rRbBuUfF")
+    quote = raw[:3] if raw[:3] in {'"""', "'''"} else raw[:1]
+    return raw[len(quote) : len(raw) - len(quote)]
 
 
 def _receiver(node: cst.Call) -> cst.CSTNode:
@@ -1078,7 +1158,21 @@ def _rowwise(node: cst.Call) -> bool:
     if isinstance(axis, cst.UnaryOperation) and isinstance(axis.expression, cst.Integer):
         return True  # axis=-1
     if isinstance(axis, cst.SimpleString):
-        return axis.evaluated_value == "columns"
+        return _text(axis) == "columns"
+    return False
+
+
+def _windowed(node: cst.Call) -> bool:
+    """``s.rolling(24).mean()``: an aggregate over a window of earlier rows."""
+    receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+    while isinstance(receiver, cst.Call | cst.Attribute | cst.Subscript):
+        if isinstance(receiver, cst.Call):
+            func = receiver.func
+            if isinstance(func, cst.Attribute) and func.attr.value in ml_api.WINDOW_METHODS:
+                return True
+            receiver = func.value if isinstance(func, cst.Attribute) else None
+        else:
+            receiver = receiver.value
     return False
 
 
@@ -1224,4 +1318,12 @@ def _statement_count(function: cst.FunctionDef) -> int:
 def analyse(module: cst.Module, resolve) -> Facts:
     """Run the value-flow analysis over a module; ``resolve`` maps expressions to
     qualified names (``FileContext.qualified_name``)."""
-    return Interpreter(module, resolve).run()
+    # The analysis allocates many small objects and creates no reference cycles; with a
+    # large syntax tree alive, the cyclic collector's full passes would dominate its time.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return Interpreter(module, resolve).run()
+    finally:
+        if enabled:
+            gc.enable()

@@ -112,14 +112,13 @@ class _Judge:
         return self.found
 
     def _used_with(self, fit: Fit, split: Split) -> bool:
-        """The fit's state reaches the split itself, or data from one of its sides."""
-        if fit.id in split.fits:
-            return True
+        """The fit's state reaches the cross-validation, or a model's fit or evaluation on
+        data from one of the split's sides (a split nobody trains on leaks nothing)."""
         if split.kind == "cvfunc":
-            return False
+            return fit.id in split.fits
         sides = {split.train, split.test}
         return any(
-            fit.id in use.fits and use.seq > split.seq and use.rows & sides
+            fit.id in use.fits and use.split is None and use.seq > split.seq and use.rows & sides
             for use in self.facts.uses
         )
 
@@ -160,7 +159,7 @@ class _Judge:
             side = "the validation folds"
         else:
             code = _SPLIT_RULE[fit.kind]
-            side = "the test set"
+            side = "the validation set" if self._splits_training_data(split) else "the test set"
         fold = "inside the loop on each training fold" if split.kind == "cv" else ""
         if fit.kind == "stat":
             message = (
@@ -190,7 +189,7 @@ class _Judge:
             if fit.kind in {"stat", "stateless"}:
                 continue
             test_parts = [tags[t] for t in fit.rows if tags[t].side == "test"]
-            if test_parts and self._fit_used(fit):
+            if test_parts and self._fit_used(fit, {t.id for t in test_parts}):
                 split = self.facts.splits[test_parts[0].split]
                 x = self._first_arg(fit.node)
                 self.add(
@@ -205,10 +204,15 @@ class _Judge:
                 continue
             self._model_before_split(fit)
 
-    def _fit_used(self, fit: Fit) -> bool:
-        """A fitted transformer's state reaches a consumer; a fitted model is evaluated."""
+    def _fit_used(self, fit: Fit, test_tags: set[int]) -> bool:
+        """A fitted transformer's state reaches a consumer; a model fitted on test rows is
+        scored on those same rows (a model fitted on a holdout for calibration, stacking
+        or blending is scored elsewhere)."""
         if fit.kind in {"model", "baseline"}:
-            return any(fit.id in e.model_fits for e in self.facts.evals)
+            return any(
+                fit.id in e.model_fits and e.kind == "score" and e.rows & test_tags
+                for e in self.facts.evals
+            )
         return any(fit.id in use.fits for use in self.facts.uses)
 
     def _model_before_split(self, fit: Fit) -> None:
@@ -243,7 +247,7 @@ class _Judge:
         by_test: dict[int, list] = {}
         for evaluation in facts.evals:
             for tag in evaluation.rows:
-                if tags[tag].side == "test" and facts.splits[tags[tag].split].kind == "split":
+                if tags[tag].side == "test" and self._is_test_split(facts.splits[tags[tag].split]):
                     by_test.setdefault(tag, []).append(evaluation)
         for tag, evaluations in by_test.items():
             split = facts.splits[tags[tag].split]
@@ -270,6 +274,15 @@ class _Judge:
                 )
             self._candidates(split, scores)
 
+    def _splits_training_data(self, split: Split) -> bool:
+        """A split of a training side (``X_train`` into train and validation)."""
+        tags = self.facts.tags
+        return any(tags[t].side == "train" for t in split.rows)
+
+    def _is_test_split(self, split: Split) -> bool:
+        """Its test side is a test set (not a validation split carved from training data)."""
+        return split.kind == "split" and not self._splits_training_data(split)
+
     def _candidates(self, split: Split, scores: list) -> None:
         objs = self.facts.objs
         counted: list = []
@@ -284,7 +297,12 @@ class _Judge:
                 set(obj.loops) & set(evaluation.loops) - set(split.loops) for obj in models
             )
             new = [o for o in models if o.id not in seen_objs]
-            if len(models) > 1 or varying:
+            # Several objects in one value are candidates only when a loop goes over them
+            # (``for name, model in models.items()``); ``candidates[best_name]`` is one model.
+            in_loop = bool(set(evaluation.loops) - set(split.loops))
+            if len(models) > 1 and not in_loop:
+                continue
+            if (len(models) > 1 and in_loop) or varying:
                 count = "several" if varying else str(len(models))
                 self.add(
                     "ML205",

@@ -237,6 +237,9 @@ ROW_UNION_METHODS = frozenset({"append", "combine_first", "union"})
 
 #: ``X.mean()``, ``df["a"].median()``: aggregates over rows (ML201 when they transform data).
 STAT_METHODS = frozenset({"mean", "std", "var", "median", "min", "max", "quantile"})
+#: Receivers whose aggregates are local windows over earlier rows, not fits over all rows:
+#: ``s.rolling(24).mean()``, ``s.expanding().mean()``, ``s.ewm(span=7).mean()``.
+WINDOW_METHODS = frozenset({"rolling", "expanding", "ewm", "resample"})
 
 #: NumPy aggregates and pandas binning that learn from the rows (axis 0 or all axes).
 STAT_FUNCTIONS = frozenset(
