@@ -12,8 +12,9 @@ class PreprocessingBeforeSplit(LeakageRule):
     Reports a data-dependent preprocessing step (a scaler, imputer, discretizer, feature
     encoder, PCA/SVD, text vectorizer, Keras `Tokenizer.fit_on_texts`, or a statistic
     written by hand such as `X.mean()`, `X.std()` or `df.fillna(df.median())`) that is
-    fitted on rows which a `train_test_split` (or a `KFold.split` loop) later puts in the
-    test set, when the fitted result reaches the split or the data used after it.
+    fitted on rows which a `train_test_split` later puts in the test (or validation) set,
+    when the fitted result reaches a model trained or scored on either side of the split.
+    (Before cross-validation, the same mistake is ML207.)
 
     The analysis follows values, not names: `X_train` coming out of
     `train_test_split(X_scaled, ...)` is traced back to `X_scaled = scaler.fit_transform(X)`,
