@@ -70,14 +70,20 @@ class _Judge:
         return self.context.position(node)[0].row
 
     def text(self, node: cst.CSTNode, limit: int = 60) -> str:
+        """The code of ``node`` on one line; long calls keep their shape with their
+        arguments elided: ``SelectFromModel(...).fit(X, y)``."""
         code = " ".join(self.context.code(node).split())
-        if len(code) > limit:
-            if isinstance(node, cst.Call):
-                head = " ".join(self.context.code(node.func).split())
-                code = f"{head}(...)" if len(head) < limit else head[: limit - 3] + "..."
-            else:
-                code = code[: limit - 3] + "..."
-        return code
+        if len(code) <= limit:
+            return code
+        if isinstance(node, cst.Call):
+            args = " ".join(self.context.code(node).split())[len(self.text(node.func, 10**6)) :]
+            inner = args[1:-1] if args.startswith("(") else args
+            head = self.text(node.func, limit)
+            shown = inner if len(inner) <= 24 and len(head) + len(inner) <= limit else "..."
+            return f"{head}({shown})"
+        if isinstance(node, cst.Attribute):
+            return f"{self.text(node.value, limit)}.{node.attr.value}"
+        return code[: limit - 3] + "..."
 
     def where(self, fit: Fit) -> str:
         text = f"`{self.text(fit.node)}` on line {self.line(fit.node)}"
