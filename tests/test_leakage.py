@@ -255,3 +255,22 @@ def test_leakage_free_corpus_is_silent():
     run = lint_paths([corpus], select=["ML2"], jobs=1, cwd=corpus)
     assert not run.result.internal_errors
     assert [(d.path, d.location.row, d.code, d.message) for d in run.result.diagnostics] == []
+
+
+def test_test_reuse_needs_scores_not_raw_predictions(tmp_path):
+    body = """\
+        from sklearn.metrics import accuracy_score
+        from sklearn.tree import DecisionTreeClassifier
+
+        X, y = np.load("X.npy"), np.load("y.npy")
+        X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+        a = LogisticRegression().fit(X_train, y_train)
+        b = DecisionTreeClassifier(random_state=0).fit(X_train, y_train)
+        {compare}
+        """
+    # Predictions compared with each other choose nothing.
+    same = "assert (a.predict(X_test) == b.predict(X_test)).all()"
+    assert not found(tmp_path, body.format(compare=same))
+    # Two models scored on the test set: the second one is reported.
+    scored = "print(accuracy_score(y_test, a.predict(X_test)), b.score(X_test, y_test))"
+    assert found(tmp_path, body.format(compare=scored)) == {(8, "ML205")}

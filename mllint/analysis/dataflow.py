@@ -86,6 +86,8 @@ class Value:
     split_iter: int | None = None
     #: For ``train_test_split(*arrays)``: the split whose outputs alternate train, test.
     split_pair: int | None = None
+    #: Predictions: the evaluation events (``model.predict(X)``) this value came from.
+    preds: frozenset[int] = EMPTY
     augment: bool = False
     evalpath: bool = False
 
@@ -116,6 +118,7 @@ def combine(values: list[Value] | tuple[Value, ...]) -> Value:
         fits=frozenset().union(*(v.fits for v in values)),
         objs=frozenset().union(*(v.objs for v in values)),
         index_rows=frozenset().union(*(v.index_rows for v in values)),
+        preds=frozenset().union(*(v.preds for v in values)),
         augment=any(v.augment for v in values),
         evalpath=any(v.evalpath for v in values),
     )
@@ -133,6 +136,7 @@ def alternatives(values: list[Value] | tuple[Value, ...]) -> Value:
         fits=frozenset().union(*(v.fits for v in values)),
         objs=frozenset().union(*(v.objs for v in values)),
         index_rows=frozenset().union(*(v.index_rows for v in values)),
+        preds=frozenset().union(*(v.preds for v in values)),
         split_iter=first.split_iter
         if all(v.split_iter == first.split_iter for v in values)
         else None,
@@ -219,6 +223,11 @@ class Eval:
     loops: tuple[int, ...]
     early_stopping: bool = False
     keyword: str | None = None
+    #: The result was scored: ``model.score``/``evaluate``, or predictions passed to a
+    #: metric (``accuracy_score``) or averaged (``(pred == y_test).mean()``).
+    scored: bool = False
+    #: The function the evaluation is written in (its own scope, or inlined).
+    function: str | None = None
 
 
 @dataclass
@@ -327,6 +336,8 @@ class Interpreter:
         #: Set while analysing a local function's body at a call site.
         self.via: cst.Call | None = None
         self.via_function: str | None = None
+        #: The function whose body is being analysed as a scope (None: the module).
+        self.scope_name: str | None = None
         self.outer_env: Layer | None = None
         self.returns: list[Value] | None = None
         self.inline_budget = INLINE_BUDGET
@@ -343,6 +354,7 @@ class Interpreter:
         return self.facts
 
     def function_scope(self, function: cst.FunctionDef) -> None:
+        self.scope_name = function.name.value
         for param in _params(function.params):
             self.state.env[param.name.value] = self.origin(param.name.value)
         self.returns = []
@@ -797,10 +809,13 @@ class Interpreter:
         if kind is not None:
             return self.construct(node, qualified, kind)
         args = self.args(node)
+        if ml_api.is_metric(qualified):
+            self.mark_scored(args)
         if qualified in ml_api.SCALAR_BUILTINS:
             return NOTHING
         if qualified in ml_api.STAT_FUNCTIONS:
             data = args[0] if args else NOTHING
+            self.mark_scored(args[:1])
             if data.rows and not _rowwise(node):
                 fit = self.add_fit(node, "stat", data.rows, None)
                 return Value(fits=data.fits | {fit})
@@ -857,6 +872,11 @@ class Interpreter:
         obj = self.site_obj(node, kind, **extra)
         self.set_heap(obj, EMPTY)
         return Value(objs=frozenset({obj}))
+
+    def mark_scored(self, values: list[Value]) -> None:
+        for value in values:
+            for eval_id in _all_preds(value):
+                self.facts.evals[eval_id].scored = True
 
     def add_fit(self, node: cst.Call, kind: str, rows: frozenset[int], obj: int | None) -> int:
         fit_id = len(self.facts.fits)
@@ -931,6 +951,8 @@ class Interpreter:
         if receiver.objs:
             return self.object_method(node, receiver, method)
         args = self.args(node)
+        if method in ml_api.STAT_METHODS or method == "sum":
+            self.mark_scored([receiver])
         if (
             method in ml_api.STAT_METHODS
             and receiver.rows
@@ -1022,6 +1044,7 @@ class Interpreter:
             x_value, y_value, _values = self._data_args(node)
             data = combine([x_value, y_value])
             self.add_use(node, [data])
+            eval_id = len(self.facts.evals)
             self.facts.evals.append(
                 Eval(
                     next(self.seq),
@@ -1031,9 +1054,11 @@ class Interpreter:
                     state,
                     data.rows,
                     tuple(self.loops),
+                    scored=method in ml_api.SCORE_METHODS,
+                    function=self.via_function or self.scope_name,
                 )
             )
-            return Value(rows=x_value.rows, fits=x_value.fits | state)
+            return Value(rows=x_value.rows, fits=x_value.fits | state, preds=frozenset({eval_id}))
         args = self.args(node)
         return Value(objs=receiver.objs, fits=state | combine(args).fits)
 
@@ -1242,6 +1267,13 @@ def _all_objs(value: Value) -> frozenset[int]:
     found = set(value.objs)
     for element in value.elems or ():
         found |= _all_objs(element)
+    return frozenset(found)
+
+
+def _all_preds(value: Value) -> frozenset[int]:
+    found = set(value.preds)
+    for element in value.elems or ():
+        found |= _all_preds(element)
     return frozenset(found)
 
 

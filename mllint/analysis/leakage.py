@@ -56,6 +56,10 @@ class LeakageRule(Rule):
                 self.report(finding.node, finding.message)
 
 
+def _is_test_function(name: str | None) -> bool:
+    return bool(name) and (name.startswith("test_") or name == "test")
+
+
 class _Judge:
     def __init__(self, context: FileContext, facts: Facts) -> None:
         self.context = context
@@ -258,6 +262,10 @@ class _Judge:
         for tag, evaluations in by_test.items():
             split = facts.splits[tags[tag].split]
             scores = [e for e in evaluations if e.kind == "score"]
+            # Candidates are compared on scores; predictions compared with each other
+            # (``assert_array_equal(a.predict(X_test), b.predict(X_test))``) select nothing.
+            # Unit tests compare models on purpose (``assert score_a == score_b``).
+            scored = [e for e in scores if e.scored and not _is_test_function(e.function)]
             for evaluation in evaluations:
                 if evaluation.kind != "validation":
                     continue
@@ -278,7 +286,7 @@ class _Judge:
                     f"training on the test set of {self.split_name(split)}{tail}; hold out a "
                     "separate validation split",
                 )
-            self._candidates(split, scores)
+            self._candidates(split, scored)
 
     def _splits_training_data(self, split: Split) -> bool:
         """A split of a training side (``X_train`` into train and validation)."""

@@ -225,6 +225,8 @@ EVAL_METHODS = frozenset(
         "score_samples",
     }
 )
+#: Evaluation methods whose result is a score (the others return predictions).
+SCORE_METHODS = frozenset({"score", "evaluate"})
 #: Keyword arguments of ``fit`` that hold data the model is tuned on while it trains.
 VALIDATION_KEYWORDS = frozenset({"validation_data", "eval_set", "valid_sets", "X_val"})
 #: Keyword arguments of ``fit`` that mean "pick the best epoch / stop on the validation data".
@@ -427,6 +429,13 @@ def is_augmenting_transform(qualified: str) -> bool:
 
 def is_eval_path(text: str) -> bool:
     return bool(EVAL_PATH_RE.search(text)) and not TRAIN_PATH_RE.search(text)
+
+
+def is_metric(qualified: str) -> bool:
+    """A function that scores predictions (``sklearn.metrics.accuracy_score``)."""
+    return qualified.startswith(
+        ("sklearn.metrics.", "keras.metrics.", "tensorflow.keras.metrics.", "scipy.stats.")
+    ) or qualified.endswith(("_score", "_error", "_loss"))
 
 
 def is_model_loader(qualified_or_name: str) -> bool:
