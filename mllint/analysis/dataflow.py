@@ -45,6 +45,8 @@ Known limits (by design, to stay linear and precise):
   objects are not tracked (``self.x = ...`` is tracked as a dotted name);
 - positional splits by hand (``X[:800]``, ``X[800:]``, ``df.sample(frac=.8)``) are not
   recognised as splits; slicing keeps the rows;
+- a maximum over a whole array without an axis (``X / X.max()``, ``np.max(images)``) is
+  treated as a fixed scale, so pandas' per-column ``df / df.max()`` is missed;
 - the index of a subscript never contributes its fitted state (``df[df.a > df.a.mean()]``
   filters rows, it does not transform them);
 - Keras preprocessing layers (``Normalization.adapt``) and training loops written by hand
@@ -816,7 +818,7 @@ class Interpreter:
         if qualified in ml_api.STAT_FUNCTIONS:
             data = args[0] if args else NOTHING
             self.mark_scored(args[:1])
-            if data.rows and not _rowwise(node):
+            if data.rows and not _rowwise(node) and not _global_max(node, qualified):
                 fit = self.add_fit(node, "stat", data.rows, None)
                 return Value(fits=data.fits | {fit})
             return combine(args)
@@ -958,6 +960,7 @@ class Interpreter:
             and receiver.rows
             and not _rowwise(node)
             and not _windowed(node)
+            and not _global_max(node, method)
         ):
             fit = self.add_fit(node, "stat", receiver.rows, None)
             return Value(fits=receiver.fits | {fit})
@@ -1185,6 +1188,18 @@ def _rowwise(node: cst.Call) -> bool:
     if isinstance(axis, cst.SimpleString):
         return _text(axis) == "columns"
     return False
+
+
+def _global_max(node: cst.Call, name: str) -> bool:
+    """``X / X.max()``, ``images / np.max(images)``: the maximum over the whole array is
+    in practice a fixed scale (255 for pixels), not a learned per-feature statistic."""
+    short = name.rsplit(".", 1)[-1]
+    if short not in {"max", "amax", "nanmax"} or keyword_value(node, "axis") is not None:
+        return False
+    positional = [a for a in node.args if a.keyword is None]
+    if "." in name:  # np.max(X): the array is the only positional argument
+        return len(positional) == 1
+    return not positional  # X.max(): no axis given
 
 
 def _windowed(node: cst.Call) -> bool:
