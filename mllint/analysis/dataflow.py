@@ -4,8 +4,11 @@ The analysis is a small abstract interpreter over LibCST statements, run once pe
 (module top level, then every function body as its own scope). It walks statements in
 program order, so the value a name holds is the one its reaching definition gave it:
 ``X`` after ``X = scaler.fit_transform(X)`` is a different value from ``X`` before, and a
-name reused after a split is a new value. Branches are analysed on copies of the state
-and joined; a loop body is analysed once and joined with the state before the loop.
+name reused after a split is a new value. Branches (``if``, ``try`` handlers,
+``match`` cases, loop bodies) run on a layer over the state and are joined afterwards;
+only names a branch wrote are compared, so the cost stays linear in the file's size. A
+loop body is analysed once and joined with the state before the loop (zero iterations).
+The analysis is intraprocedural plus one level of local calls; it needs no types.
 
 An abstract value records:
 
@@ -25,6 +28,10 @@ An abstract value records:
   for any number of arrays), dictionary entries with string keys, the (train, test)
   index pairs a ``KFold.split`` loop yields, and two "must" flags for ML206 (the value is
   certainly an augmenting transform / certainly names evaluation data).
+
+Predictions carry the evaluation that produced them, so an evaluation is known to be
+*scored* when its predictions reach a metric (``accuracy_score(y_test, pred)``) or an
+average (``(pred == y_test).mean()``), or when it is ``score``/``evaluate`` itself.
 
 The interpreter records *events* in program order: fits, splits (``train_test_split``,
 ``random_split``, ``<splitter>.split``), cross-validations (``cross_val_score`` and
