@@ -275,3 +275,18 @@ def test_test_reuse_needs_scores_not_raw_predictions(tmp_path):
     # Two models scored on the test set: the second one is reported.
     scored = "print(accuracy_score(y_test, a.predict(X_test)), b.score(X_test, y_test))"
     assert found(tmp_path, body.format(compare=scored)) == {(8, "ML205")}
+
+
+def test_pandas_sample_and_drop_is_a_split(tmp_path):
+    body = """\
+        df = pd.read_csv("auto.csv")
+        df = (df - df.mean()) / df.std()
+        train = df.sample(frac=0.8, random_state=0)
+        {rest}
+        model = LogisticRegression().fit(train.drop(columns="y"), train["y"])
+        """
+    # sample + drop(sample.index): the rest is a test set the statistics have seen.
+    split = "test = df.drop(train.index)"
+    assert found(tmp_path, body.format(rest=split)) == {(2, "ML201")}
+    # A sample alone is subsampling, not a split.
+    assert not found(tmp_path, body.format(rest="print(len(train))"))

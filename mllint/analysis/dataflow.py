@@ -50,8 +50,9 @@ Known limits (by design, to stay linear and precise):
 - a loop body is analysed once; values that change only on a later iteration are missed;
 - container mutation (``lst.append(X)``) and aliasing through attributes of arbitrary
   objects are not tracked (``self.x = ...`` is tracked as a dotted name);
-- positional splits by hand (``X[:800]``, ``X[800:]``, ``df.sample(frac=.8)``) are not
-  recognised as splits; slicing keeps the rows;
+- positional splits by hand (``X[:800]``, ``X[800:]``) are not recognised as splits
+  (slicing keeps the rows); ``train = df.sample(frac=0.8)`` followed by
+  ``test = df.drop(train.index)`` is;
 - a maximum over a whole array without an axis (``X / X.max()``, ``np.max(images)``) is
   treated as a fixed scale, so pandas' per-column ``df / df.max()`` is missed;
 - the index of a subscript never contributes its fitted state (``df[df.a > df.a.mean()]``
@@ -258,6 +259,7 @@ class Facts:
     uses: list[Use] = field(default_factory=list)
     evals: list[Eval] = field(default_factory=list)
     augment_on_eval: list[AugmentOnEval] = field(default_factory=list)
+    splits_by_sample: dict[int, Split] = field(default_factory=dict)
 
     def closure(self, rows: frozenset[int]) -> frozenset[int]:
         if not rows:
@@ -341,6 +343,8 @@ class Interpreter:
         }
         self.state = State(Layer(), Layer())
         self.origin_cache: dict[str, Value] = {}
+        #: Tags of ``df.sample(frac=...)`` results: (call, seq, input rows, fits, loops).
+        self.samples: dict[int, tuple] = {}
         self.site_objs: dict[int, int] = {}
         #: Set while analysing a local function's body at a call site.
         self.via: cst.Call | None = None
@@ -911,6 +915,36 @@ class Interpreter:
         self.facts.uses.append(Use(split.seq, node, whole.fits, rows, split_id))
         return split
 
+    def sample(self, node: cst.Call, receiver: Value) -> Value:
+        """``train = df.sample(frac=0.8)``: a split once ``df.drop(train.index)`` takes the
+        rest as the test set; until then, just a sample (subsampling for speed)."""
+        rows = self.facts.closure(receiver.rows)
+        tag = self.new_tag(rows)
+        self.samples[tag] = (node, next(self.seq), rows, receiver.fits, tuple(self.loops))
+        return Value(rows=frozenset({tag}), fits=receiver.fits)
+
+    def drop_sample(self, node: cst.Call, receiver: Value, args: list[Value]) -> Value | None:
+        for value in args:
+            for tag in value.rows:
+                if tag not in self.samples:
+                    continue
+                sample_node, seq, rows, fits, loops = self.samples[tag]
+                if not rows & self.facts.closure(receiver.rows):
+                    continue
+                split = self.facts.splits_by_sample.get(tag)
+                if split is None:
+                    split = Split(
+                        len(self.facts.splits), seq, sample_node, "split", rows, fits, loops
+                    )
+                    split.train = tag
+                    split.test = self.new_tag(rows, split.id, "test")
+                    self.facts.tags[tag].split, self.facts.tags[tag].side = split.id, "train"
+                    self.facts.splits.append(split)
+                    self.facts.uses.append(Use(seq, sample_node, fits, rows, split.id))
+                    self.facts.splits_by_sample[tag] = split
+                return Value(rows=frozenset({split.test}), fits=receiver.fits)
+        return None
+
     def split_call(self, node: cst.Call, qualified: str) -> Value:
         positional = [a for a in node.args if a.keyword is None]
         values = [self.expr(a.value) for a in positional]
@@ -960,6 +994,12 @@ class Interpreter:
         if receiver.objs:
             return self.object_method(node, receiver, method)
         args = self.args(node)
+        if method == "sample" and receiver.rows and _samples_a_fraction(node):
+            return self.sample(node, receiver)
+        if method == "drop" and self.samples:
+            dropped = self.drop_sample(node, receiver, args)
+            if dropped is not None:
+                return dropped
         if method in ml_api.STAT_METHODS or method == "sum":
             self.mark_scored([receiver])
         if (
@@ -1195,6 +1235,14 @@ def _rowwise(node: cst.Call) -> bool:
     if isinstance(axis, cst.SimpleString):
         return _text(axis) == "columns"
     return False
+
+
+def _samples_a_fraction(node: cst.Call) -> bool:
+    """``df.sample(frac=0.8)`` (not ``frac=1``, a shuffle)."""
+    frac = keyword_value(node, "frac")
+    if isinstance(frac, cst.Float | cst.Integer):
+        return float(frac.value) < 1.0
+    return frac is not None
 
 
 def _global_max(node: cst.Call, name: str) -> bool:
