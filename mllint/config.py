@@ -44,6 +44,7 @@ CONFIG_KEYS = {
     "severity": 'table of rule selector = "error" | "warning" | "info"',
     "include": "list of gitignore-style patterns of files to check (replaces the default)",
     "extend-include": "list of gitignore-style patterns of more files to check",
+    "baseline": "path of a baseline file (relative to the configuration file)",
 }
 
 #: Which files a directory walk checks (files named on the command line always are).
@@ -94,6 +95,7 @@ class Options:
     include: list[str] | None = None
     extend_include: list[str] = field(default_factory=list)
     source: str = "command line"
+    baseline: str | None = None
 
 
 @dataclass
@@ -108,6 +110,8 @@ class Settings:
     per_file_ignores: list[tuple[PathSpec, str, frozenset[str]]]
     include: PathSpec = field(default_factory=lambda: _pathspec(DEFAULT_INCLUDES))
     include_patterns: tuple[str, ...] = DEFAULT_INCLUDES
+    #: The configured baseline file (``baseline = ...``), resolved against the root.
+    baseline: Path | None = None
 
     def includes(self, relative_path: str) -> bool:
         """Whether a file found walking a directory is checked (by name or path glob)."""
@@ -198,6 +202,10 @@ def read_options(path: Path) -> Options:
             options.per_file_ignores = _table_of_lists(value, where, key)
         elif key == "severity":
             options.severity = _table_of_strings(value, where, key)
+        elif key == "baseline":
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{where}: {key!r} must be a {CONFIG_KEYS[key]}, got {value!r}")
+            options.baseline = value
     return options
 
 
@@ -336,6 +344,7 @@ def build_settings(
         per_file_ignores=per_file,
         include=_pathspec(includes),
         include_patterns=tuple(includes),
+        baseline=root / file_options.baseline if file_options and file_options.baseline else None,
     )
 
 

@@ -68,6 +68,9 @@ class FileResult:
     suppressions: Suppressions | None = None
     #: For a notebook: rows of its analysed text -> (cell, row in cell).
     cells: CellMap | None = None
+    #: The rules' shared context (parsed module, fix replacements); only kept when
+    #: ``check_source(..., keep_context=True)`` asked for it (mllint.fix does).
+    context: FileContext | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -75,6 +78,8 @@ class RunResult:
     diagnostics: list[Diagnostic]
     internal_errors: list[InternalError]
     files_checked: int
+    #: How many fixes ``--fix`` applied (``--exit-non-zero-on-fix`` fails when > 0).
+    fixes_applied: int = 0
 
 
 @dataclass
@@ -313,9 +318,14 @@ def _relative_path(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def check_source(source: SourceFile, ruleset: RuleSet, relative_path: str) -> FileResult:
+def check_source(
+    source: SourceFile, ruleset: RuleSet, relative_path: str, *, keep_context: bool = False
+) -> FileResult:
     """Run every enabled, relevant file rule over one decoded file, and summarise it for the
-    project index when project rules are enabled."""
+    project index when project rules are enabled.
+
+    With ``keep_context``, the result keeps the rules' FileContext (for applying fixes).
+    """
     result = FileResult(path=source.display_path, relative=relative_path)
     enabled = ruleset.enabled_rules(relative_path)
     visitor_rules = [
@@ -340,6 +350,8 @@ def check_source(source: SourceFile, ruleset: RuleSet, relative_path: str) -> Fi
         else:
             assert module is not None
             context = FileContext(source, module)
+            if keep_context:
+                result.context = context
             summarizer = ModuleSummarizer(context, relative_path) if summarize else None
             found, failed = _run_rules(
                 context, relevant, result, (summarizer,) if summarizer else ()

@@ -801,6 +801,27 @@ class CellMap:
             for edit in diagnostic.fix.edits
         )
 
+    def in_analysed_text(self, diagnostic: Diagnostic) -> Diagnostic:
+        """``diagnostic`` positioned in the analysed text again (rows, noqa row and fix
+        edits), for tools that edit that text: fixes, ``--add-noqa``."""
+        cell = diagnostic.cell
+        if cell is None:
+            return diagnostic
+        fix = diagnostic.fix
+        if fix is not None:
+            fix = replace(fix, edits=self.analysed_edits(diagnostic))
+        noqa_row = diagnostic.noqa_row
+        if noqa_row is not None:
+            noqa_row = self.analysed_location(cell, Location(noqa_row, 1)).row
+        return replace(
+            diagnostic,
+            location=self.analysed_location(cell, diagnostic.location),
+            end_location=self.analysed_location(cell, diagnostic.end_location),
+            fix=fix,
+            noqa_row=noqa_row,
+            cell=None,
+        )
+
     def locate(self, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
         """Each diagnostic re-positioned in its cell (those already in a cell are kept).
 

@@ -486,10 +486,12 @@ def test_fix_rewrites_only_the_fixed_lines_of_a_notebook(tmp_path):
     original = fixture.read_bytes()
     target = tmp_path / "kernel.ipynb"
     target.write_bytes(original)
-    diff = run_mllint("check", "--diff", "--unsafe-fixes", "kernel.ipynb", cwd=tmp_path)
+    only = ("--select", "ML701")  # the whole-program rules' fixes have tests of their own
+    diff = run_mllint("check", *only, "--diff", "--unsafe-fixes", "kernel.ipynb", cwd=tmp_path)
     assert diff.returncode == 1 and target.read_bytes() == original
     fixed = run_mllint(
         "check",
+        *only,
         "--fix",
         "--unsafe-fixes",
         "--output-format",
@@ -587,3 +589,17 @@ def test_encode_random_line_edits_land_in_their_cells(tmp_path):
         for number, lines in expected.items():
             got = "".join(result["cells"][number - 1]["source"])
             assert got == "\n".join(lines), (case, number, cells)
+
+
+def test_add_noqa_comments_land_on_the_cells_lines(tmp_path):
+    pytest.importorskip("mllint.fix")
+    target = write(
+        tmp_path,
+        notebook(("markdown", "# Eval"), "import torch\n%time s = torch.load('a')", "m.forward(x)"),
+    )
+    result = run_mllint("check", "--add-noqa", "nb.ipynb", cwd=tmp_path)
+    assert result.returncode == 0, result
+    cells = json.loads(target.read_text())["cells"]
+    assert cells[1]["source"] == ["import torch\n", "%time s = torch.load('a')  # noqa: ML701"]
+    assert cells[2]["source"] == ["m.forward(x)  # noqa: ML503"]
+    assert run_mllint("check", "nb.ipynb", cwd=tmp_path).returncode == 0
