@@ -754,6 +754,9 @@ class CellRow:
         return column + self.shift if self.shift and column - 1 >= self.shift_at else column
 
 
+_LINE_MENTION_RE = re.compile(r"\b(on )?line (\d+)\b")
+
+
 @dataclass
 class CellMap:
     """Rows of a notebook's analysed text -> (cell, row in cell, column); picklable.
@@ -800,6 +803,27 @@ class CellMap:
             )
             for edit in diagnostic.fix.edits
         )
+
+    def _message_in_cells(self, message: str, cell: int) -> str:
+        """ "line 18" of the analysed text, in a message, becomes "cell 4, line 2" (or
+        "line 2" in the finding's own cell); code in backticks is left alone."""
+        if "line " not in message:
+            return message
+        pieces = message.split("`")
+        for index in range(0, len(pieces), 2):  # outside backticks
+            pieces[index] = _LINE_MENTION_RE.sub(
+                lambda match: self._line_label(int(match.group(2)), cell, bool(match.group(1))),
+                pieces[index],
+            )
+        return "`".join(pieces)
+
+    def _line_label(self, number: int, cell: int, on: bool) -> str:
+        if not 1 <= number <= len(self.rows):
+            return f"{'on ' if on else ''}line {number}"
+        row = self.rows[number - 1]
+        if row.cell == cell:
+            return f"{'on ' if on else ''}line {row.row}"
+        return f"{'in ' if on else ''}cell {row.cell}, line {row.row}"
 
     def in_analysed_text(self, diagnostic: Diagnostic) -> Diagnostic:
         """``diagnostic`` positioned in the analysed text again (rows, noqa row and fix
@@ -867,6 +891,7 @@ class CellMap:
             located.append(
                 replace(
                     diagnostic,
+                    message=self._message_in_cells(diagnostic.message, row.cell),
                     cell=row.cell,
                     location=self.location(diagnostic.location, row),
                     end_location=end_location,

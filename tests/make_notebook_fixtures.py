@@ -514,6 +514,86 @@ plt.imshow(images[0].permute(1, 2, 0))
     return nb
 
 
+def diabetes_leak(fixed: bool) -> Notebook:
+    """ML201/ML203 across cells in a course notebook, and its corrected twin."""
+    nb = Notebook("diabetes_fixed" if fixed else "diabetes_leak")
+    nb.markdown(
+        """
+# Week 6 lab: predicting diabetes progression
+
+1. Load and explore the data
+2. Preprocess
+3. Split, train, evaluate
+"""
+    )
+    nb.code(
+        """
+%matplotlib inline
+import pandas as pd
+import matplotlib.pyplot as plt
+from sklearn.datasets import load_diabetes
+from sklearn.feature_selection import SelectKBest, f_regression
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+data = load_diabetes(as_frame=True)
+df = data.frame
+df.describe().T.head()
+""",
+        html_table(
+            1,
+            "<table><tr><th>age</th><td>442.0</td></tr></table>",
+            "     count  mean  std\nage  442.0   0.0  0.05",
+        ),
+    )
+    nb.code(
+        "df.hist(figsize=(12, 8));",
+        figure("<Figure size 1200x800 with 12 Axes>"),
+    )
+    nb.markdown("## 2. Preprocess\nStandardise the features and keep the 5 most informative.")
+    if fixed:
+        nb.code(
+            """
+X = df.drop(columns="target")
+y = df["target"]
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
+model = make_pipeline(StandardScaler(), SelectKBest(f_regression, k=5), Ridge(alpha=1.0))
+""",
+        )
+        nb.markdown("## 3. Train and evaluate")
+        nb.code(
+            "%time model.fit(X_train, y_train)\n"
+            "print(f'R2 on test: {model.score(X_test, y_test):.3f}')",
+            stream("CPU times: user 3.1 ms, sys: 0 ns, total: 3.1 ms\nR2 on test: 0.482\n"),
+        )
+        return nb
+    nb.code(
+        """
+X = df.drop(columns="target")
+y = df["target"]
+scaler = StandardScaler()
+X_scaled = scaler.fit_transform(X)  # expect: ML201
+selector = SelectKBest(f_regression, k=5)
+X_best = selector.fit_transform(X_scaled, y)  # expect: ML203
+X_best.shape
+""",
+        result(3, "(442, 5)"),
+    )
+    nb.markdown("## 3. Split, train, evaluate")
+    nb.code(
+        """
+X_train, X_test, y_train, y_test = train_test_split(X_best, y, test_size=0.25, random_state=0)
+model = Ridge(alpha=1.0)
+%time model.fit(X_train, y_train)
+print(f"R2 on test: {model.score(X_test, y_test):.3f}")
+""",
+        stream("CPU times: user 2.4 ms, sys: 0 ns, total: 2.4 ms\nR2 on test: 0.497\n"),
+    )
+    return nb
+
+
 NOTEBOOKS = {
     "ML701/finetune_resnet_kaggle.ipynb": kaggle_finetune,
     "ML701/legacy_experiments.ipynb": legacy_notebook,
@@ -522,6 +602,8 @@ NOTEBOOKS = {
     "ML103/kaggle_notebook/titanic_baseline.ipynb": titanic_baseline,
     "ML101/notebooks/train_seeded.ipynb": seeded_by_helper,
     "ML101/notebooks/explore_augment.ipynb": unseeded_exploration,
+    "ML201/week6_diabetes_lab.ipynb": lambda: diabetes_leak(fixed=False),
+    "ML201/week6_diabetes_lab_fixed.ipynb": lambda: diabetes_leak(fixed=True),
 }
 
 

@@ -603,3 +603,22 @@ def test_add_noqa_comments_land_on_the_cells_lines(tmp_path):
     assert cells[1]["source"] == ["import torch\n", "%time s = torch.load('a')  # noqa: ML701"]
     assert cells[2]["source"] == ["m.forward(x)  # noqa: ML503"]
     assert run_mllint("check", "nb.ipynb", cwd=tmp_path).returncode == 0
+
+
+def test_line_numbers_in_messages_are_told_in_cells(tmp_path):
+    write(
+        tmp_path,
+        notebook(
+            "import pandas as pd\nfrom sklearn.linear_model import Ridge\n"
+            "from sklearn.preprocessing import StandardScaler\n"
+            "from sklearn.model_selection import train_test_split\n"
+            "df = pd.read_csv('d.csv')\nX, y = df.drop(columns='t'), df['t']",
+            ("markdown", "Scale, then split:"),
+            "X_scaled = StandardScaler().fit_transform(X)",
+            "X_train, X_test, y_train, y_test = train_test_split(X_scaled, y, random_state=0)\n"
+            "print(Ridge().fit(X_train, y_train).score(X_test, y_test))",
+        ),
+    )
+    (finding,) = lint_paths([tmp_path], cwd=tmp_path, select=["ML201"]).result.diagnostics
+    assert (finding.cell, finding.location.row) == (3, 1)
+    assert "on line 1 " in finding.message and "in cell 4, line 1 " in finding.message
