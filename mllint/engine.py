@@ -361,7 +361,7 @@ def check_source(
                 result.summary = summarizer.finish_summary()
     enabled_codes = {rule.code for rule in enabled}
     diagnostics = [d for d in diagnostics if d.code in enabled_codes or d.code == "ML001"]
-    suppressions = find_suppressions(source.text)
+    suppressions = find_suppressions(source.text, string_rows=bool(diagnostics))
     result.suppressions = suppressions
     if source.is_notebook:
         result.cells = source.cell_map()  # type: ignore[attr-defined]
