@@ -169,7 +169,7 @@ print(DEVICE)
     nb.code(
         """
 train_tfms = transforms.Compose([
-    transforms.RandomResizedCrop(224),  # expect: ML101
+    transforms.RandomResizedCrop(224),
     transforms.RandomHorizontalFlip(),
     transforms.ToTensor(),
     transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
@@ -194,7 +194,7 @@ plt.title("images per class")
     )
     nb.code(
         """
-model = timm.create_model("resnet34", pretrained=False, num_classes=12)
+model = timm.create_model("resnet34", pretrained=False, num_classes=12)  # expect: ML101
 # the previous version saved the whole state dict to the working dir
 model.load_state_dict(T.load("../input/seedlings/best.pth", map_location=DEVICE))  # expect: ML701
 model = model.to(DEVICE)
