@@ -220,3 +220,16 @@ def test_loaders_and_transforms_draw_when_used_not_when_built(tmp_path, monkeypa
     )
     run = lint_paths([tmp_path], select=["ML101"], cwd=tmp_path)
     assert run.result.diagnostics == []
+
+
+def test_explicit_generators_and_pretrained_builders_are_not_global_uses(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sample.py").write_text(
+        "import torch\nfrom torchvision import models\n"
+        "g = torch.Generator().manual_seed(0)\n"
+        "x = torch.randn(3, generator=g)\n"
+        "idx = torch.multinomial(torch.ones(5), 2, generator=g)\n"
+        "net = models.resnet50(weights='IMAGENET1K_V2')\n"  # built, not trained
+    )
+    run = lint_paths([tmp_path], select=["ML101"], cwd=tmp_path)
+    assert run.result.diagnostics == []

@@ -428,6 +428,8 @@ class _Summarizer(cst.CSTVisitor):
             return
         family = rng.rng_use(qualified)
         if family is not None:
+            if keyword_value(node, "generator") is not None:
+                return  # an explicit torch.Generator, not the global one
             data = {}
             if rng.is_initialisation(qualified):
                 data["init"] = True

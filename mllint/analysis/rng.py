@@ -123,6 +123,8 @@ _KERAS_LAYERS = {"Dense", "Conv1D", "Conv2D", "Conv3D", "Embedding", "LSTM", "GR
 def is_initialisation(qualified: str) -> bool:
     """Layer construction and ``nn.init``: randomness that only matters for training."""
     module, _, function = qualified.rpartition(".")
+    if module == "torchvision.models" or qualified == "timm.create_model":
+        return True
     return (
         (module in ("torch.nn", "torch.nn.modules") and function in _TORCH_LAYERS)
         or (module == "torch.nn.init")
