@@ -22,6 +22,40 @@ class LintRun:
     files: list[tuple[Path, str]] = field(default_factory=list)
 
 
+@dataclass
+class Prepared:
+    """A run's rules, effective settings and files, before any file is checked."""
+
+    rules: dict[str, type[Rule]]
+    settings: Settings
+    files: list[tuple[Path, str]]
+    problems: list[tuple[str, str]]
+
+    @property
+    def ruleset(self) -> RuleSet:
+        return RuleSet(self.rules, self.settings)
+
+
+def prepare(
+    paths: list[Path],
+    *,
+    select: list[str] | None = None,
+    extend_select: list[str] | None = None,
+    ignore: list[str] | None = None,
+    config_file: Path | None = None,
+    force_exclude: bool = False,
+    cwd: Path | None = None,
+) -> Prepared:
+    """Load the rules, read the configuration and discover the files, as ``check`` does;
+    raises ``ConfigError`` on bad configuration."""
+    rules = all_rules()
+    options = Options(select=select, extend_select=extend_select or [], ignore=ignore or [])
+    settings = load_settings(rules, paths, options, config_file)
+    discovery = discover(paths, settings, force_exclude=force_exclude)
+    files = with_display_paths(discovery.files, cwd or Path.cwd())
+    return Prepared(rules, settings, files, discovery.problems)
+
+
 def lint_paths(
     paths: list[Path],
     *,
@@ -34,12 +68,20 @@ def lint_paths(
     cwd: Path | None = None,
 ) -> LintRun:
     """Discover, configure and check ``paths``; raises ``ConfigError`` on bad configuration."""
-    rules = all_rules()
-    options = Options(select=select, extend_select=extend_select or [], ignore=ignore or [])
-    settings = load_settings(rules, paths, options, config_file)
-    discovery = discover(paths, settings, force_exclude=force_exclude)
-    files = with_display_paths(discovery.files, cwd or Path.cwd())
-    result = check_files(files, RuleSet(rules, settings), jobs=jobs)
+    run = prepare(
+        paths,
+        select=select,
+        extend_select=extend_select,
+        ignore=ignore,
+        config_file=config_file,
+        force_exclude=force_exclude,
+        cwd=cwd,
+    )
+    result = check_files(run.files, run.ruleset, jobs=jobs)
     return LintRun(
-        result=result, settings=settings, rules=rules, problems=discovery.problems, files=files
+        result=result,
+        settings=run.settings,
+        rules=run.rules,
+        problems=run.problems,
+        files=run.files,
     )

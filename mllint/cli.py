@@ -164,7 +164,6 @@ def run_check(args: argparse.Namespace) -> int:
     from mllint.diagnostic import Severity
     from mllint.engine import crash_report
     from mllint.gate import exit_status
-    from mllint.report import ReportOptions, get_reporter, statistics
     from mllint.rule import PluginError, RuleDefinitionError
 
     if args.jobs is not None and args.jobs < 1:
@@ -190,13 +189,7 @@ def run_check(args: argparse.Namespace) -> int:
     if args.add_noqa:
         return _add_noqa(run, cwd)
     result = run.result
-    missing = False
-    for path, message in run.problems:
-        if message == "no such file or directory":
-            missing = True
-            print(f"mllint: error: {path}: {message}", file=sys.stderr)
-        else:
-            print(f"mllint: warning: {path}: {message}", file=sys.stderr)
+    missing = _report_problems(run.problems)
 
     try:
         result, baseline_note = _apply_baselines(args, run, cwd)
@@ -206,25 +199,7 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"mllint: {baseline_note}", file=sys.stderr)
 
     stream_is_file = args.output_file is not None
-    out_stream = sys.stdout
-    color = False if stream_is_file else _use_color(args, out_stream)
-    output_format = args.output_format or ("full" if color or _isatty(out_stream) else "concise")
-    if args.statistics:
-        rows = statistics(result)
-        text = "".join(
-            f"{count:>5}\t{code}\t{marker:3}\t{name}\n" for count, code, name, marker in rows
-        )
-    else:
-        report_options = ReportOptions(
-            color=color,
-            cwd=str(cwd),
-            root=str(run.settings.root),
-            enabled_rules=run.settings.enabled,
-            extra={"problems": run.problems},
-        )
-        text = get_reporter(output_format)(result, report_options)
-        if args.quiet and output_format in ("full", "concise"):
-            text = _without_summary(text, bool(result.diagnostics))
+    text, _ = _render(args, run, result, cwd)
     if stream_is_file:
         try:
             args.output_file.parent.mkdir(parents=True, exist_ok=True)
@@ -285,6 +260,29 @@ def _apply_baselines(args: argparse.Namespace, run, cwd: Path):
     return replace(result, diagnostics=filtered.kept), note
 
 
+def _render(args: argparse.Namespace, run, result, cwd: Path) -> tuple[str, str]:
+    """The report text for ``--output-format`` (or ``--statistics``), and the format used."""
+    from mllint.report import ReportOptions, get_reporter, statistics
+
+    color = False if args.output_file is not None else _use_color(args, sys.stdout)
+    output_format = args.output_format or ("full" if color or _isatty(sys.stdout) else "concise")
+    if args.statistics:
+        rows = statistics(result)
+        text = "".join(f"{n:>5}\t{code}\t{mark:3}\t{name}\n" for n, code, name, mark in rows)
+        return text, "statistics"
+    report_options = ReportOptions(
+        color=color,
+        cwd=str(cwd),
+        root=str(run.settings.root),
+        enabled_rules=run.settings.enabled,
+        extra={"problems": run.problems},
+    )
+    text = get_reporter(output_format)(result, report_options)
+    if args.quiet and output_format in ("full", "concise"):
+        text = _without_summary(text, bool(result.diagnostics))
+    return text, output_format
+
+
 def _report_problems(problems: list[tuple[str, str]]) -> bool:
     """Print discovery problems; True when a named path does not exist."""
     missing = False
@@ -331,7 +329,6 @@ def run_fix(args: argparse.Namespace) -> int:
     from mllint.engine import crash_report
     from mllint.fix import fix_paths, fixed_summary, unified_diff
     from mllint.gate import exit_status
-    from mllint.report import ReportOptions, get_reporter
     from mllint.rule import PluginError, RuleDefinitionError
 
     cwd = Path(os.getcwd())
@@ -372,25 +369,7 @@ def run_fix(args: argparse.Namespace) -> int:
     if baseline_note:
         print(f"mllint: {baseline_note}", file=sys.stderr)
     result.fixes_applied = sum(len(fix.applied) for fix in run.fixes if fix.written)
-    color = False if args.output_file is not None else _use_color(args, sys.stdout)
-    output_format = args.output_format or ("full" if color or _isatty(sys.stdout) else "concise")
-    if args.statistics:
-        from mllint.report import statistics
-
-        rows = statistics(result)
-        text = "".join(f"{n:>5}\t{code}\t{mark:3}\t{name}\n" for n, code, name, mark in rows)
-        output_format = "statistics"
-    else:
-        report_options = ReportOptions(
-            color=color,
-            cwd=str(cwd),
-            root=str(run.settings.root),
-            enabled_rules=run.settings.enabled,
-            extra={"problems": run.problems},
-        )
-        text = get_reporter(output_format)(result, report_options)
-    if args.quiet and output_format in ("full", "concise"):
-        text = _without_summary(text, bool(result.diagnostics))
+    text, output_format = _render(args, run, result, cwd)
     summary = "" if args.quiet else fixed_summary(run.fixes, details=args.show_fixes)
     if args.output_file is not None:
         try:

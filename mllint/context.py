@@ -134,18 +134,30 @@ class FileContext:
     ) -> None:
         start, end = self.position(node)
         self.diagnostics.append(
-            Diagnostic(
-                code=rule.code,
-                name=rule.name,
-                message=message,
-                severity=severity or rule.severity,
-                path=self.source.display_path,
-                location=start,
-                end_location=end,
-                fix=fix,
-                url=rule.url(),
-            )
+            make_diagnostic(rule, self.source.display_path, start, end, message, fix, severity)
         )
+
+
+def make_diagnostic(
+    rule: Rule,
+    path: str,
+    start: Location,
+    end: Location,
+    message: str,
+    fix: Fix | None,
+    severity: Severity | None,
+) -> Diagnostic:
+    return Diagnostic(
+        code=rule.code,
+        name=rule.name,
+        message=message,
+        severity=severity or rule.severity,
+        path=path,
+        location=start,
+        end_location=end,
+        fix=fix,
+        url=rule.url(),
+    )
 
 
 class ProjectContext:
@@ -172,16 +184,6 @@ class ProjectContext:
         fix: Fix | None = None,
         severity: Severity | None = None,
     ) -> None:
-        self.diagnostics.append(
-            Diagnostic(
-                code=rule.code,
-                name=rule.name,
-                message=message,
-                severity=severity or rule.severity,
-                path=path,
-                location=Location(span.line, span.column),
-                end_location=Location(span.end_line, span.end_column),
-                fix=fix,
-                url=rule.url(),
-            )
-        )
+        start = Location(span.line, span.column)
+        end = Location(span.end_line, span.end_column)
+        self.diagnostics.append(make_diagnostic(rule, path, start, end, message, fix, severity))

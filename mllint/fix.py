@@ -613,21 +613,23 @@ def fix_paths(
     cwd: Path | None = None,
 ) -> FixRun:
     """Like ``mllint.api.lint_paths``, fixing each file (``write=False``: only computing)."""
-    from mllint.config import Options, load_settings
-    from mllint.discovery import discover
-    from mllint.engine import with_display_paths
-    from mllint.rule import all_rules
+    from mllint.api import prepare
 
-    rules = all_rules()
-    options = Options(select=select, extend_select=extend_select or [], ignore=ignore or [])
-    settings = load_settings(rules, paths, options, config_file)
-    discovery = discover(paths, settings, force_exclude=force_exclude)
-    files = with_display_paths(discovery.files, cwd or Path.cwd())
-    ruleset = RuleSet(rules, settings)
+    prepared = prepare(
+        paths,
+        select=select,
+        extend_select=extend_select,
+        ignore=ignore,
+        config_file=config_file,
+        force_exclude=force_exclude,
+        cwd=cwd,
+    )
+    rules, settings, files = prepared.rules, prepared.settings, prepared.files
+    ruleset = prepared.ruleset
     fixes = fix_files(files, ruleset, unsafe=unsafe, write=write, jobs=jobs)
     if not write or not (ruleset.has_project_rules or "ML002" in settings.enabled):
         # Without whole-program rules the per-file results are the final ones.
-        return FixRun(fixes, run_result(fixes), discovery.problems, settings, files)
+        return FixRun(fixes, run_result(fixes), prepared.problems, settings, files)
     # The whole-program stage (project rules, unused noqa) sees the files as written now;
     # its fixes are text edits (e.g. ML101's seeding lines), applied once, then re-checked.
     fix_errors = [e for fix in fixes for e in fix.internal_errors]
@@ -638,7 +640,7 @@ def fix_paths(
     known = {(e.path, e.rule, e.message) for e in result.internal_errors}
     result.internal_errors.extend(e for e in fix_errors if (e.path, e.rule, e.message) not in known)
     result.internal_errors.sort(key=lambda e: (e.path, e.rule or ""))
-    return FixRun(fixes, result, discovery.problems, settings, files)
+    return FixRun(fixes, result, prepared.problems, settings, files)
 
 
 def allowed(unsafe: bool) -> set[Applicability]:
