@@ -104,6 +104,26 @@ def build_parser() -> argparse.ArgumentParser:
         "-j", "--jobs", type=int, metavar="N", help="worker processes (default: CPU count)"
     )
     check.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    fixing = check.add_argument_group("fixes")
+    fixing.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
+    fixing.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="with --fix or --diff, also apply fixes that change behaviour (review them)",
+    )
+    fixing.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the fixes as a unified diff instead of writing them (exit 1 if any)",
+    )
+    fixing.add_argument(
+        "--show-fixes", action="store_true", help="with --fix, list what was fixed per file"
+    )
+    fixing.add_argument(
+        "--add-noqa",
+        action="store_true",
+        help="add `# noqa: CODE` comments that silence every current finding",
+    )
     check.set_defaults(handler=run_check)
 
     rules = commands.add_parser("rules", help="list every rule")
@@ -149,6 +169,10 @@ def run_check(args: argparse.Namespace) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         return _error("--jobs must be at least 1")
+    if args.add_noqa and (args.fix or args.diff):
+        return _error("--add-noqa cannot be combined with --fix or --diff")
+    if args.fix or args.diff:
+        return run_fix(args)
     cwd = Path(os.getcwd())
     try:
         run = lint_paths(
@@ -163,6 +187,8 @@ def run_check(args: argparse.Namespace) -> int:
         )
     except (ConfigError, PluginError, RuleDefinitionError) as error:
         return _error(str(error))
+    if args.add_noqa:
+        return _add_noqa(run, cwd)
     result = run.result
     missing = False
     for path, message in run.problems:
@@ -257,6 +283,147 @@ def _apply_baselines(args: argparse.Namespace, run, cwd: Path):
     else:
         note = ""
     return replace(result, diagnostics=filtered.kept), note
+
+
+def _report_problems(problems: list[tuple[str, str]]) -> bool:
+    """Print discovery problems; True when a named path does not exist."""
+    missing = False
+    for path, message in problems:
+        if message == "no such file or directory":
+            missing = True
+            print(f"mllint: error: {path}: {message}", file=sys.stderr)
+        else:
+            print(f"mllint: warning: {path}: {message}", file=sys.stderr)
+    return missing
+
+
+def _add_noqa(run, cwd: Path) -> int:
+    from mllint.engine import crash_report
+    from mllint.fix import add_noqa
+
+    missing = _report_problems(run.problems)
+    files = sorted({d.path for d in run.result.diagnostics})
+    results = add_noqa(run.result.diagnostics, [(cwd / path, path) for path in files])
+    failed = False
+    for outcome in results:
+        if outcome.problem:
+            failed = True
+            print(f"mllint: error: {outcome.display_path}: {outcome.problem}", file=sys.stderr)
+        for row in outcome.skipped_rows:
+            print(
+                f"mllint: warning: {outcome.display_path}:{row}: no `# noqa` added: the line "
+                "continues with a backslash, so a comment cannot end it",
+                file=sys.stderr,
+            )
+    total = sum(outcome.added for outcome in results)
+    noun = "directive" if total == 1 else "directives"
+    print(f"Added {total} noqa {noun}.", file=sys.stderr)
+    for internal in run.result.internal_errors:
+        sys.stderr.write(crash_report(internal))
+    return EXIT_ERROR if failed or missing or run.result.internal_errors else EXIT_OK
+
+
+def run_fix(args: argparse.Namespace) -> int:
+    """``--fix`` / ``--diff``: apply (or show) the fixes, then report what remains."""
+    from mllint.baseline import BaselineError
+    from mllint.config import ConfigError
+    from mllint.diagnostic import Severity
+    from mllint.engine import crash_report
+    from mllint.fix import fix_paths, fixed_summary, unified_diff
+    from mllint.gate import exit_status
+    from mllint.report import ReportOptions, get_reporter
+    from mllint.rule import PluginError, RuleDefinitionError
+
+    cwd = Path(os.getcwd())
+    try:
+        run = fix_paths(
+            args.paths or [Path(".")],
+            unsafe=args.unsafe_fixes,
+            write=not args.diff,
+            select=_flatten(args.select) if args.select else None,
+            extend_select=_flatten(args.extend_select),
+            ignore=_flatten(args.ignore),
+            config_file=args.config,
+            force_exclude=args.force_exclude,
+            jobs=args.jobs,
+            cwd=cwd,
+        )
+    except (ConfigError, PluginError, RuleDefinitionError) as error:
+        return _error(str(error))
+    missing = _report_problems(run.problems)
+    changed = [fix for fix in run.fixes if fix.changed]
+    if args.diff:
+        for fix in sorted(changed, key=lambda f: f.display_path):
+            sys.stdout.write(unified_diff(fix))
+        sys.stdout.flush()
+        total = sum(len(fix.applied) for fix in changed)
+        noun = "finding" if total == 1 else "findings"
+        print(f"Would fix {total} {noun}.", file=sys.stderr)
+        for internal in run.result.internal_errors:
+            sys.stderr.write(crash_report(internal, debug=args.debug))
+        if run.result.internal_errors or missing:
+            return EXIT_ERROR
+        return EXIT_FINDINGS if changed else EXIT_OK
+
+    try:
+        result, baseline_note = _apply_baselines(args, run, cwd)
+    except BaselineError as error:
+        return _error(str(error))
+    if baseline_note:
+        print(f"mllint: {baseline_note}", file=sys.stderr)
+    result.fixes_applied = sum(len(fix.applied) for fix in run.fixes if fix.written)
+    color = False if args.output_file is not None else _use_color(args, sys.stdout)
+    output_format = args.output_format or ("full" if color or _isatty(sys.stdout) else "concise")
+    if args.statistics:
+        from mllint.report import statistics
+
+        rows = statistics(result)
+        text = "".join(f"{n:>5}\t{code}\t{mark:3}\t{name}\n" for n, code, name, mark in rows)
+        output_format = "statistics"
+    else:
+        report_options = ReportOptions(
+            color=color,
+            cwd=str(cwd),
+            root=str(run.settings.root),
+            enabled_rules=run.settings.enabled,
+            extra={"problems": run.problems},
+        )
+        text = get_reporter(output_format)(result, report_options)
+    if args.quiet and output_format in ("full", "concise"):
+        text = _without_summary(text, bool(result.diagnostics))
+    summary = "" if args.quiet else fixed_summary(run.fixes, details=args.show_fixes)
+    if args.output_file is not None:
+        try:
+            args.output_file.parent.mkdir(parents=True, exist_ok=True)
+            args.output_file.write_text(text, encoding="utf-8")
+        except OSError as error:
+            return _error(f"cannot write {args.output_file}: {error.strerror or error}")
+        sys.stderr.write(summary)
+    else:
+        sys.stdout.write(text)
+        machine = output_format not in ("full", "concise", "statistics")
+        (sys.stderr if machine else sys.stdout).write(summary)
+        sys.stdout.flush()
+    failed = False
+    for fix in run.fixes:
+        if fix.problem:
+            failed = True
+            print(f"mllint: error: {fix.display_path}: not fixed: {fix.problem}", file=sys.stderr)
+        if not fix.converged:
+            print(
+                f"mllint: warning: {fix.display_path}: fixes did not settle after "
+                "10 rounds; run `mllint check --fix` again and review the result",
+                file=sys.stderr,
+            )
+    for internal in result.internal_errors:
+        sys.stderr.write(crash_report(internal, debug=args.debug))
+    return exit_status(
+        result,
+        fail_level=Severity(args.fail_level),
+        exit_zero=args.exit_zero,
+        exit_non_zero_on_fix=args.exit_non_zero_on_fix,
+        usage_error=missing or failed,
+    )
 
 
 def _isatty(stream) -> bool:

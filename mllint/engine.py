@@ -65,6 +65,9 @@ class FileResult:
     summary: ModuleSummary | None = None
     #: The file's noqa comments, for project findings and unused-noqa, judged at the end.
     suppressions: Suppressions | None = None
+    #: The rules' shared context (parsed module, fix replacements); only kept when
+    #: ``check_source(..., keep_context=True)`` asked for it (mllint.fix does).
+    context: FileContext | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -312,9 +315,14 @@ def _relative_path(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def check_source(source: SourceFile, ruleset: RuleSet, relative_path: str) -> FileResult:
+def check_source(
+    source: SourceFile, ruleset: RuleSet, relative_path: str, *, keep_context: bool = False
+) -> FileResult:
     """Run every enabled, relevant file rule over one decoded file, and summarise it for the
-    project index when project rules are enabled."""
+    project index when project rules are enabled.
+
+    With ``keep_context``, the result keeps the rules' FileContext (for applying fixes).
+    """
     result = FileResult(path=source.display_path, relative=relative_path)
     enabled = ruleset.enabled_rules(relative_path)
     visitor_rules = [
@@ -339,6 +347,8 @@ def check_source(source: SourceFile, ruleset: RuleSet, relative_path: str) -> Fi
         else:
             assert module is not None
             context = FileContext(source, module)
+            if keep_context:
+                result.context = context
             summarizer = ModuleSummarizer(context, relative_path) if summarize else None
             found, failed = _run_rules(
                 context, relevant, result, (summarizer,) if summarizer else ()
@@ -348,7 +358,7 @@ def check_source(source: SourceFile, ruleset: RuleSet, relative_path: str) -> Fi
                 result.summary = summarizer.finish_summary()
     enabled_codes = {rule.code for rule in enabled}
     diagnostics = [d for d in diagnostics if d.code in enabled_codes or d.code == "ML001"]
-    suppressions = find_suppressions(source.text)
+    suppressions = find_suppressions(source.text, string_rows=bool(diagnostics))
     result.suppressions = suppressions
     result.diagnostics = _finish_diagnostics(diagnostics, suppressions, ruleset)
     return result

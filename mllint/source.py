@@ -5,9 +5,10 @@ from __future__ import annotations
 import codecs
 import io
 import os
+import re
 import tokenize
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
@@ -70,6 +71,34 @@ class SourceFile:
 
     def row_of_offset(self, offset: int) -> int:
         return bisect_right(self.line_starts, offset)
+
+    def with_text(self, text: str) -> SourceFile:
+        """The same file with new analysed text (after fixes); ``raw`` stays the bytes read."""
+        return replace(self, text=text, _line_starts=[])
+
+    def encode(self, text: str) -> bytes:
+        """The bytes to write for ``text`` (this file's text after fixes).
+
+        The single way fixed text goes back to disk: a ``.py`` file gets its original
+        encoding and BOM back, and lines that a fix added get the file's line ending
+        when the file used one style throughout. (A notebook's SourceFile overrides this
+        to rebuild its JSON.) Raises ``UnicodeEncodeError`` when a fix introduced
+        characters the file's encoding cannot hold.
+        """
+        if self.newline != "\n" and _uses_one_line_ending(self.raw, self.newline):
+            text = _LINE_ENDING_RE.sub(self.newline, text)
+        data = text.encode(self.encoding)
+        return codecs.BOM_UTF8 + data if self.bom else data
+
+
+_LINE_ENDING_RE = re.compile(r"\r\n|\r|\n")
+
+
+def _uses_one_line_ending(raw: bytes, newline: str) -> bool:
+    crlf = raw.count(b"\r\n")
+    if newline == "\r\n":
+        return crlf == raw.count(b"\n") == raw.count(b"\r")
+    return newline == "\r" and b"\n" not in raw
 
 
 def read_source(path: Path, display_path: str | None = None) -> SourceFile:

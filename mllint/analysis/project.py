@@ -487,8 +487,11 @@ class _Summarizer(cst.CSTVisitor):
         return None
 
     def _sklearn(self, node: cst.Call, qualified: str) -> None:
-        if qualified in rng.SHUFFLE_SPLITTERS and not _literal_true(keyword_value(node, "shuffle")):
+        shuffle = keyword_value(node, "shuffle")
+        if qualified in rng.SHUFFLE_SPLITTERS and not _literal_true(shuffle):
             return  # KFold(shuffle=False) must not take a random_state
+        if qualified.endswith("train_test_split") and _literal_false(shuffle):
+            return  # an ordered split (time series): random_state has no effect
         if has_star_arguments(node):
             return
         parameters = rng.SEED_PARAMETER.get(qualified, ("random_state",))
