@@ -38,6 +38,7 @@ from mllint.noqa import (
     find_suppressions,
     unused_noqa_diagnostics,
 )
+from mllint.notebook import CellMap
 from mllint.rule import ProjectRule, Rule
 from mllint.source import SourceDecodeError, SourceFile, SourceReadError, read_source
 
@@ -65,6 +66,8 @@ class FileResult:
     summary: ModuleSummary | None = None
     #: The file's noqa comments, for project findings and unused-noqa, judged at the end.
     suppressions: Suppressions | None = None
+    #: For a notebook: rows of its analysed text -> (cell, row in cell).
+    cells: CellMap | None = None
     #: The rules' shared context (parsed module, fix replacements); only kept when
     #: ``check_source(..., keep_context=True)`` asked for it (mllint.fix does).
     context: FileContext | None = field(default=None, repr=False, compare=False)
@@ -360,16 +363,25 @@ def check_source(
     diagnostics = [d for d in diagnostics if d.code in enabled_codes or d.code == "ML001"]
     suppressions = find_suppressions(source.text, string_rows=bool(diagnostics))
     result.suppressions = suppressions
-    result.diagnostics = _finish_diagnostics(diagnostics, suppressions, ruleset)
+    if source.is_notebook:
+        result.cells = source.cell_map()  # type: ignore[attr-defined]
+        diagnostics.extend(source.cell_errors())  # type: ignore[attr-defined]
+    result.diagnostics = _finish_diagnostics(diagnostics, suppressions, ruleset, result.cells)
     return result
 
 
 def _finish_diagnostics(
-    diagnostics: list[Diagnostic], suppressions: Suppressions, ruleset: RuleSet
+    diagnostics: list[Diagnostic],
+    suppressions: Suppressions,
+    ruleset: RuleSet,
+    cells: CellMap | None = None,
 ) -> list[Diagnostic]:
-    """noqa row, suppression and severity overrides, in that order; sorted."""
+    """noqa row, suppression, notebook cell locations and severity overrides, in that
+    order; sorted."""
     diagnostics = [replace(d, noqa_row=suppressions.noqa_row(d.location.row)) for d in diagnostics]
     diagnostics = apply_suppressions(diagnostics, suppressions)
+    if cells is not None:  # rows of the concatenated code cells -> (cell, row in cell)
+        diagnostics = cells.locate(diagnostics)
     overrides = ruleset.settings.severity
     if overrides:
         diagnostics = [
@@ -480,7 +492,7 @@ def _check_path(path: Path, ruleset: RuleSet, display_path: str | None) -> FileR
         diagnostic = Diagnostic(
             code="ML001",
             name="syntax-error",
-            message=f"SyntaxError: {error}",
+            message=f"{error.kind}: {error}",
             severity=Severity.ERROR,
             path=display,
             location=Location(error.row, error.column),
@@ -603,7 +615,7 @@ def run_project_rules(results: list[FileResult], ruleset: RuleSet) -> list[Inter
         found = [d for d in found if d.code not in ignored]
         suppressions = result.suppressions or Suppressions()
         result.diagnostics = sorted(
-            result.diagnostics + _finish_diagnostics(found, suppressions, ruleset),
+            result.diagnostics + _finish_diagnostics(found, suppressions, ruleset, result.cells),
             key=Diagnostic.sort_key,
         )
     return errors
@@ -623,7 +635,8 @@ def add_unused_noqa(results: list[FileResult], ruleset: RuleSet) -> None:
         )
         if unused:
             result.diagnostics = sorted(
-                result.diagnostics + _finish_diagnostics(unused, Suppressions(), ruleset),
+                result.diagnostics
+                + _finish_diagnostics(unused, Suppressions(), ruleset, result.cells),
                 key=Diagnostic.sort_key,
             )
 

@@ -171,7 +171,9 @@ def _select_fixes(
         fix = diagnostic.fix
         if fix is None or fix.applicability not in allowed or not fix.edits:
             continue
-        keys = [by_edit.get((e.location, e.end_location, e.content)) for e in fix.edits]
+        # A notebook's findings are in its cells; the parsed module is its analysed text.
+        edits = result.cells.analysed_edits(diagnostic) if result.cells else fix.edits
+        keys = [by_edit.get((e.location, e.end_location, e.content)) for e in edits]
         if any(key is None for key in keys):
             continue  # a fix described only as text edits: not applied (no CST node)
         candidates.append((diagnostic, [key for key in keys if key is not None]))
@@ -551,6 +553,9 @@ def add_noqa_to_file(path: Path, display: str, diagnostics: list[Diagnostic]) ->
     except (SourceReadError, SourceDecodeError) as error:
         outcome.problem = str(error)
         return outcome
+    if source.is_notebook:  # rows in cells -> rows of the analysed text
+        cells = source.cell_map()  # type: ignore[attr-defined]
+        diagnostics = [cells.in_analysed_text(d) for d in diagnostics]
     text, added, outcome.skipped_rows = add_noqa_to_text(source.text, diagnostics)
     if not added:
         return outcome
@@ -707,6 +712,9 @@ def _apply_text_fixes(
             source = read_source(paths[display], display)
         except (SourceReadError, SourceDecodeError):
             continue
+        if source.is_notebook:  # edits in cells -> edits in the analysed text
+            cells = source.cell_map()  # type: ignore[attr-defined]
+            diagnostics = [cells.in_analysed_text(d) for d in diagnostics]
         text, fixed = apply_text_edits(source.text, diagnostics)
         if not fixed or text == source.text:
             continue

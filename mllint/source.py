@@ -10,6 +10,7 @@ import tokenize
 from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
 
 class SourceReadError(Exception):
@@ -19,10 +20,14 @@ class SourceReadError(Exception):
 class SourceDecodeError(Exception):
     """The file's bytes are not text in its declared encoding."""
 
-    def __init__(self, message: str, row: int = 1, column: int = 1) -> None:
+    def __init__(
+        self, message: str, row: int = 1, column: int = 1, kind: str = "SyntaxError"
+    ) -> None:
         super().__init__(message)
         self.row = row
         self.column = column
+        #: how the ML001 message starts ("Invalid notebook" for a notebook's JSON)
+        self.kind = kind
 
 
 @dataclass
@@ -41,6 +46,14 @@ class SourceFile:
     bom: bool = False
     newline: str = "\n"
     _line_starts: list[int] = field(default_factory=list, repr=False)
+
+    #: A Jupyter notebook (``mllint.notebook.NotebookSource``): ``text`` is its code
+    #: cells, and it is an entry point of its own.
+    is_notebook: ClassVar[bool] = False
+
+    def lines_by_cell(self) -> dict[int | None, list[str]]:
+        """The lines as the user wrote them, by notebook cell (``None`` for a file)."""
+        return {None: self.text.splitlines()}
 
     @property
     def line_starts(self) -> list[int]:
@@ -102,7 +115,10 @@ def _uses_one_line_ending(raw: bytes, newline: str) -> bool:
 
 
 def read_source(path: Path, display_path: str | None = None) -> SourceFile:
-    """Read and decode ``path`` (PEP 263 coding cookie or BOM; UTF-8 by default)."""
+    """Read and decode ``path`` (PEP 263 coding cookie or BOM; UTF-8 by default).
+
+    A ``.ipynb`` file is read as a notebook (``mllint.notebook.NotebookSource``).
+    """
     try:
         raw = path.read_bytes()
     except IsADirectoryError:
@@ -113,6 +129,10 @@ def read_source(path: Path, display_path: str | None = None) -> SourceFile:
         raise SourceReadError("permission denied") from None
     except OSError as error:
         raise SourceReadError(error.strerror or str(error)) from None
+    if path.suffix == ".ipynb":
+        from mllint.notebook import read_notebook
+
+        return read_notebook(raw, path, display_path or os.fspath(path))
     return decode_source(raw, path, display_path or os.fspath(path))
 
 
