@@ -54,26 +54,29 @@ def project_relative_path(display_path: str, root: Path, cwd: Path) -> str:
             return absolute.as_posix()
 
 
-def reported_line(diagnostic: Diagnostic, lines: Sequence[str]) -> str:
+def reported_line(diagnostic: Diagnostic, lines_by_cell: dict[int | None, list[str]]) -> str:
     """The text a finding's fingerprint is computed from: its first reported line.
 
-    Notebooks: when a diagnostic carries a ``cell``, its location is relative to that
-    cell, so ``lines`` must then be the cell's lines (see :func:`_file_lines`).
+    In a notebook the location is relative to the diagnostic's ``cell``; the cell
+    number itself is not part of the fingerprint (cells get inserted and moved).
     """
+    lines = lines_by_cell.get(diagnostic.cell, [])
     row = diagnostic.location.row
     return lines[row - 1] if 0 < row <= len(lines) else ""
 
 
-def _file_lines(path: Path) -> list[str]:
+def _file_lines(path: Path) -> dict[int | None, list[str]]:
     try:
-        return read_source(path).text.splitlines()
+        source = read_source(path)
     except (SourceReadError, SourceDecodeError):
-        return []  # ML003 / ML001: the file cannot be read; code and path still identify it
+        return {}  # ML003 / ML001: the file cannot be read; code and path still identify it
+    by_cell = getattr(source, "lines_by_cell", None)  # notebooks: lines per cell
+    return by_cell() if by_cell is not None else {None: source.text.splitlines()}
 
 
 def compute_fingerprints(diagnostics: Sequence[Diagnostic], root: Path, cwd: Path) -> list[str]:
     """Fingerprints of ``diagnostics`` (all the findings of a run, in report order)."""
-    lines_by_path: dict[str, list[str]] = {}
+    lines_by_path: dict[str, dict[int | None, list[str]]] = {}
     relative_by_path: dict[str, str] = {}
     seen: dict[tuple[str, str, str], int] = {}
     result = []
