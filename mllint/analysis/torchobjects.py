@@ -280,7 +280,21 @@ class FileIndex:
         found: TorchObject | None = None
         seen: set[TorchObject] = set()
         unknown = False
-        for binding in self.candidates(name, at):
+        candidates = self.candidates(name, at)
+        scope = self.scope_of(at)
+        here = self.order.get(id(at), 0)
+        earlier_here = sorted(
+            (b for b in candidates if b.scope is scope and b.order <= here),
+            key=lambda b: b.order,
+            reverse=True,
+        )
+        for binding in earlier_here:
+            # Flow-sensitive where it is cheap: the latest assignment before the use, in
+            # the same function, skipping ``x = x.to(device)``.
+            if binding.value is None or dotted_name(_strip(binding.value)) != name:
+                candidates = [binding]
+                break
+        for binding in candidates:
             if binding.value is None:
                 unknown = True
                 break
@@ -442,10 +456,6 @@ def _params(params: cst.Parameters) -> list[cst.Param]:
         if isinstance(star, cst.Param):
             found.append(star)
     return found
-
-
-def _suite_statements(suite: cst.BaseSuite) -> tuple[cst.BaseStatement, ...]:
-    return suite.body if isinstance(suite, cst.IndentedBlock) else ()
 
 
 def learning_rate(call: cst.Call) -> cst.BaseExpression | None:

@@ -109,7 +109,8 @@ class FinetuneLrTooHigh(Rule):
         self.report(
             call,
             f"`{optimizer}` fine-tunes every parameter of `{dotted_name(owner)}`, loaded "
-            f"pretrained by `{_short(source)}`, at lr={_format(value)}; fine-tuning rates "
+            f"pretrained by `{_short(source)}`, at lr={_shown(self.context.code(lr), value)}; "
+            "fine-tuning rates "
             "are usually 1e-5 to 1e-4, consider a lower rate or freezing the backbone",
         )
 
@@ -122,7 +123,7 @@ class FinetuneLrTooHigh(Rule):
             return
         self.report(
             lr,
-            f"`learning_rate={_format(value)}` fine-tunes the pretrained "
+            f"`learning_rate={_shown(self.context.code(lr), value)}` fine-tunes the pretrained "
             f"`{_short(self.context.code(pretrained))}` (line "
             f"{self.context.position(pretrained)[0].row}) at a from-scratch rate; "
             "fine-tuning rates are usually 1e-5 to 1e-4",
@@ -142,6 +143,13 @@ def _number(index, expression: cst.BaseExpression, at: cst.CSTNode) -> float | N
 
 def _format(value: float) -> str:
     return f"{value:g}"
+
+
+def _shown(code: str, value: float) -> str:
+    """``1e-3`` as written, or ``LR (= 0.001)`` for a name."""
+    if code.replace(".", "").replace("e-", "").replace("_", "").isdigit():
+        return code
+    return f"{code} (= {_format(value)})"
 
 
 def _short(code: str) -> str:
