@@ -251,8 +251,9 @@ class _Walker:
 
     def _add(self, kind, node, branches, nested, helper, **extra) -> None:
         self.events.append(
-            Event(kind, node, branches=branches, nested=nested, helper=helper, via=self._via,
-                  **extra)
+            Event(
+                kind, node, branches=branches, nested=nested, helper=helper, via=self._via, **extra
+            )
         )
 
     def _clear_by_assignment(self, target, node, branches, nested, subst, helper) -> None:
@@ -276,11 +277,22 @@ class _Walker:
             elif method == "step":
                 self._step(call, receiver, text, branches, nested, subst, helper, depth)
             elif method == "zero_grad":
-                self._add("zero_grad", call, branches, nested, helper, receiver=text,
-                          receiver_object=self._object(receiver, subst))
-            elif method == "zero_" and isinstance(receiver, cst.Attribute) and (
-                receiver.attr.value == "grad"
-                or (receiver.attr.value == "data" and _attr_name(receiver.value) == "grad")
+                self._add(
+                    "zero_grad",
+                    call,
+                    branches,
+                    nested,
+                    helper,
+                    receiver=text,
+                    receiver_object=self._object(receiver, subst),
+                )
+            elif (
+                method == "zero_"
+                and isinstance(receiver, cst.Attribute)
+                and (
+                    receiver.attr.value == "grad"
+                    or (receiver.attr.value == "data" and _attr_name(receiver.value) == "grad")
+                )
             ):
                 self._add("zero_grad", call, branches, nested, helper, receiver="<parameters>")
             elif method == "update" and text and self._is_scaler(receiver, text, subst):
@@ -306,9 +318,13 @@ class _Walker:
     def _inline(self, function, call, branches, nested, subst, depth) -> None:
         mapping: dict[str, tuple[str, cst.BaseExpression, cst.CSTNode]] = {}
         params = [*function.params.posonly_params, *function.params.params]
-        offset = 1 if params and params[0].name.value in ("self", "cls") and isinstance(
-            call.func, cst.Attribute
-        ) else 0
+        offset = (
+            1
+            if params
+            and params[0].name.value in ("self", "cls")
+            and isinstance(call.func, cst.Attribute)
+            else 0
+        )
         positional = [a for a in call.args if a.keyword is None and not a.star]
         for param, arg in zip(params[offset:], positional, strict=False):
             text = self._text(arg.value, subst)
@@ -339,8 +355,9 @@ class _Walker:
             text is not None and _BACKWARD_OWNERS.search(text)
         ):
             loss = call.args[0].value if call.args else None
-        self._add("backward", call, branches, nested, helper, argument=loss, scaled=scaled,
-                  scaler=scaler)
+        self._add(
+            "backward", call, branches, nested, helper, argument=loss, scaled=scaled, scaler=scaler
+        )
 
     def _is_scaler(self, receiver, text, subst) -> bool:
         obj = self._object(receiver, subst)
@@ -369,15 +386,31 @@ class _Walker:
             if not call.args:
                 return
             optimizer = call.args[0].value
-            self._add("step", call, branches, nested, helper,
-                      receiver=self._text(optimizer, subst), scaled=True, scaler=text,
-                      receiver_object=self._object(optimizer, subst))
+            self._add(
+                "step",
+                call,
+                branches,
+                nested,
+                helper,
+                receiver=self._text(optimizer, subst),
+                scaled=True,
+                scaler=text,
+                receiver_object=self._object(optimizer, subst),
+            )
         elif kind == "optimizer":
             closure = call.args[0].value if call.args else None
             if closure is not None:
                 self._closure(closure, call, branches, nested, subst, helper)
-            self._add("step", call, branches, nested, helper, receiver=text,
-                      argument=closure, receiver_object=self._object(receiver, subst))
+            self._add(
+                "step",
+                call,
+                branches,
+                nested,
+                helper,
+                receiver=text,
+                argument=closure,
+                receiver_object=self._object(receiver, subst),
+            )
         elif kind == "scheduler":
             self._add("scheduler_step", call, branches, nested, helper, receiver=text)
 
@@ -443,9 +476,7 @@ class LoopAnalysis:
         found = []
         for loop in self.index.loops:
             events = self.events_of(loop)
-            if any(e.kind == "backward" for e in events) and any(
-                e.kind == "step" for e in events
-            ):
+            if any(e.kind == "backward" for e in events) and any(e.kind == "step" for e in events):
                 found.append(loop)
         return found
 
@@ -464,8 +495,11 @@ class LoopAnalysis:
             node = stack.pop()
             if isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda):
                 continue
-            if isinstance(node, cst.Assign) and isinstance(node.value, cst.Call) and \
-                    self.is_loss_call(node.value):
+            if (
+                isinstance(node, cst.Assign)
+                and isinstance(node.value, cst.Call)
+                and self.is_loss_call(node.value)
+            ):
                 for target in node.targets:
                     name = dotted_name(target.target)
                     if name:
@@ -494,9 +528,12 @@ class LoopAnalysis:
                 holder = self.index.parent(block.node) or block.node
                 if not self.index.before(block.node, node) and node is not block.node:
                     continue
-            if holder is not None and self.index.contains(holder, node):
-                if best is None or self.index.contains(_holder(best, self.index), holder):
-                    best = block
+            if (
+                holder is not None
+                and self.index.contains(holder, node)
+                and (best is None or self.index.contains(_holder(best, self.index), holder))
+            ):
+                best = block
         return best
 
     def is_framework_managed(self, node: cst.CSTNode) -> bool:
@@ -535,7 +572,9 @@ class LoopAnalysis:
                 continue
             if all(e.nested for e in backwards) and all(e.nested for e in steps):
                 continue  # an epoch loop around the real training loop
-            enclosing = [a for a in self.index.ancestors(loop) if isinstance(a, cst.For | cst.While)]
+            enclosing = [
+                a for a in self.index.ancestors(loop) if isinstance(a, cst.For | cst.While)
+            ]
             guards = []
             for step in steps:
                 for node, _branch in step.branches:
@@ -572,8 +611,11 @@ class LoopAnalysis:
             if not _EVAL_FUNCTION.match(function.name.value) or self._is_pytest(function):
                 continue
             klass = self.index.class_of(function)
-            if klass is not None and self.index.is_module_class(klass) and not \
-                    self.index.is_lightning_module(klass):
+            if (
+                klass is not None
+                and self.index.is_module_class(klass)
+                and not self.index.is_lightning_module(klass)
+            ):
                 continue  # a module's own predict(): its caller sets the mode
             calls = self._model_calls(function.body)
             if calls:
@@ -625,9 +667,11 @@ class LoopAnalysis:
         function = node if kind == "function" else self.index.function_of(node)
         block = EvalBlock(node=node, kind=kind, function=function, model_calls=calls, label=label)
         block.framework_managed = self.is_framework_managed(calls[0])
-        block.gradient_based = self._gradient_based(node if kind != "after-eval" else
-                                                    self.index.parent(node) or node)
-        block.eval_mode = kind == "after-eval" or self._eval_mode_set(node, calls)
+        region = node
+        if kind == "after-eval":
+            region = self.index.parent(node) or node
+        block.gradient_based = self._gradient_based(region)
+        block.eval_mode = kind == "after-eval" or self._eval_mode_set(block)
         block.no_grad = self._no_grad(calls[0])
         return block
 
@@ -645,7 +689,7 @@ class LoopAnalysis:
             if suite is None:
                 continue
             receiver = dotted_name(call.func.value)
-            after = list(suite)[list(suite).index(statement) + 1:]
+            after = list(suite)[list(suite).index(statement) + 1 :]
             calls: list[cst.Call] = []
             first: cst.CSTNode | None = None
             for following in after:
@@ -659,10 +703,9 @@ class LoopAnalysis:
                 blocks.append(self._block(first, "after-eval", calls, f"{receiver}.eval()"))
         return blocks
 
-    def _gradient_based(self, node: cst.CSTNode) -> bool:
-        function = self.index.function_of(node)
-        scope = function if function is not None else node
-        stack = [scope]
+    def _gradient_based(self, region: cst.CSTNode) -> bool:
+        """The block wants gradients: backward, autograd.grad, inputs requiring grad."""
+        stack = [region]
         while stack:
             current = stack.pop()
             if isinstance(current, cst.Call):
@@ -673,26 +716,58 @@ class LoopAnalysis:
                     return True
                 if (self.context.call_name(current) or "") in _GRAD_FUNCTIONS:
                     return True
-            if isinstance(current, cst.Assign) and any(
-                _attr_name(t.target) == "requires_grad" for t in current.targets
-            ) and not (isinstance(current.value, cst.Name) and current.value.value == "False"):
+            if (
+                isinstance(current, cst.Assign)
+                and any(_attr_name(t.target) == "requires_grad" for t in current.targets)
+                and not (isinstance(current.value, cst.Name) and current.value.value == "False")
+            ):
                 return True
             stack.extend(current.children)
         return False
 
-    def _eval_mode_set(self, node: cst.CSTNode, calls: list[cst.Call]) -> bool:
-        function = self.index.function_of(node)
-        if _sets_eval(function if function is not None else self.index.module):
-            return True
-        klass = self.index.class_of(node)
+    def _eval_mode_set(self, block: EvalBlock) -> bool:
+        """``eval()`` is in force: in the evaluation function, earlier in the enclosing
+        function (or a local helper called earlier), in the class, chained on the
+        model's construction, or in every caller of the function."""
+        first = block.model_calls[0]
+        if block.kind == "function":
+            if _sets_eval(block.function):
+                return True
+        else:
+            scope = block.function if block.function is not None else self.index.module
+            if self._sets_eval_before(scope, first):
+                return True
+        klass = self.index.class_of(block.node)
         if klass is not None and _sets_eval(klass):
             return True
-        for call in calls:
+        for call in block.model_calls:
             obj = self.index.object_of(call.func, call)
             if obj is not None and obj.node is not None and _chained_eval(obj.node, self.index):
                 return True
-        # every function up the chain is called from code that sets eval mode
-        return function is not None and self._callers_satisfy(function, _sets_eval_function)
+        function = block.function
+        return function is not None and self._callers_satisfy(
+            function,
+            lambda site, caller: caller is not None and self._sets_eval_before(caller, site),
+        )
+
+    def _sets_eval_before(self, scope: cst.CSTNode, at: cst.CSTNode) -> bool:
+        """An ``eval()`` (or ``train(False)``) call runs in ``scope`` before ``at``: in its
+        own statements or in a local function it calls (one level)."""
+        here = self.index.order.get(id(at), 0)
+        stack: list[cst.CSTNode] = [scope.body if isinstance(scope, cst.FunctionDef) else scope]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+                continue
+            if isinstance(node, cst.Call) and self.index.order.get(id(node), 0) < here:
+                if _sets_eval(node, deep=False):
+                    return True
+                name = dotted_name(node.func)
+                callee = self.index.function_named(name, node) if name else None
+                if callee is not None and callee is not scope and _sets_eval(callee):
+                    return True
+            stack.extend(node.children)
+        return False
 
     def _no_grad(self, call: cst.Call) -> bool:
         for ancestor in self.index.ancestors(call):
@@ -704,7 +779,7 @@ class LoopAnalysis:
                 return True
         function = self.index.function_of(call)
         scope = function if function is not None else self.index.module
-        if self._disables_grad(scope):
+        if self._disables_grad(scope, call):
             return True
         return function is not None and self._callers_satisfy(function, self._caller_no_grad)
 
@@ -715,12 +790,14 @@ class LoopAnalysis:
     def _decorated_no_grad(self, function: cst.FunctionDef) -> bool:
         return any(self._is_no_grad(d.decorator) for d in function.decorators)
 
-    def _disables_grad(self, scope: cst.CSTNode) -> bool:
-        """``torch.set_grad_enabled(False)`` or ``model.requires_grad_(False)`` in scope."""
+    def _disables_grad(self, scope: cst.CSTNode, at: cst.CSTNode) -> bool:
+        """``torch.set_grad_enabled(False)`` or ``model.requires_grad_(False)`` in scope,
+        before ``at``."""
+        here = self.index.order.get(id(at), 0)
         stack = [scope]
         while stack:
             node = stack.pop()
-            if isinstance(node, cst.Call):
+            if isinstance(node, cst.Call) and self.index.order.get(id(node), 0) < here:
                 if _attr_name(node.func) == "requires_grad_" and _is_false_arg(node):
                     return True
                 if self._is_no_grad(node) and _is_false_arg(node):
@@ -741,8 +818,10 @@ class LoopAnalysis:
             caller = self.index.function_of(site)
             if predicate(site, caller):
                 continue
-            if caller is not None and caller is not function and self._callers_satisfy(
-                caller, predicate, depth + 1
+            if (
+                caller is not None
+                and caller is not function
+                and self._callers_satisfy(caller, predicate, depth + 1)
             ):
                 continue
             return False
@@ -753,9 +832,10 @@ class LoopAnalysis:
         sites = []
         for call in self.index.calls:
             called = dotted_name(call.func)
-            if called in (name, f"self.{name}") and self.index.function_named(
-                called, call
-            ) is function:
+            if (
+                called in (name, f"self.{name}")
+                and self.index.function_named(called, call) is function
+            ):
                 sites.append(call)
         return sites
 
@@ -771,7 +851,8 @@ def _holder(block: EvalBlock, index: FileIndex) -> cst.CSTNode:
     return block.node
 
 
-def _sets_eval(scope: cst.CSTNode | None) -> bool:
+def _sets_eval(scope: cst.CSTNode | None, deep: bool = True) -> bool:
+    """``scope`` calls ``x.eval()`` or ``x.train(False)`` / ``x.train(flag)``."""
     if scope is None:
         return False
     stack = [scope]
@@ -781,16 +862,17 @@ def _sets_eval(scope: cst.CSTNode | None) -> bool:
             method = _attr_name(node.func)
             if method == "eval" and not node.args:
                 return True
-            if method == "train" and node.args and not (
-                isinstance(node.args[0].value, cst.Name) and node.args[0].value.value == "True"
+            if (
+                method == "train"
+                and node.args
+                and not (
+                    isinstance(node.args[0].value, cst.Name) and node.args[0].value.value == "True"
+                )
             ):
                 return True  # train(False) or train(is_training)
-        stack.extend(node.children)
+        if deep or node is scope:
+            stack.extend(node.children)
     return False
-
-
-def _sets_eval_function(call: cst.Call, caller: cst.FunctionDef | None) -> bool:
-    return caller is not None and _sets_eval(caller)
 
 
 def _chained_eval(node: cst.CSTNode, index: FileIndex) -> bool:
@@ -814,8 +896,10 @@ def _calls_method(node: cst.CSTNode, receiver: str | None, method: str) -> bool:
     stack = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Call) and _attr_name(current.func) == method and (
-            dotted_name(current.func.value) == receiver
+        if (
+            isinstance(current, cst.Call)
+            and _attr_name(current.func) == method
+            and (dotted_name(current.func.value) == receiver)
         ):
             return True
         stack.extend(current.children)

@@ -28,8 +28,22 @@ _Scope = cst.FunctionDef | cst.Lambda | None
 
 #: Methods that return the module they are called on (or a copy of the same model).
 _SELF_RETURNING = frozenset(
-    {"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train", "eval",
-     "requires_grad_", "share_memory", "to_empty", "type", "module"}
+    {
+        "to",
+        "cuda",
+        "cpu",
+        "float",
+        "half",
+        "double",
+        "bfloat16",
+        "train",
+        "eval",
+        "requires_grad_",
+        "share_memory",
+        "to_empty",
+        "type",
+        "module",
+    }
 )
 #: Calls that wrap a model and return something used like it.
 _MODEL_WRAPPERS = frozenset(
@@ -71,8 +85,20 @@ _LIGHTNING_MODULES = frozenset(
 _NOT_A_MODEL = re.compile(r"(Tokenizer|Processor|Config|FeatureExtractor|ImageProcessor)\w*$")
 _PRETRAINED_LIBS = ("transformers.", "diffusers.", "sentence_transformers.", "peft.")
 ADAPTIVE_OPTIMIZERS = frozenset(
-    {"Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop", "Adagrad", "Adadelta",
-     "SparseAdam", "Adafactor", "LAMB", "Lamb"}
+    {
+        "Adam",
+        "AdamW",
+        "Adamax",
+        "NAdam",
+        "RAdam",
+        "RMSprop",
+        "Adagrad",
+        "Adadelta",
+        "SparseAdam",
+        "Adafactor",
+        "LAMB",
+        "Lamb",
+    }
 )
 
 
@@ -253,14 +279,18 @@ class FileIndex:
                     return in_class
         return [b for b in bindings if b.scope is None and b.klass is None]
 
-    def object_of(self, expression: cst.BaseExpression, at: cst.CSTNode | None = None,
-                  _depth: int = 0) -> TorchObject | None:
+    def object_of(
+        self, expression: cst.BaseExpression, at: cst.CSTNode | None = None, _depth: int = 0
+    ) -> TorchObject | None:
         """What ``expression`` evidently holds at ``at`` (default: where it is), or None."""
         at = at if at is not None else expression
         if _depth > 6:
             return None
-        while isinstance(expression, cst.Call) and isinstance(expression.func, cst.Attribute) \
-                and expression.func.attr.value in _SELF_RETURNING:
+        while (
+            isinstance(expression, cst.Call)
+            and isinstance(expression.func, cst.Attribute)
+            and expression.func.attr.value in _SELF_RETURNING
+        ):
             expression = expression.func.value
         if isinstance(expression, cst.Call):
             return self._construction(expression, at, _depth)
@@ -272,8 +302,10 @@ class FileIndex:
             if klass is not None and self.is_module_class(klass):
                 return TorchObject("model", klass.name.value, klass, klass=klass)
             return None
-        key = (id(self.scope_of(at)) if not name.startswith("self.") else
-               id(self.class_of(at)), name)
+        key = (
+            id(self.scope_of(at)) if not name.startswith("self.") else id(self.class_of(at)),
+            name,
+        )
         if key in self._kind_cache:
             return self._kind_cache[key]
         self._kind_cache[key] = None  # cycles (x = x.to(device)) resolve to unknown
@@ -331,7 +363,11 @@ class FileIndex:
             return TorchObject("scheduler", qualified.rsplit(".", 1)[-1], call)
         if qualified.startswith("torch.optim.") and last[:1].isupper():
             return TorchObject("optimizer", last, call)
-        if qualified in ("transformers.AdamW", "transformers.Adafactor", "transformers.optimization.AdamW"):
+        if qualified in (
+            "transformers.AdamW",
+            "transformers.Adafactor",
+            "transformers.optimization.AdamW",
+        ):
             return TorchObject("optimizer", last, call)
         if qualified.startswith("bitsandbytes.optim.") and last[:1].isupper():
             return TorchObject("optimizer", last, call)
@@ -349,7 +385,9 @@ class FileIndex:
         if qualified in ("timm.create_model", "timm.models.create_model"):
             pretrained = keyword_value(call, "pretrained")
             return TorchObject(
-                "model", "timm", call,
+                "model",
+                "timm",
+                call,
                 pretrained=isinstance(pretrained, cst.Name) and pretrained.value == "True",
             )
         if isinstance(call.func, cst.Name) and call.func.value in self.classes:
@@ -385,8 +423,11 @@ class FileIndex:
             if qualified in _LIGHTNING_MODULES or qualified.endswith(".LightningModule"):
                 return True
             local = dotted_name(base.value)
-            if local in self.classes and self.classes[local] is not klass \
-                    and self.is_lightning_module(self.classes[local]):
+            if (
+                local in self.classes
+                and self.classes[local] is not klass
+                and self.is_lightning_module(self.classes[local])
+            ):
                 return True
         return False
 
@@ -396,8 +437,11 @@ class FileIndex:
             if qualified.startswith(("transformers.", "trl.")) and qualified.endswith("Trainer"):
                 return True
             local = dotted_name(base.value)
-            if local in self.classes and self.classes[local] is not klass \
-                    and self.is_hf_trainer(self.classes[local]):
+            if (
+                local in self.classes
+                and self.classes[local] is not klass
+                and self.is_hf_trainer(self.classes[local])
+            ):
                 return True
         return False
 
@@ -418,7 +462,8 @@ class FileIndex:
         scope = self.function_of(at)
         while scope is not None:
             nested = [
-                f for f in self.functions
+                f
+                for f in self.functions
                 if f.name.value == name and f is not scope and self.function_of(f) is scope
             ]
             if nested:
@@ -432,8 +477,11 @@ class FileIndex:
 
 
 def _strip(expression: cst.BaseExpression) -> cst.BaseExpression:
-    while isinstance(expression, cst.Call) and isinstance(expression.func, cst.Attribute) \
-            and expression.func.attr.value in _SELF_RETURNING:
+    while (
+        isinstance(expression, cst.Call)
+        and isinstance(expression.func, cst.Attribute)
+        and expression.func.attr.value in _SELF_RETURNING
+    ):
         expression = expression.func.value
     return expression
 
@@ -465,7 +513,9 @@ def learning_rate(call: cst.Call) -> cst.BaseExpression | None:
 
 def file_index(context) -> FileIndex:
     """The file's index, built once per file and shared by every rule."""
-    return context.cached(("mllint.analysis", "file_index"), lambda: FileIndex(context.module, context))
+    return context.cached(
+        ("mllint.analysis", "file_index"), lambda: FileIndex(context.module, context)
+    )
 
 
 # -- what a tensor is: logits, probabilities or log-probabilities -----------------------
@@ -474,14 +524,29 @@ _SOFTMAX = frozenset({"torch.softmax", "torch.nn.functional.softmax", "torch.spe
 _LOG_SOFTMAX = frozenset(
     {"torch.log_softmax", "torch.nn.functional.log_softmax", "torch.special.log_softmax"}
 )
-_SIGMOID = frozenset(
-    {"torch.sigmoid", "torch.nn.functional.sigmoid", "torch.special.expit"}
-)
+_SIGMOID = frozenset({"torch.sigmoid", "torch.nn.functional.sigmoid", "torch.special.expit"})
 _LOG = frozenset({"torch.log", "torch.log2", "torch.log10"})
 #: Tensor methods and functions that keep what a tensor holds (shape and dtype changes).
 _PRESERVING = frozenset(
-    {"squeeze", "unsqueeze", "view", "reshape", "flatten", "float", "double", "half",
-     "contiguous", "permute", "transpose", "to", "cuda", "cpu", "clamp", "clip", "type_as"}
+    {
+        "squeeze",
+        "unsqueeze",
+        "view",
+        "reshape",
+        "flatten",
+        "float",
+        "double",
+        "half",
+        "contiguous",
+        "permute",
+        "transpose",
+        "to",
+        "cuda",
+        "cpu",
+        "clamp",
+        "clip",
+        "type_as",
+    }
 )
 _LAYER_ACTIVATIONS = {
     "Softmax": "softmax",
@@ -498,7 +563,9 @@ _LAYER_ACTIVATIONS = {
 
 
 def output_activation(
-    index: FileIndex, expression: cst.BaseExpression, at: cst.CSTNode | None = None,
+    index: FileIndex,
+    expression: cst.BaseExpression,
+    at: cst.CSTNode | None = None,
     depth: int = 0,
 ) -> tuple[str, cst.CSTNode] | None:
     """What ``expression`` holds: ``("softmax" | "log_softmax" | "sigmoid" | "logits",
@@ -526,8 +593,10 @@ def output_activation(
             return "log_softmax", expression  # log of probabilities: what NLLLoss wants
         if method in _PRESERVING and not qualified:
             return output_activation(index, expression.func.value, at, depth + 1)
-        if qualified in ("torch.clamp", "torch.clip", "torch.squeeze", "torch.flatten") and \
-                expression.args:
+        if (
+            qualified in ("torch.clamp", "torch.clip", "torch.squeeze", "torch.flatten")
+            and expression.args
+        ):
             return output_activation(index, expression.args[0].value, at, depth + 1)
         return _module_output(index, expression, depth)
     name = dotted_name(expression)
@@ -563,8 +632,9 @@ def _module_output(index: FileIndex, call: cst.Call, depth: int) -> tuple[str, c
     return module_activation(index, obj, depth)
 
 
-def module_activation(index: FileIndex, obj: TorchObject, depth: int = 0
-                      ) -> tuple[str, cst.CSTNode] | None:
+def module_activation(
+    index: FileIndex, obj: TorchObject, depth: int = 0
+) -> tuple[str, cst.CSTNode] | None:
     if obj.detail in _LAYER_ACTIVATIONS and isinstance(obj.node, cst.Call):
         return _LAYER_ACTIVATIONS[obj.detail], obj.node
     if obj.detail == "Sequential" and isinstance(obj.node, cst.Call):
@@ -609,8 +679,18 @@ def _returns(function: cst.FunctionDef) -> list[cst.Return]:
     return found
 
 
-_MODE_SENSITIVE = ("Dropout", "BatchNorm", "AlphaDropout", "InstanceNorm", "SyncBatchNorm",
-                   "RNN", "LSTM", "GRU", "Transformer", "MultiheadAttention")
+_MODE_SENSITIVE = (
+    "Dropout",
+    "BatchNorm",
+    "AlphaDropout",
+    "InstanceNorm",
+    "SyncBatchNorm",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "Transformer",
+    "MultiheadAttention",
+)
 
 
 def mode_sensitive(index: FileIndex, obj: TorchObject, depth: int = 0) -> bool | None:
@@ -649,8 +729,9 @@ def _layers_sensitive(index: FileIndex, values, depth: int) -> bool | None:
     unknown = False
     for value in values:
         if not isinstance(value, cst.Call):
-            if isinstance(value, cst.Name | cst.Attribute | cst.Integer | cst.Float
-                          | cst.SimpleString):
+            if isinstance(
+                value, cst.Name | cst.Attribute | cst.Integer | cst.Float | cst.SimpleString
+            ):
                 continue  # hyperparameters and plain attributes
             unknown = True
             continue

@@ -61,7 +61,7 @@ class EvalModeMissing(Rule):
     ## References
     - [nn.Module.eval](https://pytorch.org/docs/stable/generated/torch.nn.Module.html#torch.nn.Module.eval)
     - [PyTorch: Saving and loading models for inference](https://pytorch.org/tutorials/beginner/saving_loading_models.html)
-      ("you must call `model.eval()` ... Failing to do this will yield inconsistent inference results")
+      ("Failing to do this will yield inconsistent inference results")
     """
 
     code = "ML601"
@@ -80,16 +80,16 @@ class EvalModeMissing(Rule):
             if block.gradient_based:
                 continue
             call = block.model_calls[0]
-            if id(call) in reported or any(
-                id(c) in reported for c in block.model_calls
-            ):
+            if id(call) in reported or any(id(c) in reported for c in block.model_calls):
                 continue
             reported.add(id(call))
             model = dotted_name(call.func) or self.context.code(call.func)
             obj = index.object_of(call.func, call)
             sensitive = mode_sensitive(index, obj) if obj is not None else None
             where = (
-                f"the loop over `{block.label}`" if block.kind == "loader-loop" else f"`{block.label}`"
+                f"the loop over `{block.label}`"
+                if block.kind == "loader-loop"
+                else f"`{block.label}`"
             )
             if sensitive is False:
                 self.report(

@@ -105,9 +105,7 @@ class AmpScalerMisuse(Rule):
                 if backward.scaled:
                     continue
                 partners = [s for s in scaled_steps if not s.exclusive(backward)]
-                if partners and not any(
-                    not b.exclusive(partners[0]) for b in scaled_backwards
-                ):
+                if partners and not any(not b.exclusive(partners[0]) for b in scaled_backwards):
                     report(
                         backward.node,
                         f"`{code(backward.node)}` is not scaled but `{code(partners[0].node)}` "
@@ -148,7 +146,5 @@ class AmpScalerMisuse(Rule):
                 if binding.klass is not index.class_of(loop.node):
                     continue
                 obj = index.object_of(binding.value, binding.statement)
-                if obj is not None and obj.kind == "scaler" and dotted_name(
-                    binding.value
-                ) is None:
+                if obj is not None and obj.kind == "scaler" and dotted_name(binding.value) is None:
                     yield name, binding.value

@@ -53,7 +53,8 @@ class FinetuneLrTooHigh(Rule):
     ```
 
     ## References
-    - [Devlin et al., BERT, appendix A.3](https://arxiv.org/abs/1810.04805) (fine-tuning rates 2e-5 to 5e-5)
+    - [Devlin et al., BERT, appendix A.3](https://arxiv.org/abs/1810.04805)
+      (fine-tuning rates 2e-5 to 5e-5)
     - [Hugging Face: Fine-tune a pretrained model](https://huggingface.co/docs/transformers/training)
     """
 

@@ -1,4 +1,4 @@
-"""ML509 train-mode-not-restored: validation switches to eval() and training never resumes train()."""
+"""ML509 train-mode-not-restored: validation calls eval() and training never calls train() again."""
 
 from __future__ import annotations
 
@@ -95,7 +95,9 @@ class TrainModeNotRestored(Rule):
                     continue
                 reported.add(id(anchor))
                 through = (
-                    f" (in `{self.context.code(event.via.func)}()`)" if event.via is not None else ""
+                    f" (in `{self.context.code(event.via.func)}()`)"
+                    if event.via is not None
+                    else ""
                 )
                 self.report(
                     anchor,
