@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from mllint.analysis.names import dotted_name
-from mllint.analysis.torchobjects import FileIndex, TorchObject, file_index
+from mllint.analysis.torchobjects import FileIndex, TorchObject, children, file_index
 
 _OPTIMIZER_NAME = re.compile(r"(^|_)(opt|optim|optimi[sz]er)s?($|_|[A-Z0-9])|optimi[sz]er", re.I)
 _SCHEDULER_NAME = re.compile(r"sched", re.I)
@@ -228,7 +228,7 @@ class _Walker:
         if isinstance(node, cst.Assign):
             for target in node.targets:
                 self._clear_by_assignment(target.target, node, branches, nested, subst, helper)
-        for child in node.children:
+        for child in children(node):
             self._walk(child, branches, nested, subst, helper, depth)
         if isinstance(node, cst.Call):
             self._call(node, branches, nested, subst, helper, depth)
@@ -504,7 +504,7 @@ class LoopAnalysis:
                     name = dotted_name(target.target)
                     if name:
                         names.add(name)
-            stack.extend(node.children)
+            stack.extend(children(node))
         return names
 
     def is_loss_call(self, call: cst.Call) -> bool:
@@ -645,7 +645,7 @@ class LoopAnalysis:
                 continue
             if isinstance(node, cst.Call) and self.is_model_call(node):
                 calls.append(node)
-            stack.extend(reversed(node.children))
+            stack.extend(reversed(children(node)))
         calls.sort(key=lambda c: self.index.order.get(id(c), 0))
         return calls
 
@@ -663,14 +663,12 @@ class LoopAnalysis:
             return False  # an imported function or class
         return bool(_MODEL_NAME.search(name.rsplit(".", 1)[-1]))
 
-    def _block(self, node, kind, calls, label) -> EvalBlock:
+    def _block(self, node, kind, calls, label, region=None) -> EvalBlock:
         function = node if kind == "function" else self.index.function_of(node)
         block = EvalBlock(node=node, kind=kind, function=function, model_calls=calls, label=label)
         block.framework_managed = self.is_framework_managed(calls[0])
-        region = node
-        if kind == "after-eval":
-            region = self.index.parent(node) or node
-        block.gradient_based = self._gradient_based(region)
+        regions = region if region is not None else [node]
+        block.gradient_based = any(self._gradient_based(r) for r in regions)
         block.eval_mode = kind == "after-eval" or self._eval_mode_set(block)
         block.no_grad = self._no_grad(calls[0])
         return block
@@ -692,15 +690,17 @@ class LoopAnalysis:
             after = list(suite)[list(suite).index(statement) + 1 :]
             calls: list[cst.Call] = []
             first: cst.CSTNode | None = None
+            region: list[cst.CSTNode] = []
             for following in after:
                 if _calls_method(following, receiver, "train"):
                     break
+                region.append(following)
                 found = [c for c in self._model_calls(following) if dotted_name(c.func) == receiver]
                 if found and first is None:
                     first = following
                 calls.extend(found)
             if first is not None and receiver is not None:
-                blocks.append(self._block(first, "after-eval", calls, f"{receiver}.eval()"))
+                blocks.append(self._block(first, "after-eval", calls, f"{receiver}.eval()", region))
         return blocks
 
     def _gradient_based(self, region: cst.CSTNode) -> bool:
@@ -722,7 +722,7 @@ class LoopAnalysis:
                 and not (isinstance(current.value, cst.Name) and current.value.value == "False")
             ):
                 return True
-            stack.extend(current.children)
+            stack.extend(children(current))
         return False
 
     def _eval_mode_set(self, block: EvalBlock) -> bool:
@@ -766,7 +766,7 @@ class LoopAnalysis:
                 callee = self.index.function_named(name, node) if name else None
                 if callee is not None and callee is not scope and _sets_eval(callee):
                     return True
-            stack.extend(node.children)
+            stack.extend(children(node))
         return False
 
     def _no_grad(self, call: cst.Call) -> bool:
@@ -802,7 +802,7 @@ class LoopAnalysis:
                     return True
                 if self._is_no_grad(node) and _is_false_arg(node):
                     return True
-            stack.extend(node.children)
+            stack.extend(children(node))
         return False
 
     def _caller_no_grad(self, call: cst.Call, caller: cst.FunctionDef | None) -> bool:
@@ -871,7 +871,7 @@ def _sets_eval(scope: cst.CSTNode | None, deep: bool = True) -> bool:
             ):
                 return True  # train(False) or train(is_training)
         if deep or node is scope:
-            stack.extend(node.children)
+            stack.extend(children(node))
     return False
 
 
@@ -902,7 +902,7 @@ def _calls_method(node: cst.CSTNode, receiver: str | None, method: str) -> bool:
             and (dotted_name(current.func.value) == receiver)
         ):
             return True
-        stack.extend(current.children)
+        stack.extend(children(current))
     return False
 
 
@@ -915,7 +915,7 @@ def _is_accumulation_test(test: cst.BaseExpression) -> bool:
         name = dotted_name(node) if isinstance(node, cst.Name | cst.Attribute) else None
         if name and re.search(r"accum|sync_gradients", name, re.I):
             return True
-        stack.extend(node.children)
+        stack.extend(children(node))
     return False
 
 
@@ -1033,7 +1033,7 @@ def backpropagated_names(context, scope: cst.CSTNode) -> set[str]:
             name = dotted_name(node.target)
             if name:
                 assignments.append((name, node.value))
-        stack.extend(node.children)
+        stack.extend(children(node))
     changed = True
     while changed:
         changed = False
@@ -1057,5 +1057,5 @@ def _names_in(expression: cst.CSTNode) -> set[str]:
                 found.add(name)
                 if isinstance(node, cst.Name):
                     continue
-        stack.extend(node.children)
+        stack.extend(children(node))
     return found

@@ -6,6 +6,7 @@ import libcst as cst
 
 from mllint.analysis.loops import backpropagated_names, carries_graph, loop_analysis
 from mllint.analysis.names import dotted_name
+from mllint.analysis.torchobjects import children
 from mllint.diagnostic import Severity
 from mllint.rule import Rule
 
@@ -126,7 +127,7 @@ def _accumulations(body: cst.CSTNode):
             target = dotted_name(node.func.value)
             if target:
                 yield node, target, node.args[0].value
-        stack.extend(node.children)
+        stack.extend(children(node))
 
 
 def _assigned_in(body: cst.CSTNode) -> set[str]:
@@ -142,7 +143,7 @@ def _assigned_in(body: cst.CSTNode) -> set[str]:
                 name = dotted_name(target.target)
                 if name and not _mentions(node.value, name):
                     names.add(name)
-        stack.extend(node.children)
+        stack.extend(children(node))
     return names
 
 
@@ -152,5 +153,5 @@ def _mentions(expression: cst.CSTNode, name: str) -> bool:
         node = stack.pop()
         if isinstance(node, cst.Name | cst.Attribute) and dotted_name(node) == name:
             return True
-        stack.extend(node.children)
+        stack.extend(children(node))
     return False

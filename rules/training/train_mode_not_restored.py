@@ -6,6 +6,7 @@ import libcst as cst
 
 from mllint.analysis.loops import loop_analysis
 from mllint.analysis.names import dotted_name
+from mllint.analysis.torchobjects import children
 from mllint.diagnostic import Severity
 from mllint.rule import Rule
 
@@ -136,5 +137,5 @@ def _parameters_owners(expression: cst.CSTNode) -> set[str]:
             name = dotted_name(node.func.value)
             if name:
                 owners.add(name)
-        stack.extend(node.children)
+        stack.extend(children(node))
     return owners
