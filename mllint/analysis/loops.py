@@ -618,10 +618,31 @@ class LoopAnalysis:
             ):
                 continue  # a module's own predict(): its caller sets the mode
             calls = self._model_calls(function.body)
-            if calls:
-                blocks.append(self._block(function, "function", calls, function.name.value + "()"))
+            if not calls:
+                continue
+            if (
+                not self._call_sites(function)
+                and not any(self._iterates(call, function) for call in calls)
+                and not self.is_framework_managed(calls[0])
+            ):
+                # ``def predict(model, x): return model(x)`` with no caller here: a helper
+                # whose callers (elsewhere) decide the mode; a pass over data is judged.
+                continue
+            blocks.append(self._block(function, "function", calls, function.name.value + "()"))
         blocks.extend(self._after_eval_blocks())
         return blocks
+
+    def _iterates(self, call: cst.Call, function: cst.FunctionDef) -> bool:
+        """``call`` runs once per item: inside a loop or comprehension of ``function``."""
+        for ancestor in self.index.ancestors(call):
+            if ancestor is function:
+                return False
+            if isinstance(
+                ancestor,
+                cst.For | cst.While | cst.ListComp | cst.GeneratorExp | cst.SetComp | cst.DictComp,
+            ):
+                return True
+        return False
 
     def _is_pytest(self, function: cst.FunctionDef) -> bool:
         if not function.name.value.startswith("test"):
