@@ -10,6 +10,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
 from mllint.analysis.names import ImportTable
+from mllint.analysis.positions import LineIndex, compute_ranges
 from mllint.diagnostic import Applicability, Diagnostic, Edit, Fix, Location, Severity
 from mllint.source import SourceFile
 
@@ -58,6 +59,17 @@ class FileContext:
         return self.imports.resolve(call.func)
 
     @cached_property
+    def _ranges(self) -> dict[int, tuple[int, int]] | None:
+        try:
+            return compute_ranges(self.module)
+        except Exception:  # LibCST internals changed: fall back to its own provider
+            return None
+
+    @cached_property
+    def _line_index(self) -> LineIndex:
+        return LineIndex(self._module_code)
+
+    @cached_property
     def _positions(self):
         return self._wrapper.resolve(PositionProvider)
 
@@ -67,6 +79,12 @@ class FileContext:
 
     def position(self, node: cst.CSTNode) -> tuple[Location, Location]:
         """1-based (start, end) of ``node``, columns counted in characters."""
+        ranges = self._ranges
+        if ranges is not None and id(node) in ranges:
+            start, end = ranges[id(node)]
+            (start_line, start_column) = self._line_index.line_column(start)
+            (end_line, end_column) = self._line_index.line_column(end)
+            return Location(start_line, start_column + 1), Location(end_line, end_column + 1)
         code_range = self._positions[node]
         return (
             Location(code_range.start.line, code_range.start.column + 1),
@@ -89,7 +107,17 @@ class FileContext:
         return None
 
     def code(self, node: cst.CSTNode) -> str:
+        """The source text of ``node``: a slice of the file when the node is in its tree
+        (cheap once positions exist), else generated (e.g. for a fix's new node)."""
+        ranges = self.__dict__.get("_ranges")
+        if ranges is not None and id(node) in ranges:
+            start, end = ranges[id(node)]
+            return self._module_code[start:end]
         return self.module.code_for_node(node)
+
+    @cached_property
+    def _module_code(self) -> str:
+        return self.module.code
 
     # -- reporting ---------------------------------------------------------------
 
@@ -125,6 +153,45 @@ class FileContext:
                 path=self.source.display_path,
                 location=start,
                 end_location=end,
+                fix=fix,
+                url=rule.url(),
+            )
+        )
+
+
+class ProjectContext:
+    """What project rules share: the index, and the findings they report."""
+
+    def __init__(self, index) -> None:  # a mllint.analysis.project.ProjectIndex
+        self.index = index
+        self.diagnostics: list[Diagnostic] = []
+        self._traces: dict[str, list] = {}
+
+    def trace(self, entry) -> list:
+        """The (cached) trace of an entry point, shared by every project rule."""
+        if entry.relative not in self._traces:
+            self._traces[entry.relative] = self.index.trace(entry)
+        return self._traces[entry.relative]
+
+    def add_diagnostic(
+        self,
+        rule: Rule,
+        path: str,
+        span,
+        message: str,
+        *,
+        fix: Fix | None = None,
+        severity: Severity | None = None,
+    ) -> None:
+        self.diagnostics.append(
+            Diagnostic(
+                code=rule.code,
+                name=rule.name,
+                message=message,
+                severity=severity or rule.severity,
+                path=path,
+                location=Location(span.line, span.column),
+                end_location=Location(span.end_line, span.end_column),
                 fix=fix,
                 url=rule.url(),
             )

@@ -28,11 +28,17 @@ from pathlib import Path
 import libcst as cst
 
 from mllint import __version__
+from mllint.analysis.project import ModuleSummarizer, ModuleSummary, ProjectIndex
 from mllint.config import Settings
-from mllint.context import FileContext
+from mllint.context import FileContext, ProjectContext
 from mllint.diagnostic import Diagnostic, Location, Severity
-from mllint.noqa import apply_suppressions, find_suppressions, unused_noqa_diagnostics
-from mllint.rule import Rule
+from mllint.noqa import (
+    Suppressions,
+    apply_suppressions,
+    find_suppressions,
+    unused_noqa_diagnostics,
+)
+from mllint.rule import ProjectRule, Rule
 from mllint.source import SourceDecodeError, SourceFile, SourceReadError, read_source
 
 #: Below this many files, a worker pool costs more than it saves.
@@ -52,8 +58,13 @@ class InternalError:
 @dataclass
 class FileResult:
     path: str
+    relative: str = ""
     diagnostics: list[Diagnostic] = field(default_factory=list)
     internal_errors: list[InternalError] = field(default_factory=list)
+    #: What the project index needs from this file (None when no project rule is enabled).
+    summary: ModuleSummary | None = None
+    #: The file's noqa comments, for project findings and unused-noqa, judged at the end.
+    suppressions: Suppressions | None = None
 
 
 @dataclass
@@ -69,6 +80,13 @@ class RuleSet:
 
     rules: dict[str, type[Rule]]
     settings: Settings
+
+    @property
+    def has_project_rules(self) -> bool:
+        return any(
+            rule.scope == "project" and code in self.settings.enabled
+            for code, rule in self.rules.items()
+        )
 
     def enabled_rules(self, relative_path: str) -> list[type[Rule]]:
         ignored = self.settings.ignored_for(relative_path)
@@ -111,7 +129,7 @@ class _Dispatcher(cst.CSTVisitor):
         self.result.internal_errors.append(
             InternalError(
                 path=self.context.source.display_path,
-                rule=rule.code,
+                rule=rule.code if rule.code.startswith("ML") else None,
                 message=f"{type(error).__name__}: {error}",
                 traceback=traceback.format_exc(),
             )
@@ -293,16 +311,22 @@ def _relative_path(path: Path, root: Path) -> str:
 
 
 def check_source(source: SourceFile, ruleset: RuleSet, relative_path: str) -> FileResult:
-    """Run every enabled, relevant rule over one decoded file."""
-    result = FileResult(path=source.display_path)
+    """Run every enabled, relevant file rule over one decoded file, and summarise it for the
+    project index when project rules are enabled."""
+    result = FileResult(path=source.display_path, relative=relative_path)
     enabled = ruleset.enabled_rules(relative_path)
-    visitor_rules = [rule for rule in enabled if any(True for _ in rule.visitor_methods())]
+    visitor_rules = [
+        rule
+        for rule in enabled
+        if rule.scope == "file" and any(True for _ in rule.visitor_methods())
+    ]
     roots = prescan_imports(source.text)
     relevant = [
         rule for rule in visitor_rules if not rule.requires_imports or rule.requires_imports & roots
     ]
+    summarize = ruleset.has_project_rules
     diagnostics: list[Diagnostic] = []
-    if not relevant:
+    if not relevant and not summarize:
         error = _cheap_syntax_check(source)
         if error is not None:
             diagnostics.append(error)
@@ -312,36 +336,48 @@ def check_source(source: SourceFile, ruleset: RuleSet, relative_path: str) -> Fi
             diagnostics.append(error)
         else:
             assert module is not None
-            diagnostics.extend(_run_rules(source, module, relevant, result))
+            context = FileContext(source, module)
+            summarizer = ModuleSummarizer(context, relative_path) if summarize else None
+            found, failed = _run_rules(
+                context, relevant, result, (summarizer,) if summarizer else ()
+            )
+            diagnostics.extend(found)
+            if summarizer is not None and summarizer.code not in failed:
+                result.summary = summarizer.finish_summary()
     enabled_codes = {rule.code for rule in enabled}
     diagnostics = [d for d in diagnostics if d.code in enabled_codes or d.code == "ML001"]
     suppressions = find_suppressions(source.text)
+    result.suppressions = suppressions
+    result.diagnostics = _finish_diagnostics(diagnostics, suppressions, ruleset)
+    return result
+
+
+def _finish_diagnostics(
+    diagnostics: list[Diagnostic], suppressions: Suppressions, ruleset: RuleSet
+) -> list[Diagnostic]:
+    """noqa row, suppression and severity overrides, in that order; sorted."""
     diagnostics = [replace(d, noqa_row=suppressions.noqa_row(d.location.row)) for d in diagnostics]
     diagnostics = apply_suppressions(diagnostics, suppressions)
-    if "ML002" in enabled_codes and not suppressions.file_ignored:
-        diagnostics.extend(
-            unused_noqa_diagnostics(
-                suppressions,
-                source.display_path,
-                set(ruleset.rules),
-                enabled_codes,
-                ruleset.rules["ML002"].severity,
-            )
-        )
     overrides = ruleset.settings.severity
     if overrides:
         diagnostics = [
             d.with_severity(overrides[d.code]) if d.code in overrides else d for d in diagnostics
         ]
-    result.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
-    return result
+    return sorted(diagnostics, key=Diagnostic.sort_key)
 
 
 def _run_rules(
-    source: SourceFile, module: cst.Module, rule_classes: list[type[Rule]], result: FileResult
-) -> list[Diagnostic]:
-    context = FileContext(source, module)
-    rules: list[Rule] = []
+    context: FileContext,
+    rule_classes: list[type[Rule]],
+    result: FileResult,
+    extra: tuple = (),
+) -> tuple[list[Diagnostic], set[str]]:
+    """Run the rules (and ``extra`` visitors, such as the project summariser) in one walk.
+
+    Returns the findings and the codes of the participants that failed.
+    """
+    source = context.source
+    rules: list = []
     for rule_class in rule_classes:
         try:
             rules.append(rule_class(context))
@@ -358,9 +394,11 @@ def _run_rules(
         if not type(rule).requires_imports
         or context.imports.imports_any(type(rule).requires_imports)
     ]
-    dispatcher = _Dispatcher(context, rules, result)
+    if not rules and not extra:
+        return [], set()
+    dispatcher = _Dispatcher(context, [*rules, *extra], result)
     try:
-        module.visit(dispatcher)
+        context.module.visit(dispatcher)
     except RecursionError:
         result.internal_errors.append(
             InternalError(
@@ -370,7 +408,7 @@ def _run_rules(
                 traceback.format_exc(),
             )
         )
-        return context.diagnostics
+        return context.diagnostics, {participant.code for participant in [*rules, *extra]}
     for rule in rules:
         if rule.code in dispatcher.failed:
             continue
@@ -378,7 +416,7 @@ def _run_rules(
             rule.finish()
         except Exception as error:
             dispatcher.fail(rule, error)
-    return context.diagnostics
+    return context.diagnostics, dispatcher.failed
 
 
 #: LibCST parses and visits recursively, one C and Python frame per nesting level, so a
@@ -507,11 +545,75 @@ def check_files(
             results = list(pool.map(_check_in_worker, items, chunksize=chunksize))
     else:
         results = [check_path(Path(path), ruleset, display) for path, display in items]
+    project_errors = run_project_rules(results, ruleset)
+    add_unused_noqa(results, ruleset)
     diagnostics = [d for result in results for d in result.diagnostics]
     diagnostics.sort(key=Diagnostic.sort_key)
-    errors = [e for result in results for e in result.internal_errors]
+    errors = [e for result in results for e in result.internal_errors] + project_errors
     errors.sort(key=lambda e: (e.path, e.rule or ""))
     return RunResult(diagnostics=diagnostics, internal_errors=errors, files_checked=len(items))
+
+
+def run_project_rules(results: list[FileResult], ruleset: RuleSet) -> list[InternalError]:
+    """Build the project index from the files' summaries and run the project rules; their
+    findings join the results of the files they are reported on."""
+    project_rules = [
+        rule
+        for code, rule in ruleset.rules.items()
+        if rule.scope == "project" and code in ruleset.settings.enabled
+    ]
+    summaries = [result.summary for result in results if result.summary is not None]
+    if not project_rules or not summaries:
+        return []
+    project = ProjectContext(ProjectIndex(summaries))
+    errors: list[InternalError] = []
+    for rule_class in project_rules:
+        assert issubclass(rule_class, ProjectRule)
+        try:
+            rule_class(project).check()
+        except Exception as error:
+            errors.append(
+                InternalError(
+                    "<project>",
+                    rule_class.code,
+                    f"{type(error).__name__}: {error}",
+                    traceback.format_exc(),
+                )
+            )
+    by_path: dict[str, list[Diagnostic]] = {}
+    for diagnostic in project.diagnostics:
+        by_path.setdefault(diagnostic.path, []).append(diagnostic)
+    for result in results:
+        found = by_path.get(result.path)
+        if not found:
+            continue
+        ignored = ruleset.settings.ignored_for(result.relative)
+        found = [d for d in found if d.code not in ignored]
+        suppressions = result.suppressions or Suppressions()
+        result.diagnostics = sorted(
+            result.diagnostics + _finish_diagnostics(found, suppressions, ruleset),
+            key=Diagnostic.sort_key,
+        )
+    return errors
+
+
+def add_unused_noqa(results: list[FileResult], ruleset: RuleSet) -> None:
+    """ML002, judged after every finding (project findings included) met the noqa comments."""
+    for result in results:
+        suppressions = result.suppressions
+        if suppressions is None or suppressions.file_ignored:
+            continue
+        enabled = {rule.code for rule in ruleset.enabled_rules(result.relative)}
+        if "ML002" not in enabled:
+            continue
+        unused = unused_noqa_diagnostics(
+            suppressions, result.path, set(ruleset.rules), enabled, ruleset.rules["ML002"].severity
+        )
+        if unused:
+            result.diagnostics = sorted(
+                result.diagnostics + _finish_diagnostics(unused, Suppressions(), ruleset),
+                key=Diagnostic.sort_key,
+            )
 
 
 def crash_report(error: InternalError, *, debug: bool = False) -> str:

@@ -77,6 +77,8 @@ class Rule:
     requires_imports: ClassVar[frozenset[str]] = frozenset()
     #: Extra tags (SARIF ``properties.tags``); the category is always included.
     tags: ClassVar[tuple[str, ...]] = ()
+    #: ``"file"``: visits one file's syntax tree. ``"project"``: see :class:`ProjectRule`.
+    scope: ClassVar[str] = "file"
 
     def __init__(self, context: FileContext) -> None:
         self.context = context
@@ -149,6 +151,37 @@ class Rule:
         for attr in dir(cls):
             if attr.startswith(("visit_", "leave_")) and callable(getattr(cls, attr)):
                 yield attr
+
+
+class ProjectRule(Rule):
+    """A rule about programs rather than files, judged once per run over the project index.
+
+    Subclasses implement :meth:`check` and read ``self.project.index`` (a
+    :class:`mllint.analysis.project.ProjectIndex`); they report with :meth:`report_at`
+    on the file that should change. Findings go through the same per-file ignores,
+    ``# noqa`` comments and severity overrides as any other.
+    """
+
+    scope = "project"
+
+    def __init__(self, project) -> None:  # a mllint.context.ProjectContext
+        self.project = project
+        self.context = None  # type: ignore[assignment]
+
+    def check(self) -> None:
+        raise NotImplementedError
+
+    def report_at(
+        self,
+        module,
+        event,
+        message: str,
+        *,
+        fix: Fix | None = None,
+        severity: Severity | None = None,
+    ) -> None:
+        """Report at ``event`` (anything with line/column/end_line/end_column) in ``module``."""
+        self.project.add_diagnostic(self, module.path, event, message, fix=fix, severity=severity)
 
 
 def _register(cls: type[Rule]) -> None:

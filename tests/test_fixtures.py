@@ -1,8 +1,11 @@
 """The fixture harness (DESIGN §3): every `# expect: CODE` marker in fixtures/ is reported,
 and nothing else is.
 
-Each top-level folder of fixtures/ is checked as its own project with every rule
-selected; the set of (file, line, code) reported must equal the set of markers.
+Each fixture project is checked on its own with every rule selected; the set of
+(file, line, code) reported must equal the set of markers. A top-level folder of
+fixtures/ with Python files in it is one project; a folder holding only folders
+(`fixtures/ML101/helper_seed/`, `fixtures/ML101/src_layout/`, ...) is a set of projects,
+one per subfolder, for rules that judge whole programs.
 """
 
 from __future__ import annotations
@@ -33,16 +36,29 @@ def expected_markers(folder: Path) -> set[tuple[str, int, str]]:
     return expected
 
 
-FOLDERS = sorted(p for p in FIXTURES.iterdir() if p.is_dir())
+def _projects() -> list[Path]:
+    projects = []
+    for folder in sorted(p for p in FIXTURES.iterdir() if p.is_dir()):
+        if any(child.suffix in SUFFIXES for child in folder.iterdir()):
+            projects.append(folder)
+        else:
+            projects.extend(sorted(p for p in folder.iterdir() if p.is_dir()))
+    return projects
+
+
+FOLDERS = _projects()
 
 
 def test_every_folder_has_expectations():
+    # A project may be all negatives (a library that must stay silent), a rule folder not.
     assert FOLDERS, "fixtures/ is empty"
-    for folder in FOLDERS:
+    for folder in sorted(p for p in FIXTURES.iterdir() if p.is_dir()):
         assert expected_markers(folder), f"{folder.name} has no '# expect:' marker"
 
 
-@pytest.mark.parametrize("folder", FOLDERS, ids=[p.name for p in FOLDERS])
+@pytest.mark.parametrize(
+    "folder", FOLDERS, ids=[p.relative_to(FIXTURES).as_posix() for p in FOLDERS]
+)
 def test_fixture_folder(folder: Path):
     run = lint_paths([folder], select=["ALL"], jobs=1, cwd=folder)
     assert not run.result.internal_errors, run.result.internal_errors

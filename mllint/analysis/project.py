@@ -1,0 +1,853 @@
+"""The project index: modules, entry points, and calls followed across files.
+
+"Missing X" rules (no seed, no determinism, no checkpoint) are properties of programs, not
+files. The index answers questions such as "is ``torch.manual_seed`` reached from
+``train.py`` before the model is built?" with the call chain as evidence.
+
+It is built in two steps:
+
+1. Per file (in the worker that already parsed it, never re-parsing):
+   :func:`summarize_module` walks the CST once and records, per function (and for the
+   module's top level), the *events* that matter in source order: calls into other code,
+   imports, seeds, uses of random number generators, determinism switches, training
+   steps, scikit-learn calls that take ``random_state``, and ``DataLoader``s. The summary
+   is plain data, picklable and cacheable.
+2. Per run (in the main process): :class:`ProjectIndex` names the modules (flat layout,
+   ``src/`` layout, packages, namespace packages, scripts importing their siblings),
+   decides which are entry points, resolves calls (module functions, imported functions,
+   re-exports, ``self.method()``, methods of locally constructed classes), and
+   :meth:`ProjectIndex.trace` linearises what an entry point executes: the events of its
+   top level, with every resolved call expanded where it happens (each function once).
+
+Limits: calls through variables holding functions, ``getattr``, decorators that replace
+functions, and receivers whose class is not evident are not followed; a function's events
+are in source order, so a loop that seeds on its second iteration counts as seeding.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+import libcst as cst
+
+from mllint.analysis import rng
+from mllint.analysis.calls import argument, has_star_arguments, keyword_value
+from mllint.analysis.names import dotted_name
+
+MODULE_BODY = "<module>"
+
+#: Top-level modules that are never project code (calls into them are library calls).
+_LIBRARY_ROOTS = frozenset(sys.stdlib_module_names) | {
+    "builtins", "torch", "torchvision", "torchaudio", "torchtext", "numpy", "pandas",
+    "sklearn", "scipy", "tensorflow", "keras", "jax", "flax", "optax", "transformers",
+    "datasets", "accelerate", "lightning", "pytorch_lightning", "lightning_fabric", "timm",
+    "wandb", "mlflow", "tqdm", "matplotlib", "seaborn", "PIL", "cv2", "xgboost", "lightgbm",
+    "catboost", "imblearn", "hydra", "omegaconf", "yaml", "requests", "rich", "click",
+    "typer", "pydantic", "einops", "safetensors", "huggingface_hub", "tokenizers", "peft",
+    "trl", "deepspeed", "apex", "numba", "joblib", "pytest", "absl", "fire", "tensorboard",
+}  # fmt: skip
+
+#: Module-level calls that are set-up, not program work (a library module may have them).
+_SETUP_CALLS = {
+    "logging.getLogger", "typing.TypeVar", "typing.NewType", "typing.NamedTuple",
+    "collections.namedtuple", "re.compile", "os.getenv", "os.environ.get", "pathlib.Path",
+    "dataclasses.field", "functools.partial", "warnings.filterwarnings",
+    "warnings.simplefilter", "builtins.set", "builtins.dict", "builtins.list",
+    "builtins.tuple", "builtins.frozenset", "builtins.object", "builtins.int",
+    "builtins.float", "builtins.str", "enum.Enum", "typing.cast", "os.path.join",
+    "os.path.dirname", "os.path.abspath", "logging.basicConfig", "builtins.len",
+    "builtins.range", "builtins.sorted",
+}  # fmt: skip
+
+
+@dataclass
+class Event:
+    """Something a function does that a project rule may care about, where it does it."""
+
+    kind: str  # call | import | seed | use | generator | determinism | benchmark | train | sklearn
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    text: str
+    families: tuple[str, ...] = ()
+    target: str | None = None
+    data: dict = field(default_factory=dict)
+
+
+@dataclass
+class FunctionSummary:
+    name: str
+    line: int
+    events: list[Event] = field(default_factory=list)
+
+
+@dataclass
+class ClassSummary:
+    name: str
+    line: int
+    bases: list[str] = field(default_factory=list)
+    #: ``self.<attr> = <generator constructor>(...)``: attr -> (seeded, line, text)
+    instance_generators: dict[str, tuple[bool, int, str]] = field(default_factory=dict)
+    #: attr -> methods that draw from ``self.<attr>``
+    generator_uses: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class ModuleSummary:
+    path: str  # as displayed (relative to the working directory)
+    relative: str  # relative to the project root, posix
+    is_notebook: bool = False
+    has_main_guard: bool = False
+    top_level_work: bool = False
+    #: The last line of the module's header (docstring, ``__future__`` and other top-level
+    #: imports before the first other statement): where a program-wide fix inserts code.
+    header_end_line: int = 0
+    imports: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, FunctionSummary] = field(default_factory=dict)
+    classes: dict[str, ClassSummary] = field(default_factory=dict)
+
+    @property
+    def is_test(self) -> bool:
+        name = PurePosixPath(self.relative).name
+        parts = PurePosixPath(self.relative).parts
+        return (
+            name.startswith("test_")
+            or name.endswith("_test.py")
+            or name == "conftest.py"
+            or "tests" in parts[:-1]
+            or "test" in parts[:-1]
+        )
+
+
+# -- step 1: summarising one file -------------------------------------------------------
+
+
+def _literal_false(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Name) and node.value in ("False", "None")
+
+
+def _literal_true(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Name) and node.value == "True"
+
+
+def _int_value(node: cst.BaseExpression | None) -> int | None:
+    if isinstance(node, cst.Integer):
+        try:
+            return int(node.value.replace("_", ""), 0)
+        except ValueError:
+            return None
+    return None
+
+
+class _Summarizer(cst.CSTVisitor):
+    """Builds a ModuleSummary in one walk; resolves names with the file's alias table."""
+
+    def __init__(self, context, summary: ModuleSummary) -> None:
+        self.context = context
+        self.summary = summary
+        self.scopes: list[FunctionSummary] = []
+        self.classes: list[ClassSummary] = []
+        #: per scope (the module's first): variable -> the call target it was built from
+        self.local_types: list[dict[str, str]] = [{}]
+        #: names of functions nested in each function scope (for resolving inner calls)
+        self.nested: list[set[str]] = []
+        self.module_scope = FunctionSummary(MODULE_BODY, 1)
+        summary.functions[MODULE_BODY] = self.module_scope
+        self.module_defs = self._module_level_definitions(context.module)
+
+    # -- helpers ------------------------------------------------------------------
+
+    @staticmethod
+    def _module_level_definitions(module: cst.Module) -> set[str]:
+        names = set()
+        for statement in module.body:
+            if isinstance(statement, cst.FunctionDef | cst.ClassDef):
+                names.add(statement.name.value)
+        return names
+
+    @property
+    def scope(self) -> FunctionSummary:
+        return self.scopes[-1] if self.scopes else self.module_scope
+
+    def _event(self, kind: str, node: cst.CSTNode, **kwargs) -> Event:
+        start, end = self.context.position(node)
+        text = self.context.code(node)
+        if len(text) > 80 or "\n" in text:
+            text = text.split("\n", 1)[0][:77].rstrip() + "..."
+        event = Event(kind, start.row, start.column, end.row, end.column, text, **kwargs)
+        self.scope.events.append(event)
+        return event
+
+    def _qualified_function_name(self, name: str) -> str:
+        if self.classes and self._class_is_innermost():
+            return f"{self.classes[-1].name}.{name}"
+        if self.scopes:
+            return f"{self.scope.name}.{name}"
+        return name
+
+    def _class_is_innermost(self) -> bool:
+        for node in reversed(self.context.ancestors):
+            if isinstance(node, cst.ClassDef):
+                return True
+            if isinstance(node, cst.FunctionDef):
+                return False
+        return False
+
+    def _call_target(self, func: cst.BaseExpression) -> str | None:
+        """Where a call may lead inside the project, as a target the index resolves."""
+        if isinstance(func, cst.Name):
+            name = func.value
+            for nested, scope in zip(reversed(self.nested), reversed(self.scopes), strict=False):
+                if name in nested:
+                    return f"local:{scope.name}.{name}"
+            if name in self.module_defs:
+                return f"local:{name}"
+            qualified = self.context.qualified_name(func)
+            return self._project_candidate(qualified)
+        if isinstance(func, cst.Attribute):
+            receiver = func.value
+            method = func.attr.value
+            if isinstance(receiver, cst.Name):
+                if receiver.value == "self" and self.classes:
+                    return f"local:{self.classes[-1].name}.{method}"
+                for types in reversed(self.local_types):
+                    if receiver.value in types:
+                        return f"{types[receiver.value]}.{method}"
+            qualified = self.context.qualified_name(func)
+            return self._project_candidate(qualified)
+        return None
+
+    @staticmethod
+    def _project_candidate(qualified: str | None) -> str | None:
+        if not qualified:
+            return None
+        root = qualified.split(".")[0]
+        if qualified.startswith(".") or root not in _LIBRARY_ROOTS:
+            return qualified
+        return None
+
+    # -- scopes -------------------------------------------------------------------
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if self.nested:
+            self.nested[-1].add(node.name.value)
+        name = self._qualified_function_name(node.name.value)
+        start, _ = self.context.position(node.name)
+        function = FunctionSummary(name, start.row)
+        self.summary.functions[name] = function
+        self.scopes.append(function)
+        self.local_types.append({})
+        self.nested.append(set())
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.scopes.pop()
+        self.local_types.pop()
+        self.nested.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        name = node.name.value if not self.scopes else f"{self.scope.name}.{node.name.value}"
+        start, _ = self.context.position(node.name)
+        bases = []
+        for base in node.bases:
+            qualified = self.context.qualified_name(base.value)
+            if qualified is None and isinstance(base.value, cst.Name):
+                qualified = f"local:{base.value.value}"
+            if qualified:
+                bases.append(qualified)
+        summary = ClassSummary(name, start.row, bases)
+        self.summary.classes[name] = summary
+        self.classes.append(summary)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.classes.pop()
+
+    # -- statements ---------------------------------------------------------------
+
+    def visit_If(self, node: cst.If) -> None:
+        if not self.scopes and _is_main_guard(node.test):
+            self.summary.has_main_guard = True
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            name = dotted_name(alias.name) or ""
+            if name and name.split(".")[0] not in _LIBRARY_ROOTS:
+                self._event("import", node, target=name)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        module = "." * len(node.relative) + (dotted_name(node.module) if node.module else "")
+        if module.split(".")[0] in _LIBRARY_ROOTS:
+            return
+        targets = [module]
+        if not isinstance(node.names, cst.ImportStar):
+            # `from pkg import submodule` imports pkg.submodule too.
+            separator = "" if module.endswith(".") else "."
+            targets += [
+                f"{module}{separator}{dotted_name(alias.name)}"
+                for alias in node.names
+                if dotted_name(alias.name)
+            ]
+        self._event("import", node, target=module, data={"also": targets[1:]})
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        for target in node.targets:
+            self._assignment(target.target, value, node)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._assignment(node.target, node.value, node)
+
+    def _assignment(self, target, value, statement) -> None:
+        qualified = (
+            self.context.qualified_name(target) if isinstance(target, cst.Attribute) else None
+        )
+        if qualified in ("torch.backends.cudnn.deterministic",) and _literal_true(value):
+            self._event("determinism", statement)
+        elif qualified == "torch.backends.cudnn.benchmark" and _literal_true(value):
+            self._event("benchmark", statement)
+        if not isinstance(value, cst.Call):
+            return
+        # `x = LocalClass(...)`: later `x.method()` calls resolve to that class.
+        if isinstance(target, cst.Name) and self.local_types:
+            constructed = self._call_target(value.func)
+            if constructed is not None:
+                self.local_types[-1][target.value] = constructed
+        # `self.rng = np.random.default_rng(seed)` inside a class.
+        if (
+            self.classes
+            and isinstance(target, cst.Attribute)
+            and isinstance(target.value, cst.Name)
+            and target.value.value == "self"
+        ):
+            constructor = self.context.call_name(value)
+            if constructor in rng.GENERATOR_CONSTRUCTORS:
+                seeded = bool(value.args) and not _literal_false(value.args[0].value)
+                start, _ = self.context.position(statement)
+                self.classes[-1].instance_generators[target.attr.value] = (
+                    seeded,
+                    start.row,
+                    self.context.code(value),
+                )
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        # `self.rng.<draw>(...)` inside a method: the method draws from an instance generator.
+        if (
+            self.classes
+            and self.scopes
+            and isinstance(node.value, cst.Attribute)
+            and isinstance(node.value.value, cst.Name)
+            and node.value.value.value == "self"
+        ):
+            attr = node.value.attr.value
+            method = self.scope.name.rsplit(".", 1)[-1]
+            uses = self.classes[-1].generator_uses.setdefault(attr, [])
+            if method not in uses:
+                uses.append(method)
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        if not self.scopes and not self.classes and isinstance(node.value, cst.Call):
+            qualified = self.context.call_name(node.value)
+            if qualified not in _SETUP_CALLS:
+                self.summary.top_level_work = True
+
+    def visit_For(self, node: cst.For) -> None:
+        if not self.scopes and not self.classes:
+            self.summary.top_level_work = True
+
+    def visit_While(self, node: cst.While) -> None:
+        if not self.scopes and not self.classes:
+            self.summary.top_level_work = True
+
+    def visit_With(self, node: cst.With) -> None:
+        if not self.scopes and not self.classes:
+            self.summary.top_level_work = True
+
+    # -- calls --------------------------------------------------------------------
+
+    def visit_Call(self, node: cst.Call) -> None:
+        qualified = self.context.call_name(node)
+        if (
+            not self.scopes
+            and not self.classes
+            and qualified not in _SETUP_CALLS
+            and self._is_top_level_assignment_value(node)
+        ):
+            self.summary.top_level_work = True
+        if qualified is not None:
+            self._library_call(node, qualified)
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            if method == "backward":
+                self._event("train", node, data={"how": "backward"})
+            elif method in ("fit", "train") and self._looks_like_trainer(func.value):
+                self._event("train", node, data={"how": method})
+        target = self._call_target(func)
+        if target is not None:
+            self._event("call", node, target=target)
+
+    def _is_top_level_assignment_value(self, node: cst.Call) -> bool:
+        ancestors = self.context.ancestors
+        return bool(ancestors) and isinstance(ancestors[-1], cst.Assign | cst.AnnAssign)
+
+    def _looks_like_trainer(self, receiver: cst.BaseExpression) -> bool:
+        if isinstance(receiver, cst.Call):  # `pl.Trainer(...).fit(model)`
+            receiver = receiver.func
+        name = dotted_name(receiver) or ""
+        return name.split(".")[-1].lower().endswith("trainer")
+
+    def _library_call(self, node: cst.Call, qualified: str) -> None:
+        families = rng.SEEDERS.get(qualified)
+        if families:
+            self._event("seed", node, families=tuple(sorted(families)))
+            if qualified in rng.DETERMINISM_CALLS:
+                self._event("determinism", node)
+            return
+        families = rng.FRAMEWORK_SEEDERS.get(qualified)
+        if families:
+            self._event("seed", node, families=tuple(sorted(families)), data={"framework": True})
+            return
+        if qualified in rng.DETERMINISM_CALLS:
+            if not _literal_false(argument(node, "mode", 0)):
+                self._event("determinism", node)
+            return
+        if qualified.endswith("Trainer") and qualified.split(".")[0] in (
+            "lightning",
+            "pytorch_lightning",
+        ):
+            if _literal_true(keyword_value(node, "deterministic")):
+                self._event("determinism", node)
+            return
+        if qualified.endswith("TrainingArguments") and _literal_true(
+            keyword_value(node, "full_determinism")
+        ):
+            self._event("determinism", node)
+            return
+        family = rng.rng_use(qualified)
+        if family is not None:
+            data = {}
+            if rng.is_initialisation(qualified):
+                data["init"] = True
+            if rng.is_deferred(qualified):
+                data["deferred"] = True
+            self._event("use", node, families=(family,), data=data)
+            return
+        if qualified in rng.SHUFFLING_LOADERS:
+            self._data_loader(node)
+            return
+        if qualified in rng.GENERATOR_CONSTRUCTORS:
+            first = node.args[0].value if node.args else keyword_value(node, "seed")
+            if (first is None or _literal_false(first)) and not has_star_arguments(node):
+                self._event("generator", node, data={"kind": rng.GENERATOR_CONSTRUCTORS[qualified]})
+            return
+        if qualified in rng.JAX_KEYS:
+            seed = argument(node, "seed", 0)
+            if seed is not None and self._nondeterministic(seed):
+                self._event("generator", node, data={"kind": f"`{self.context.code(node.func)}`"})
+            return
+        if qualified in rng.SKLEARN_RANDOM or qualified in rng.SHUFFLE_SPLITTERS:
+            self._sklearn(node, qualified)
+
+    def _nondeterministic(self, expression: cst.BaseExpression) -> bool:
+        for call in _calls_in(expression):
+            name = self.context.call_name(call) or ""
+            if name.startswith(rng.NONDETERMINISTIC_SOURCES):
+                return True
+        return False
+
+    def _data_loader(self, node: cst.Call) -> None:
+        shuffle = keyword_value(node, "shuffle")
+        if shuffle is not None and not _literal_false(shuffle):
+            self._event("use", node, families=(rng.TORCH,), data={"deferred": True})
+        workers = keyword_value(node, "num_workers")
+        worker_count = _int_value(workers)
+        dataset = argument(node, "dataset", 0)
+        self._event(
+            "loader",
+            node,
+            data={
+                "workers": worker_count or 0,
+                "workers_dynamic": workers is not None and worker_count is None,
+                "worker_init_fn": keyword_value(node, "worker_init_fn") is not None
+                or has_star_arguments(node),
+                "dataset": self._dataset_class(dataset),
+            },
+        )
+
+    def _dataset_class(self, dataset: cst.BaseExpression | None) -> str | None:
+        if isinstance(dataset, cst.Call):
+            return self._call_target(dataset.func)
+        if isinstance(dataset, cst.Name):
+            for types in reversed(self.local_types):
+                if dataset.value in types:
+                    return types[dataset.value]
+        return None
+
+    def _sklearn(self, node: cst.Call, qualified: str) -> None:
+        if qualified in rng.SHUFFLE_SPLITTERS and not _literal_true(keyword_value(node, "shuffle")):
+            return  # KFold(shuffle=False) must not take a random_state
+        if has_star_arguments(node):
+            return
+        parameters = rng.SEED_PARAMETER.get(qualified, ("random_state",))
+        status = "missing"
+        for parameter in parameters:
+            value = keyword_value(node, parameter)
+            if value is not None:
+                status = "none" if _literal_false(value) else "set"
+                break
+        if status == "set":
+            return
+        # Judged by ML103 (random-state-not-set) alone, not also as a NumPy use for ML101.
+        self._event(
+            "sklearn",
+            node,
+            target=qualified,
+            data={
+                "status": status,
+                "ignores_numpy": qualified in rng.SEED_PARAMETER,
+                "parameter": parameters[0],
+            },
+        )
+
+
+def _calls_in(expression: cst.CSTNode) -> list[cst.Call]:
+    found: list[cst.Call] = []
+
+    class _Collect(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            found.append(node)
+
+    expression.visit(_Collect())
+    return found
+
+
+def _is_main_guard(test: cst.BaseExpression) -> bool:
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    sides = [test.left, test.comparisons[0].comparator]
+    names = [side.value for side in sides if isinstance(side, cst.Name)]
+    strings = [side.evaluated_value for side in sides if isinstance(side, cst.SimpleString)]
+    return names == ["__name__"] and strings == ["__main__"]
+
+
+class ModuleSummarizer(_Summarizer):
+    """The summariser as a participant of the engine's single walk over a file.
+
+    The engine dispatches nodes to its ``visit_*``/``leave_*`` methods together with the
+    rules' (so summarising costs no extra traversal), then calls :meth:`finish_summary`.
+    """
+
+    code = "project-index"
+
+    def __init__(self, context, relative: str) -> None:
+        summary = ModuleSummary(
+            path=context.source.display_path,
+            relative=relative,
+            is_notebook=bool(getattr(context.source, "is_notebook", False)),
+            imports=dict(context.imports.aliases),
+        )
+        super().__init__(context, summary)
+
+    @classmethod
+    def visitor_methods(cls):
+        for attr in dir(cls):
+            if attr.startswith(("visit_", "leave_")) and callable(getattr(cls, attr)):
+                yield attr
+
+    def finish_summary(self) -> ModuleSummary:
+        self.summary.header_end_line = _header_end_line(self.context)
+        if self.summary.is_notebook:
+            self.summary.top_level_work = True
+        return self.summary
+
+
+def summarize_module(context, relative: str) -> ModuleSummary:
+    """The project-level facts of one parsed file, in a walk of its own (for tests and
+    tools; the engine summarises during its shared walk instead)."""
+    summarizer = ModuleSummarizer(context, relative)
+    context.ancestors.clear()
+    _walk_with_ancestors(context.module, summarizer, context.ancestors)
+    return summarizer.finish_summary()
+
+
+def _header_end_line(context) -> int:
+    end = 0
+    for index, statement in enumerate(context.module.body):
+        if isinstance(statement, cst.SimpleStatementLine) and all(
+            isinstance(small, cst.Import | cst.ImportFrom)
+            or (
+                index == 0
+                and isinstance(small, cst.Expr)
+                and isinstance(small.value, cst.SimpleString)
+            )
+            for small in statement.body
+        ):
+            end = context.position(statement)[1].row
+        else:
+            break
+    if end == 0:
+        # No imports: after the leading comments (a shebang or coding line stays first).
+        end = sum(1 for line in context.module.header if line.comment is not None)
+    return end
+
+
+def _walk_with_ancestors(module: cst.Module, visitor: _Summarizer, ancestors: list) -> None:
+    class _Tracker(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            method = getattr(visitor, f"visit_{type(node).__name__}", None)
+            if method is not None:
+                method(node)
+            ancestors.append(node)
+            return True
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            ancestors.pop()
+            method = getattr(visitor, f"leave_{type(original_node).__name__}", None)
+            if method is not None:
+                method(original_node)
+
+        def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+            return None
+
+        def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+            return None
+
+    module.visit(_Tracker())
+
+
+# -- step 2: the index ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One link of a call chain: the event in ``module`` that led further."""
+
+    module: ModuleSummary
+    event: Event
+
+
+@dataclass(frozen=True)
+class Traced:
+    """An event reached from an entry point, with the chain of calls that led to it."""
+
+    module: ModuleSummary
+    event: Event
+    chain: tuple[Step, ...]
+
+    def anchor(self, entry: ModuleSummary) -> Step:
+        """Where to report it in ``entry``: the deepest step of the chain still in the entry
+        point's file (``model = Net()`` inside ``main()`` rather than the ``main()`` call),
+        or the event itself when it is there."""
+        if self.module is entry:
+            return Step(self.module, self.event)
+        in_entry = [step for step in self.chain if step.module is entry]
+        if in_entry:
+            return in_entry[-1]
+        return self.chain[0] if self.chain else Step(self.module, self.event)
+
+    def via_from(self, anchor: Step) -> str:
+        """The calls after ``anchor`` that lead to the event: "`build()` (model.py:40)"."""
+        steps = list(self.chain)
+        if anchor in steps:
+            steps = steps[steps.index(anchor) :]
+        return " -> ".join(
+            f"`{step.event.text}` ({step.module.path}:{step.event.line})" for step in steps
+        )
+
+    def where(self) -> str:
+        return f"{self.module.path}:{self.event.line}"
+
+    def via(self) -> str:
+        """``train.py:30 `main()` -> model.py:40 `build()```, or "" when direct."""
+        if not self.chain:
+            return ""
+        return " -> ".join(
+            f"{step.module.path}:{step.event.line} `{step.event.text}`" for step in self.chain
+        )
+
+
+def module_names(relative: str) -> list[str]:
+    """Dotted names a file may be imported as: from the root, below ``src/``, and as a
+    sibling script (``from data import x`` next to ``data.py``)."""
+    path = PurePosixPath(relative)
+    parts = list(path.with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    names = []
+    for start in range(len(parts)):
+        name = ".".join(parts[start:])
+        if name and all(part.isidentifier() for part in parts[start:]):
+            names.append(name)
+    return names
+
+
+class ProjectIndex:
+    """Every module of the run, its entry points, and call resolution across files."""
+
+    def __init__(self, summaries: list[ModuleSummary]) -> None:
+        self.modules = sorted(summaries, key=lambda s: s.relative)
+        self._by_name: dict[str, list[ModuleSummary]] = {}
+        self._full_name: dict[str, str] = {}
+        for module in self.modules:
+            names = module_names(module.relative)
+            if names:
+                self._full_name[module.relative] = names[0]
+            for name in names:
+                self._by_name.setdefault(name, []).append(module)
+        self._imported: set[str] = set()
+        for module in self.modules:
+            for function in module.functions.values():
+                for event in function.events:
+                    if event.kind == "import":
+                        for target in [event.target or "", *event.data.get("also", [])]:
+                            found = self.resolve_module(target, module)
+                            if found is not None and found is not module:
+                                self._imported.add(found.relative)
+
+    # -- modules ------------------------------------------------------------------
+
+    def package_of(self, module: ModuleSummary) -> str:
+        full = self._full_name.get(module.relative, "")
+        if PurePosixPath(module.relative).stem == "__init__":
+            return full
+        return full.rpartition(".")[0]
+
+    def resolve_module(self, name: str, importer: ModuleSummary) -> ModuleSummary | None:
+        if not name:
+            return None
+        if name.startswith("."):
+            level = len(name) - len(name.lstrip("."))
+            package = self.package_of(importer).split(".") if self.package_of(importer) else []
+            if level > 1:
+                package = package[: len(package) - (level - 1)]
+            rest = name.lstrip(".")
+            absolute = ".".join([*package, rest] if rest else package)
+            candidates = self._by_name.get(absolute, [])
+            full = [c for c in candidates if self._full_name.get(c.relative) == absolute]
+            return (full or candidates or [None])[0]
+        candidates = self._by_name.get(name, [])
+        if not candidates:
+            return None
+        if len(candidates) == 1:
+            return candidates[0]
+        importer_dir = str(PurePosixPath(importer.relative).parent)
+
+        def closeness(candidate: ModuleSummary) -> tuple[int, int]:
+            candidate_dir = str(PurePosixPath(candidate.relative).parent)
+            same_dir = 0 if candidate_dir == importer_dir else 1
+            exact = 0 if self._full_name.get(candidate.relative) == name else 1
+            return (same_dir, exact)
+
+        return min(candidates, key=closeness)
+
+    def is_entry_point(self, module: ModuleSummary) -> bool:
+        if module.is_test:
+            return False
+        if module.is_notebook or module.has_main_guard:
+            return True
+        return module.top_level_work and module.relative not in self._imported
+
+    def entry_points(self) -> list[ModuleSummary]:
+        return [module for module in self.modules if self.is_entry_point(module)]
+
+    # -- calls --------------------------------------------------------------------
+
+    def resolve_call(
+        self, target: str, module: ModuleSummary, depth: int = 0
+    ) -> tuple[ModuleSummary, str] | None:
+        """The (module, function name) a call target leads to, if it is project code."""
+        if depth > 8:
+            return None
+        if target.startswith("local:"):
+            return self._local(target[len("local:") :], module, depth)
+        # A qualified name: split into a module and an attribute path, longest module first.
+        parts = target.split(".")
+        leading_dots = len(target) - len(target.lstrip("."))
+        parts = target.lstrip(".").split(".")
+        for split in range(len(parts) - 1, 0, -1):
+            module_name = "." * leading_dots + ".".join(parts[:split])
+            found = self.resolve_module(module_name, module)
+            if found is not None:
+                return self._local(".".join(parts[split:]), found, depth)
+        return None
+
+    def _local(
+        self, name: str, module: ModuleSummary, depth: int
+    ) -> tuple[ModuleSummary, str] | None:
+        if name in module.functions:
+            return module, name
+        if name in module.classes:
+            return self._method(module, name, "__init__", depth)
+        head, _, rest = name.partition(".")
+        if head in module.classes and rest:
+            return self._method(module, head, rest, depth)
+        # Re-exported: `from .repro import set_seed` in a package's __init__.
+        if head in module.imports:
+            qualified = module.imports[head]
+            return self.resolve_call(
+                f"{qualified}.{rest}" if rest else qualified, module, depth + 1
+            )
+        return None
+
+    def _method(
+        self, module: ModuleSummary, class_name: str, method: str, depth: int
+    ) -> tuple[ModuleSummary, str] | None:
+        qualified = f"{class_name}.{method}"
+        if qualified in module.functions:
+            return module, qualified
+        for base in module.classes[class_name].bases:  # inherited from a project class
+            resolved = self.resolve_call(f"{base}.{method}", module, depth + 1)
+            if resolved is not None:
+                return resolved
+        return None
+
+    def resolve_class(self, target: str, module: ModuleSummary) -> tuple[ModuleSummary, str] | None:
+        """The project class a constructor call target names."""
+        if target.startswith("local:"):
+            name = target[len("local:") :]
+            return (module, name) if name in module.classes else None
+        leading_dots = len(target) - len(target.lstrip("."))
+        parts = target.lstrip(".").split(".")
+        for split in range(len(parts) - 1, 0, -1):
+            found = self.resolve_module("." * leading_dots + ".".join(parts[:split]), module)
+            if found is not None:
+                name = ".".join(parts[split:])
+                if name in found.classes:
+                    return found, name
+                if name in found.imports:
+                    return self.resolve_class(found.imports[name], found)
+        return None
+
+    # -- tracing ------------------------------------------------------------------
+
+    def trace(self, entry: ModuleSummary, *, limit: int = 50_000) -> list[Traced]:
+        """What running ``entry`` executes, in order, calls and imports expanded once."""
+        out: list[Traced] = []
+        expanded: set[tuple[str, str]] = set()
+
+        def walk(module: ModuleSummary, function: str, chain: tuple[Step, ...]) -> None:
+            key = (module.relative, function)
+            if key in expanded or len(chain) > 40 or len(out) > limit:
+                return
+            expanded.add(key)
+            summary = module.functions.get(function)
+            if summary is None:
+                return
+            for event in summary.events:
+                if event.kind == "import":
+                    for target in [event.target or "", *event.data.get("also", [])]:
+                        found = self.resolve_module(target, module)
+                        if found is not None and found is not module:
+                            walk(found, MODULE_BODY, (*chain, Step(module, event)))
+                elif event.kind == "call" and event.target:
+                    resolved = self.resolve_call(event.target, module)
+                    if resolved is not None:
+                        walk(resolved[0], resolved[1], (*chain, Step(module, event)))
+                else:
+                    out.append(Traced(module, event, chain))
+
+        walk(entry, MODULE_BODY, ())
+        return out

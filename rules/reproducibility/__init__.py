@@ -1,0 +1,1 @@
+"""Reproducibility rules (ML1xx): judged per program through the project index."""
