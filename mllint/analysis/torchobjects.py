@@ -192,6 +192,7 @@ class FileIndex:
         self.parents: dict[int, cst.CSTNode] = {}
         self.order: dict[int, int] = {}
         self.functions: list[cst.FunctionDef] = []
+        self.functions_by_name: dict[str, list[cst.FunctionDef]] = {}
         self.classes: dict[str, cst.ClassDef] = {}
         self.loops: list[cst.For | cst.While] = []
         self.calls: list[cst.Call] = []
@@ -222,6 +223,7 @@ class FileIndex:
             kind = type(node)  # exact types: isinstance on LibCST's ABCs is slow here
             if kind is cst.FunctionDef:
                 self.functions.append(node)
+                self.functions_by_name.setdefault(node.name.value, []).append(node)
                 inner_scope = node
                 for param in _params(node.params):
                     self._bind(param.name.value, None, node, node, klass, counter)
@@ -510,20 +512,19 @@ class FileIndex:
             return self.method(klass, name[5:]) if klass is not None else None
         if "." in name:
             return None
+        named = self.functions_by_name.get(name)
+        if not named:
+            return None
         scope = self.function_of(at)
         while scope is not None:
-            nested = [
-                f
-                for f in self.functions
-                if f.name.value == name and f is not scope and self.function_of(f) is scope
-            ]
+            nested = [f for f in named if f is not scope and self.function_of(f) is scope]
             if nested:
                 earlier = [f for f in nested if self.before(f, at)]
                 return (earlier or nested)[-1]
             scope = self.function_of(scope)
-        for statement in self.module.body:
-            if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
-                return statement
+        for function in named:
+            if self.scope_of(function) is None and self.class_of(function) is None:
+                return function
         return None
 
 
