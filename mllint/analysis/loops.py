@@ -45,9 +45,11 @@ _MODEL_NAME = re.compile(
     r"|transformer|cnn|resnet|ema_model|student)|(model|net)$",
     re.I,
 )
+#: ``test`` alone (pytorch/examples' ``def test(model, device, test_loader)``) but not
+#: ``test_*``: test helpers and test cases are not evaluation passes.
 _EVAL_FUNCTION = re.compile(
-    r"^_?((run|do)_)?(evaluate|evaluation|eval|validate|validation|val|test|testing|predict"
-    r"|prediction|inference|infer)(_[a-z0-9_]*)?$"
+    r"^_?((run|do)_)?(evaluate|evaluation|eval|validate|validation|val|predict"
+    r"|prediction|inference|infer)(_[a-z0-9_]*)?$|^_?((run|do)_)?test$"
 )
 _EVAL_LOADER = re.compile(
     r"^(val|valid|validation|test|eval|evaluation|dev|holdout)_?"
@@ -673,8 +675,8 @@ class LoopAnalysis:
     def is_model_call(self, call: cst.Call) -> bool:
         """``model(x)``: a call of something that evidently is a torch model."""
         name = dotted_name(call.func)
-        if name is None or name == "self":
-            return False
+        if name is None or name == "self" or not call.args:
+            return False  # a model is called on an input; ``solver.model()`` is not one
         obj = self.index.object_of(call.func, call)
         if obj is not None:
             return obj.kind == "model" and obj.detail not in _LAYERS_NOT_MODELS
