@@ -737,8 +737,17 @@ class LoopAnalysis:
                     return True
                 if method == "requires_grad_" and not _is_false_arg(current):
                     return True
-                if (self.context.call_name(current) or "") in _GRAD_FUNCTIONS:
+                qualified = self.context.call_name(current) or ""
+                if qualified in _GRAD_FUNCTIONS:
                     return True
+                if (
+                    qualified.endswith("set_grad_enabled")
+                    and current.args
+                    and not isinstance(current.args[0].value, cst.Name)
+                ):
+                    return True  # set_grad_enabled(phase == "train"): chosen at run time
+            if isinstance(current, cst.Name | cst.Attribute) and self._grad_mode_as_value(current):
+                return True
             if (
                 isinstance(current, cst.Assign)
                 and any(_attr_name(t.target) == "requires_grad" for t in current.targets)
@@ -747,6 +756,20 @@ class LoopAnalysis:
                 return True
             stack.extend(children(current))
         return False
+
+    def _grad_mode_as_value(self, node: cst.Name | cst.Attribute) -> bool:
+        """``torch.no_grad`` used as a value (``ctx = nullcontext if with_grad else
+        torch.no_grad``): the code chooses the grad mode at run time, so it also runs with
+        gradients on purpose."""
+        if (self.context.qualified_name(node) or "") not in _NO_GRAD:
+            return False
+        parent = self.index.parent(node)
+        if isinstance(parent, cst.Attribute):
+            return False  # part of a longer name
+        if isinstance(parent, cst.Call) and parent.func is node:
+            holder = self.index.parent(parent)
+            return not isinstance(holder, cst.WithItem | cst.Decorator)
+        return not isinstance(parent, cst.Decorator)
 
     def _eval_mode_set(self, block: EvalBlock) -> bool:
         """``eval()`` is in force: in the evaluation function, earlier in the enclosing
