@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mllint.config import Options, Settings, load_settings
@@ -18,6 +18,8 @@ class LintRun:
     rules: dict[str, type[Rule]]
     #: (path, message) for named paths that do not exist or could not be walked
     problems: list[tuple[str, str]]
+    #: the files checked, as (path, display path)
+    files: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def lint_paths(
@@ -38,4 +40,6 @@ def lint_paths(
     discovery = discover(paths, settings, force_exclude=force_exclude)
     files = with_display_paths(discovery.files, cwd or Path.cwd())
     result = check_files(files, RuleSet(rules, settings), jobs=jobs)
-    return LintRun(result=result, settings=settings, rules=rules, problems=discovery.problems)
+    return LintRun(
+        result=result, settings=settings, rules=rules, problems=discovery.problems, files=files
+    )

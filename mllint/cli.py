@@ -12,6 +12,9 @@ from mllint import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
+#: ``--output-format`` choices (the reporters in mllint/report/, see FORMATS there).
+OUTPUT_FORMATS = ("full", "concise", "json", "sarif", "github", "gitlab", "junit")
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse exits with 2 on usage errors, which is our error status too."""
@@ -56,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     output = check.add_argument_group("output")
     output.add_argument(
         "--output-format",
-        choices=("full", "concise", "json"),
+        choices=OUTPUT_FORMATS,
         help="output format (default: full on a terminal, concise otherwise)",
     )
     output.add_argument("-o", "--output-file", type=Path, metavar="FILE")
@@ -65,8 +68,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     output.add_argument("-q", "--quiet", action="store_true", help="print findings only")
     output.add_argument("--no-color", action="store_true", help="never use colour")
-    check.add_argument(
+    gate = check.add_argument_group("CI gate")
+    gate.add_argument(
         "--exit-zero", action="store_true", help="exit with 0 even when there are findings"
+    )
+    gate.add_argument(
+        "--fail-level",
+        choices=("error", "warning", "info"),
+        default="info",
+        help="exit with 1 only for findings of this severity or higher (default: info, any)",
+    )
+    gate.add_argument(
+        "--exit-non-zero-on-fix",
+        action="store_true",
+        help="exit with 1 when fixes were applied, even if no findings remain",
+    )
+    gate.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="FILE",
+        help="report only findings that are not in this baseline file",
+    )
+    gate.add_argument(
+        "--write-baseline",
+        type=Path,
+        metavar="FILE",
+        help="record the current findings in FILE; they are then not reported",
     )
     check.add_argument(
         "--force-exclude",
@@ -77,6 +104,26 @@ def build_parser() -> argparse.ArgumentParser:
         "-j", "--jobs", type=int, metavar="N", help="worker processes (default: CPU count)"
     )
     check.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    fixing = check.add_argument_group("fixes")
+    fixing.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
+    fixing.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="with --fix or --diff, also apply fixes that change behaviour (review them)",
+    )
+    fixing.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the fixes as a unified diff instead of writing them (exit 1 if any)",
+    )
+    fixing.add_argument(
+        "--show-fixes", action="store_true", help="with --fix, list what was fixed per file"
+    )
+    fixing.add_argument(
+        "--add-noqa",
+        action="store_true",
+        help="add `# noqa: CODE` comments that silence every current finding",
+    )
     check.set_defaults(handler=run_check)
 
     rules = commands.add_parser("rules", help="list every rule")
@@ -112,13 +159,20 @@ def _error(message: str) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     from mllint.api import lint_paths
+    from mllint.baseline import BaselineError
     from mllint.config import ConfigError
+    from mllint.diagnostic import Severity
     from mllint.engine import crash_report
+    from mllint.gate import exit_status
     from mllint.report import ReportOptions, get_reporter, statistics
     from mllint.rule import PluginError, RuleDefinitionError
 
     if args.jobs is not None and args.jobs < 1:
         return _error("--jobs must be at least 1")
+    if args.add_noqa and (args.fix or args.diff):
+        return _error("--add-noqa cannot be combined with --fix or --diff")
+    if args.fix or args.diff:
+        return run_fix(args)
     cwd = Path(os.getcwd())
     try:
         run = lint_paths(
@@ -133,6 +187,8 @@ def run_check(args: argparse.Namespace) -> int:
         )
     except (ConfigError, PluginError, RuleDefinitionError) as error:
         return _error(str(error))
+    if args.add_noqa:
+        return _add_noqa(run, cwd)
     result = run.result
     missing = False
     for path, message in run.problems:
@@ -141,6 +197,13 @@ def run_check(args: argparse.Namespace) -> int:
             print(f"mllint: error: {path}: {message}", file=sys.stderr)
         else:
             print(f"mllint: warning: {path}: {message}", file=sys.stderr)
+
+    try:
+        result, baseline_note = _apply_baselines(args, run, cwd)
+    except BaselineError as error:
+        return _error(str(error))
+    if baseline_note:
+        print(f"mllint: {baseline_note}", file=sys.stderr)
 
     stream_is_file = args.output_file is not None
     out_stream = sys.stdout
@@ -152,7 +215,14 @@ def run_check(args: argparse.Namespace) -> int:
             f"{count:>5}\t{code}\t{marker:3}\t{name}\n" for count, code, name, marker in rows
         )
     else:
-        text = get_reporter(output_format)(result, ReportOptions(color=color, cwd=str(cwd)))
+        report_options = ReportOptions(
+            color=color,
+            cwd=str(cwd),
+            root=str(run.settings.root),
+            enabled_rules=run.settings.enabled,
+            extra={"problems": run.problems},
+        )
+        text = get_reporter(output_format)(result, report_options)
         if args.quiet and output_format in ("full", "concise"):
             text = _without_summary(text, bool(result.diagnostics))
     if stream_is_file:
@@ -167,11 +237,193 @@ def run_check(args: argparse.Namespace) -> int:
 
     for internal in result.internal_errors:
         sys.stderr.write(crash_report(internal, debug=args.debug))
-    if result.internal_errors or missing:
-        return EXIT_ERROR
-    if result.diagnostics and not args.exit_zero:
-        return EXIT_FINDINGS
-    return EXIT_OK
+    return exit_status(
+        result,
+        fail_level=Severity(args.fail_level),
+        exit_zero=args.exit_zero,
+        exit_non_zero_on_fix=args.exit_non_zero_on_fix,
+        usage_error=missing,
+    )
+
+
+def _apply_baselines(args: argparse.Namespace, run, cwd: Path):
+    """Write and/or apply a baseline; returns the result to report and a note for stderr."""
+    from dataclasses import replace
+
+    from mllint.baseline import filter_baselined, load_baseline, write_baseline
+    from mllint.fingerprint import ensure_fingerprints, project_relative_path
+
+    result = run.result
+    root = run.settings.root
+    if args.write_baseline is not None:
+        path: Path | None = args.write_baseline
+    else:
+        path = args.baseline if args.baseline is not None else run.settings.baseline
+    if path is None:
+        return result, ""
+    # Over every finding, before any is filtered out: reporters reuse these values.
+    fingerprints = ensure_fingerprints(result.diagnostics, root, cwd)
+    if args.write_baseline is not None:
+        write_baseline(args.write_baseline, result.diagnostics, fingerprints, root, cwd)
+    baseline = load_baseline(path)
+    checked = {project_relative_path(display, root, cwd) for _path, display in run.files}
+    filtered = filter_baselined(result.diagnostics, fingerprints, baseline, checked)
+    if args.write_baseline is not None:
+        noun = "finding" if len(baseline) == 1 else "findings"
+        note = f"wrote a baseline of {len(baseline)} {noun} to {path}"
+    elif filtered.matched or filtered.unmatched:
+        noun = "finding" if filtered.matched == 1 else "findings"
+        verb = "is" if filtered.matched == 1 else "are"
+        note = f"{filtered.matched} {noun} matched the baseline {path} and {verb} not reported"
+        if filtered.unmatched:
+            note += (
+                f"; {filtered.unmatched} baseline entries match nothing any more "
+                "(fixed or edited: refresh it with --write-baseline)"
+            )
+    else:
+        note = ""
+    return replace(result, diagnostics=filtered.kept), note
+
+
+def _report_problems(problems: list[tuple[str, str]]) -> bool:
+    """Print discovery problems; True when a named path does not exist."""
+    missing = False
+    for path, message in problems:
+        if message == "no such file or directory":
+            missing = True
+            print(f"mllint: error: {path}: {message}", file=sys.stderr)
+        else:
+            print(f"mllint: warning: {path}: {message}", file=sys.stderr)
+    return missing
+
+
+def _add_noqa(run, cwd: Path) -> int:
+    from mllint.engine import crash_report
+    from mllint.fix import add_noqa
+
+    missing = _report_problems(run.problems)
+    files = sorted({d.path for d in run.result.diagnostics})
+    results = add_noqa(run.result.diagnostics, [(cwd / path, path) for path in files])
+    failed = False
+    for outcome in results:
+        if outcome.problem:
+            failed = True
+            print(f"mllint: error: {outcome.display_path}: {outcome.problem}", file=sys.stderr)
+        for row in outcome.skipped_rows:
+            print(
+                f"mllint: warning: {outcome.display_path}:{row}: no `# noqa` added: the line "
+                "continues with a backslash, so a comment cannot end it",
+                file=sys.stderr,
+            )
+    total = sum(outcome.added for outcome in results)
+    noun = "directive" if total == 1 else "directives"
+    print(f"Added {total} noqa {noun}.", file=sys.stderr)
+    for internal in run.result.internal_errors:
+        sys.stderr.write(crash_report(internal))
+    return EXIT_ERROR if failed or missing or run.result.internal_errors else EXIT_OK
+
+
+def run_fix(args: argparse.Namespace) -> int:
+    """``--fix`` / ``--diff``: apply (or show) the fixes, then report what remains."""
+    from mllint.baseline import BaselineError
+    from mllint.config import ConfigError
+    from mllint.diagnostic import Severity
+    from mllint.engine import crash_report
+    from mllint.fix import fix_paths, fixed_summary, unified_diff
+    from mllint.gate import exit_status
+    from mllint.report import ReportOptions, get_reporter
+    from mllint.rule import PluginError, RuleDefinitionError
+
+    cwd = Path(os.getcwd())
+    try:
+        run = fix_paths(
+            args.paths or [Path(".")],
+            unsafe=args.unsafe_fixes,
+            write=not args.diff,
+            select=_flatten(args.select) if args.select else None,
+            extend_select=_flatten(args.extend_select),
+            ignore=_flatten(args.ignore),
+            config_file=args.config,
+            force_exclude=args.force_exclude,
+            jobs=args.jobs,
+            cwd=cwd,
+        )
+    except (ConfigError, PluginError, RuleDefinitionError) as error:
+        return _error(str(error))
+    missing = _report_problems(run.problems)
+    changed = [fix for fix in run.fixes if fix.changed]
+    if args.diff:
+        for fix in sorted(changed, key=lambda f: f.display_path):
+            sys.stdout.write(unified_diff(fix))
+        sys.stdout.flush()
+        total = sum(len(fix.applied) for fix in changed)
+        noun = "finding" if total == 1 else "findings"
+        print(f"Would fix {total} {noun}.", file=sys.stderr)
+        for internal in run.result.internal_errors:
+            sys.stderr.write(crash_report(internal, debug=args.debug))
+        if run.result.internal_errors or missing:
+            return EXIT_ERROR
+        return EXIT_FINDINGS if changed else EXIT_OK
+
+    try:
+        result, baseline_note = _apply_baselines(args, run, cwd)
+    except BaselineError as error:
+        return _error(str(error))
+    if baseline_note:
+        print(f"mllint: {baseline_note}", file=sys.stderr)
+    result.fixes_applied = sum(len(fix.applied) for fix in run.fixes if fix.written)
+    color = False if args.output_file is not None else _use_color(args, sys.stdout)
+    output_format = args.output_format or ("full" if color or _isatty(sys.stdout) else "concise")
+    if args.statistics:
+        from mllint.report import statistics
+
+        rows = statistics(result)
+        text = "".join(f"{n:>5}\t{code}\t{mark:3}\t{name}\n" for n, code, name, mark in rows)
+        output_format = "statistics"
+    else:
+        report_options = ReportOptions(
+            color=color,
+            cwd=str(cwd),
+            root=str(run.settings.root),
+            enabled_rules=run.settings.enabled,
+            extra={"problems": run.problems},
+        )
+        text = get_reporter(output_format)(result, report_options)
+    if args.quiet and output_format in ("full", "concise"):
+        text = _without_summary(text, bool(result.diagnostics))
+    summary = "" if args.quiet else fixed_summary(run.fixes, details=args.show_fixes)
+    if args.output_file is not None:
+        try:
+            args.output_file.parent.mkdir(parents=True, exist_ok=True)
+            args.output_file.write_text(text, encoding="utf-8")
+        except OSError as error:
+            return _error(f"cannot write {args.output_file}: {error.strerror or error}")
+        sys.stderr.write(summary)
+    else:
+        sys.stdout.write(text)
+        machine = output_format not in ("full", "concise", "statistics")
+        (sys.stderr if machine else sys.stdout).write(summary)
+        sys.stdout.flush()
+    failed = False
+    for fix in run.fixes:
+        if fix.problem:
+            failed = True
+            print(f"mllint: error: {fix.display_path}: not fixed: {fix.problem}", file=sys.stderr)
+        if not fix.converged:
+            print(
+                f"mllint: warning: {fix.display_path}: fixes did not settle after "
+                "10 rounds; run `mllint check --fix` again and review the result",
+                file=sys.stderr,
+            )
+    for internal in result.internal_errors:
+        sys.stderr.write(crash_report(internal, debug=args.debug))
+    return exit_status(
+        result,
+        fail_level=Severity(args.fail_level),
+        exit_zero=args.exit_zero,
+        exit_non_zero_on_fix=args.exit_non_zero_on_fix,
+        usage_error=missing or failed,
+    )
 
 
 def _isatty(stream) -> bool:

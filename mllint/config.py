@@ -42,7 +42,13 @@ CONFIG_KEYS = {
     "exclude": "list of gitignore-style patterns (replaces the default excludes)",
     "extend-exclude": "list of gitignore-style patterns",
     "severity": 'table of rule selector = "error" | "warning" | "info"',
+    "include": "list of gitignore-style patterns of files to check (replaces the default)",
+    "extend-include": "list of gitignore-style patterns of more files to check",
+    "baseline": "path of a baseline file (relative to the configuration file)",
 }
+
+#: Which files a directory walk checks (files named on the command line always are).
+DEFAULT_INCLUDES = ("*.py", "*.pyi", "*.ipynb")
 
 DEFAULT_EXCLUDES = (
     ".bzr",
@@ -86,7 +92,10 @@ class Options:
     exclude: list[str] | None = None
     extend_exclude: list[str] = field(default_factory=list)
     severity: dict[str, str] = field(default_factory=dict)
+    include: list[str] | None = None
+    extend_include: list[str] = field(default_factory=list)
     source: str = "command line"
+    baseline: str | None = None
 
 
 @dataclass
@@ -99,6 +108,16 @@ class Settings:
     severity: dict[str, Severity]
     exclude: PathSpec
     per_file_ignores: list[tuple[PathSpec, str, frozenset[str]]]
+    include: PathSpec = field(default_factory=lambda: _pathspec(DEFAULT_INCLUDES))
+    include_patterns: tuple[str, ...] = DEFAULT_INCLUDES
+    #: The configured baseline file (``baseline = ...``), resolved against the root.
+    baseline: Path | None = None
+
+    def includes(self, relative_path: str) -> bool:
+        """Whether a file found walking a directory is checked (by name or path glob)."""
+        if self.include_patterns == DEFAULT_INCLUDES:  # the common case, without globbing
+            return relative_path.endswith((".py", ".pyi", ".ipynb"))
+        return self.include.match_file(relative_path)
 
     def ignored_for(self, relative_path: str) -> frozenset[str]:
         codes: set[str] = set()
@@ -169,12 +188,24 @@ def read_options(path: Path) -> Options:
         if key not in CONFIG_KEYS:
             valid = ", ".join(sorted(CONFIG_KEYS))
             raise ConfigError(f"{where}: unknown key {key!r}; valid keys: {valid}")
-        if key in ("select", "extend-select", "ignore", "exclude", "extend-exclude"):
+        if key in (
+            "select",
+            "extend-select",
+            "ignore",
+            "exclude",
+            "extend-exclude",
+            "include",
+            "extend-include",
+        ):
             setattr(options, key.replace("-", "_"), _string_list(value, where, key))
         elif key == "per-file-ignores":
             options.per_file_ignores = _table_of_lists(value, where, key)
         elif key == "severity":
             options.severity = _table_of_strings(value, where, key)
+        elif key == "baseline":
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{where}: {key!r} must be a {CONFIG_KEYS[key]}, got {value!r}")
+            options.baseline = value
     return options
 
 
@@ -299,6 +330,11 @@ def build_settings(
                     selector, rules, f"{layer.source}: per-file-ignores.{pattern}"
                 )[0]
             per_file.append((_pathspec([pattern]), pattern, frozenset(codes)))
+    includes: list[str] = list(DEFAULT_INCLUDES)
+    for layer in layers:
+        if layer.include is not None:
+            includes = list(layer.include)
+        includes.extend(layer.extend_include)
     return Settings(
         root=root,
         config_path=config_path,
@@ -306,6 +342,9 @@ def build_settings(
         severity=severity,
         exclude=_pathspec(excludes),
         per_file_ignores=per_file,
+        include=_pathspec(includes),
+        include_patterns=tuple(includes),
+        baseline=root / file_options.baseline if file_options and file_options.baseline else None,
     )
 
 

@@ -1,4 +1,7 @@
-"""Paths -> files to check: .py/.pyi discovery honouring .gitignore files and excludes.
+"""Paths -> files to check: .py/.pyi/.ipynb discovery honouring .gitignore files and excludes.
+
+Which file names a walk picks is the ``include`` setting (default ``*.py``, ``*.pyi``,
+``*.ipynb``; ``extend-include`` adds patterns).
 
 Directories are walked; ``.gitignore`` files are honoured at every level (and those of
 the enclosing git repository above the starting directory, plus ``.git/info/exclude``).
@@ -18,7 +21,7 @@ from pathspec import GitIgnoreSpec, PathSpec
 
 from mllint.config import Settings
 
-PYTHON_SUFFIXES = (".py", ".pyi")
+PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")
 
 
 @dataclass
@@ -184,7 +187,7 @@ def _walk(
                 result.problems.append((str(path), "symbolic link loop; not followed"))
                 continue
             yield from _walk(path, relative + "/", settings, ignores, visiting | {real}, result)
-        elif is_file and entry.name.endswith(PYTHON_SUFFIXES):
+        elif is_file and settings.includes(relative):
             yield path
 
 

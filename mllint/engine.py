@@ -38,6 +38,7 @@ from mllint.noqa import (
     find_suppressions,
     unused_noqa_diagnostics,
 )
+from mllint.notebook import CellMap
 from mllint.rule import ProjectRule, Rule
 from mllint.source import SourceDecodeError, SourceFile, SourceReadError, read_source
 
@@ -65,6 +66,11 @@ class FileResult:
     summary: ModuleSummary | None = None
     #: The file's noqa comments, for project findings and unused-noqa, judged at the end.
     suppressions: Suppressions | None = None
+    #: For a notebook: rows of its analysed text -> (cell, row in cell).
+    cells: CellMap | None = None
+    #: The rules' shared context (parsed module, fix replacements); only kept when
+    #: ``check_source(..., keep_context=True)`` asked for it (mllint.fix does).
+    context: FileContext | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -72,6 +78,8 @@ class RunResult:
     diagnostics: list[Diagnostic]
     internal_errors: list[InternalError]
     files_checked: int
+    #: How many fixes ``--fix`` applied (``--exit-non-zero-on-fix`` fails when > 0).
+    fixes_applied: int = 0
 
 
 @dataclass
@@ -310,9 +318,14 @@ def _relative_path(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def check_source(source: SourceFile, ruleset: RuleSet, relative_path: str) -> FileResult:
+def check_source(
+    source: SourceFile, ruleset: RuleSet, relative_path: str, *, keep_context: bool = False
+) -> FileResult:
     """Run every enabled, relevant file rule over one decoded file, and summarise it for the
-    project index when project rules are enabled."""
+    project index when project rules are enabled.
+
+    With ``keep_context``, the result keeps the rules' FileContext (for applying fixes).
+    """
     result = FileResult(path=source.display_path, relative=relative_path)
     enabled = ruleset.enabled_rules(relative_path)
     visitor_rules = [
@@ -337,6 +350,8 @@ def check_source(source: SourceFile, ruleset: RuleSet, relative_path: str) -> Fi
         else:
             assert module is not None
             context = FileContext(source, module)
+            if keep_context:
+                result.context = context
             summarizer = ModuleSummarizer(context, relative_path) if summarize else None
             found, failed = _run_rules(
                 context, relevant, result, (summarizer,) if summarizer else ()
@@ -346,18 +361,27 @@ def check_source(source: SourceFile, ruleset: RuleSet, relative_path: str) -> Fi
                 result.summary = summarizer.finish_summary()
     enabled_codes = {rule.code for rule in enabled}
     diagnostics = [d for d in diagnostics if d.code in enabled_codes or d.code == "ML001"]
-    suppressions = find_suppressions(source.text)
+    suppressions = find_suppressions(source.text, string_rows=bool(diagnostics))
     result.suppressions = suppressions
-    result.diagnostics = _finish_diagnostics(diagnostics, suppressions, ruleset)
+    if source.is_notebook:
+        result.cells = source.cell_map()  # type: ignore[attr-defined]
+        diagnostics.extend(source.cell_errors())  # type: ignore[attr-defined]
+    result.diagnostics = _finish_diagnostics(diagnostics, suppressions, ruleset, result.cells)
     return result
 
 
 def _finish_diagnostics(
-    diagnostics: list[Diagnostic], suppressions: Suppressions, ruleset: RuleSet
+    diagnostics: list[Diagnostic],
+    suppressions: Suppressions,
+    ruleset: RuleSet,
+    cells: CellMap | None = None,
 ) -> list[Diagnostic]:
-    """noqa row, suppression and severity overrides, in that order; sorted."""
+    """noqa row, suppression, notebook cell locations and severity overrides, in that
+    order; sorted."""
     diagnostics = [replace(d, noqa_row=suppressions.noqa_row(d.location.row)) for d in diagnostics]
     diagnostics = apply_suppressions(diagnostics, suppressions)
+    if cells is not None:  # rows of the concatenated code cells -> (cell, row in cell)
+        diagnostics = cells.locate(diagnostics)
     overrides = ruleset.settings.severity
     if overrides:
         diagnostics = [
@@ -468,7 +492,7 @@ def _check_path(path: Path, ruleset: RuleSet, display_path: str | None) -> FileR
         diagnostic = Diagnostic(
             code="ML001",
             name="syntax-error",
-            message=f"SyntaxError: {error}",
+            message=f"{error.kind}: {error}",
             severity=Severity.ERROR,
             path=display,
             location=Location(error.row, error.column),
@@ -591,7 +615,7 @@ def run_project_rules(results: list[FileResult], ruleset: RuleSet) -> list[Inter
         found = [d for d in found if d.code not in ignored]
         suppressions = result.suppressions or Suppressions()
         result.diagnostics = sorted(
-            result.diagnostics + _finish_diagnostics(found, suppressions, ruleset),
+            result.diagnostics + _finish_diagnostics(found, suppressions, ruleset, result.cells),
             key=Diagnostic.sort_key,
         )
     return errors
@@ -611,7 +635,8 @@ def add_unused_noqa(results: list[FileResult], ruleset: RuleSet) -> None:
         )
         if unused:
             result.diagnostics = sorted(
-                result.diagnostics + _finish_diagnostics(unused, Suppressions(), ruleset),
+                result.diagnostics
+                + _finish_diagnostics(unused, Suppressions(), ruleset, result.cells),
                 key=Diagnostic.sort_key,
             )
 

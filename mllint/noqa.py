@@ -64,10 +64,17 @@ def _parse_codes(text: str | None) -> tuple[str, ...] | None:
     return tuple(code.upper() for code in _CODE_SPLIT_RE.split(text.strip()) if code)
 
 
-def find_suppressions(text: str) -> Suppressions:
-    """Collect noqa directives from comments (strings that merely contain "noqa" don't count)."""
+def find_suppressions(text: str, *, string_rows: bool = False) -> Suppressions:
+    """Collect noqa directives from comments (strings that merely contain "noqa" don't count).
+
+    Tokenizing is the costly part, so it only happens when the file mentions "noqa" or,
+    with ``string_rows``, when it may hold a multi-line string (then ``noqa_row`` of a
+    finding inside one is the string's last line, where a comment can go).
+    """
     result = Suppressions()
-    if "noqa" not in text.lower():
+    has_noqa = "noqa" in text.lower()
+    may_span = string_rows and ('"""' in text or "'''" in text or "\\\n" in text)
+    if not has_noqa and not may_span:
         return result
     file_codes: list[str] = []
     try:

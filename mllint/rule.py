@@ -77,6 +77,9 @@ class Rule:
     requires_imports: ClassVar[frozenset[str]] = frozenset()
     #: Extra tags (SARIF ``properties.tags``); the category is always included.
     tags: ClassVar[tuple[str, ...]] = ()
+    #: For security rules: a CVSS-like score, 0.1-10 (SARIF ``security-severity``;
+    #: GitHub shows >= 9 as critical, >= 7 high, >= 4 medium, else low). None otherwise.
+    security_severity: ClassVar[float | None] = None
     #: ``"file"``: visits one file's syntax tree. ``"project"``: see :class:`ProjectRule`.
     scope: ClassVar[str] = "file"
 

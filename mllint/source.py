@@ -5,10 +5,12 @@ from __future__ import annotations
 import codecs
 import io
 import os
+import re
 import tokenize
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
 
 class SourceReadError(Exception):
@@ -18,10 +20,14 @@ class SourceReadError(Exception):
 class SourceDecodeError(Exception):
     """The file's bytes are not text in its declared encoding."""
 
-    def __init__(self, message: str, row: int = 1, column: int = 1) -> None:
+    def __init__(
+        self, message: str, row: int = 1, column: int = 1, kind: str = "SyntaxError"
+    ) -> None:
         super().__init__(message)
         self.row = row
         self.column = column
+        #: how the ML001 message starts ("Invalid notebook" for a notebook's JSON)
+        self.kind = kind
 
 
 @dataclass
@@ -40,6 +46,14 @@ class SourceFile:
     bom: bool = False
     newline: str = "\n"
     _line_starts: list[int] = field(default_factory=list, repr=False)
+
+    #: A Jupyter notebook (``mllint.notebook.NotebookSource``): ``text`` is its code
+    #: cells, and it is an entry point of its own.
+    is_notebook: ClassVar[bool] = False
+
+    def lines_by_cell(self) -> dict[int | None, list[str]]:
+        """The lines as the user wrote them, by notebook cell (``None`` for a file)."""
+        return {None: self.text.splitlines()}
 
     @property
     def line_starts(self) -> list[int]:
@@ -71,9 +85,40 @@ class SourceFile:
     def row_of_offset(self, offset: int) -> int:
         return bisect_right(self.line_starts, offset)
 
+    def with_text(self, text: str) -> SourceFile:
+        """The same file with new analysed text (after fixes); ``raw`` stays the bytes read."""
+        return replace(self, text=text, _line_starts=[])
+
+    def encode(self, text: str) -> bytes:
+        """The bytes to write for ``text`` (this file's text after fixes).
+
+        The single way fixed text goes back to disk: a ``.py`` file gets its original
+        encoding and BOM back, and lines that a fix added get the file's line ending
+        when the file used one style throughout. (A notebook's SourceFile overrides this
+        to rebuild its JSON.) Raises ``UnicodeEncodeError`` when a fix introduced
+        characters the file's encoding cannot hold.
+        """
+        if self.newline != "\n" and _uses_one_line_ending(self.raw, self.newline):
+            text = _LINE_ENDING_RE.sub(self.newline, text)
+        data = text.encode(self.encoding)
+        return codecs.BOM_UTF8 + data if self.bom else data
+
+
+_LINE_ENDING_RE = re.compile(r"\r\n|\r|\n")
+
+
+def _uses_one_line_ending(raw: bytes, newline: str) -> bool:
+    crlf = raw.count(b"\r\n")
+    if newline == "\r\n":
+        return crlf == raw.count(b"\n") == raw.count(b"\r")
+    return newline == "\r" and b"\n" not in raw
+
 
 def read_source(path: Path, display_path: str | None = None) -> SourceFile:
-    """Read and decode ``path`` (PEP 263 coding cookie or BOM; UTF-8 by default)."""
+    """Read and decode ``path`` (PEP 263 coding cookie or BOM; UTF-8 by default).
+
+    A ``.ipynb`` file is read as a notebook (``mllint.notebook.NotebookSource``).
+    """
     try:
         raw = path.read_bytes()
     except IsADirectoryError:
@@ -84,6 +129,10 @@ def read_source(path: Path, display_path: str | None = None) -> SourceFile:
         raise SourceReadError("permission denied") from None
     except OSError as error:
         raise SourceReadError(error.strerror or str(error)) from None
+    if path.suffix == ".ipynb":
+        from mllint.notebook import read_notebook
+
+        return read_notebook(raw, path, display_path or os.fspath(path))
     return decode_source(raw, path, display_path or os.fspath(path))
 
 

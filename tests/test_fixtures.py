@@ -2,14 +2,17 @@
 and nothing else is.
 
 Each fixture project is checked on its own with every rule selected; the set of
-(file, line, code) reported must equal the set of markers. A top-level folder of
-fixtures/ with Python files in it is one project; a folder holding only folders
-(`fixtures/ML101/helper_seed/`, `fixtures/ML101/src_layout/`, ...) is a set of projects,
-one per subfolder, for rules that judge whole programs.
+(file, cell, line, code) reported must equal the set of markers. A top-level folder of
+fixtures/ with Python files or notebooks in it is one project; a folder holding only
+folders (`fixtures/ML101/helper_seed/`, `fixtures/ML101/src_layout/`, ...) is a set of
+projects, one per subfolder, for rules that judge whole programs. In a notebook, markers
+are read from the code cells and compared as (file, cell number, row in the cell, code);
+for a Python file the cell is None.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -20,19 +23,34 @@ from mllint.api import lint_paths
 from .conftest import FIXTURES
 
 MARKER_RE = re.compile(r"#\s*expect:\s*(ML\d{3}(?:\s*,\s*ML\d{3})*)")
-SUFFIXES = (".py", ".pyi")
+SUFFIXES = (".py", ".pyi", ".ipynb")
 
 
-def expected_markers(folder: Path) -> set[tuple[str, int, str]]:
+def _texts(path: Path) -> list[tuple[int | None, str]]:
+    """(cell, text) pieces of a fixture file that may hold markers."""
+    if path.suffix != ".ipynb":
+        return [(None, path.read_bytes().decode("utf-8", errors="replace"))]
+    # Read with the json module, independently of mllint's own notebook reader. (A
+    # notebook that is not JSON cannot carry markers: tests/test_notebooks.py covers it.)
+    cells = json.loads(path.read_bytes())["cells"]
+    pieces = []
+    for number, cell in enumerate(cells, start=1):
+        if cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            pieces.append((number, source if isinstance(source, str) else "".join(source)))
+    return pieces
+
+
+def expected_markers(folder: Path) -> set[tuple[str, int | None, int, str]]:
     expected = set()
     for path in sorted(folder.rglob("*")):
         if path.suffix not in SUFFIXES or not path.is_file():
             continue
-        text = path.read_bytes().decode("utf-8", errors="replace")
-        for row, line in enumerate(text.splitlines(), start=1):
-            for match in MARKER_RE.finditer(line):
-                for code in re.split(r"\s*,\s*", match.group(1)):
-                    expected.add((path.relative_to(folder).as_posix(), row, code))
+        for cell, text in _texts(path):
+            for row, line in enumerate(text.splitlines(), start=1):
+                for match in MARKER_RE.finditer(line):
+                    for code in re.split(r"\s*,\s*", match.group(1)):
+                        expected.add((path.relative_to(folder).as_posix(), cell, row, code))
     return expected
 
 
@@ -62,11 +80,11 @@ def test_every_folder_has_expectations():
 def test_fixture_folder(folder: Path):
     run = lint_paths([folder], select=["ALL"], jobs=1, cwd=folder)
     assert not run.result.internal_errors, run.result.internal_errors
-    reported = {(d.path, d.location.row, d.code) for d in run.result.diagnostics}
+    reported = {(d.path, d.cell, d.location.row, d.code) for d in run.result.diagnostics}
     expected = expected_markers(folder)
-    missing = sorted(expected - reported)
-    extra = sorted(reported - expected)
-    messages = {(d.path, d.location.row, d.code): d.message for d in run.result.diagnostics}
+    missing = sorted(expected - reported, key=str)
+    extra = sorted(reported - expected, key=str)
+    messages = {(d.path, d.cell, d.location.row, d.code): d.message for d in run.result.diagnostics}
     assert not missing and not extra, (
         f"missing (marked, not reported): {missing}\n"
         f"extra (reported, not marked): {[(k, messages[k]) for k in extra]}"
@@ -76,7 +94,7 @@ def test_fixture_folder(folder: Path):
 def test_every_rule_has_a_fixture():
     from mllint.rule import all_rules
 
-    marked = {code for folder in FOLDERS for (_f, _l, code) in expected_markers(folder)}
+    marked = {code for folder in FOLDERS for (_f, _c, _l, code) in expected_markers(folder)}
     # ML003 (unreadable file) cannot live in a committed fixture; tests/test_bad_input.py
     # covers it.
     missing = sorted(set(all_rules()) - marked - {"ML003"})

@@ -66,3 +66,9 @@ def test_unused_noqa_reports_only_mllint_codes(tmp_path):
 def test_syntax_errors_cannot_be_silenced(tmp_path):
     found = check(tmp_path, "def f(:  # noqa\n")
     assert [d.code for d in found] == ["ML001"]
+
+
+def test_noqa_row_of_a_finding_inside_a_multiline_string_without_any_noqa(tmp_path):
+    text = HEADER + 'a = torch.load("""\nweights.pt\n""")\n'
+    (finding,) = check(tmp_path, text)
+    assert finding.location.row == 2 and finding.noqa_row == 4

@@ -34,3 +34,28 @@ def argument(call: cst.Call, name: str, position: int | None = None) -> cst.Base
 def has_star_arguments(call: cst.Call) -> bool:
     """True when ``*args``/``**kwargs`` may supply any parameter."""
     return any(arg.star for arg in call.args)
+
+
+def with_keyword_argument(call: cst.Call, name: str, value: cst.BaseExpression) -> list[cst.Arg]:
+    """``call``'s arguments plus ``name=value`` at the end, laid out like the others (for
+    fixes): after ``, `` on one line, or on its own line with a trailing comma when the
+    arguments are one per line."""
+    new_arg = cst.Arg(
+        keyword=cst.Name(name),
+        value=value,
+        equal=cst.AssignEqual(
+            whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+        ),
+    )
+    args = list(call.args)
+    if args and args[-1].comma is cst.MaybeSentinel.DEFAULT:
+        args[-1] = args[-1].with_changes(
+            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        )
+    elif args and isinstance(args[-1].comma, cst.Comma):
+        trailing = args[-1].comma
+        args[-1] = args[-1].with_changes(
+            comma=trailing.with_changes(whitespace_after=call.whitespace_before_args)
+        )
+        new_arg = new_arg.with_changes(comma=trailing)
+    return [*args, new_arg]

@@ -69,6 +69,19 @@ class ImportTable:
                 return None
         return f"{target}.{rest}" if rest else target
 
+    def local_name_for(self, qualified: str) -> str | None:
+        """A local name bound to exactly ``qualified`` (``T`` for ``torch`` after
+        ``import torch as T``), preferring the plain module name; None when there is none.
+        Fixes use it to spell a replacement the way the file already imports it."""
+        if self.aliases.get(qualified) == qualified:
+            return qualified
+        candidates = sorted(
+            name
+            for name, target in self.aliases.items()
+            if target == qualified and name not in self.locally_bound
+        )
+        return candidates[0] if candidates else None
+
     def imports_any(self, roots: frozenset[str] | set[str]) -> bool:
         return not roots or bool(self.imported_roots & roots)
 

@@ -487,29 +487,23 @@ class _Summarizer(cst.CSTVisitor):
         return None
 
     def _sklearn(self, node: cst.Call, qualified: str) -> None:
-        if qualified in rng.SHUFFLE_SPLITTERS and not _literal_true(keyword_value(node, "shuffle")):
+        shuffle = keyword_value(node, "shuffle")
+        if qualified in rng.SHUFFLE_SPLITTERS and not _literal_true(shuffle):
             return  # KFold(shuffle=False) must not take a random_state
+        if qualified.endswith("train_test_split") and _literal_false(shuffle):
+            return  # an ordered split (time series): random_state has no effect
         if has_star_arguments(node):
             return
-        parameters = rng.SEED_PARAMETER.get(qualified, ("random_state",))
-        status = "missing"
-        for parameter in parameters:
-            value = keyword_value(node, parameter)
-            if value is not None:
-                status = "none" if _literal_false(value) else "set"
-                break
-        if status == "set":
+        value = keyword_value(node, "random_state")
+        if value is not None and not _literal_false(value):
             return
+        status = "missing" if value is None else "none"
         # Judged by ML103 (random-state-not-set) alone, not also as a NumPy use for ML101.
         self._event(
             "sklearn",
             node,
             target=qualified,
-            data={
-                "status": status,
-                "ignores_numpy": qualified in rng.SEED_PARAMETER,
-                "parameter": parameters[0],
-            },
+            data={"status": status},
         )
 
 

@@ -173,6 +173,10 @@ def rng_use(qualified: str) -> str | None:
         return TORCH
     if module.startswith("torch.utils.data") and function in _TORCH_DATA:
         return TORCH
+    if module == "torchvision.models" and function[:1].islower() and function != "get_weight":
+        return TORCH  # a model builder: weights initialised unless pretrained ones load
+    if qualified == "timm.create_model":
+        return TORCH
     if module.startswith("torchvision.transforms") and (
         function.startswith("Random") or function in ("AutoAugment", "RandAugment")
     ):
@@ -212,6 +216,8 @@ JAX_KEYS = {"jax.random.PRNGKey", "jax.random.key"}
 
 #: scikit-learn classes and functions whose result depends on ``random_state``. Splitters
 #: that only shuffle when asked (``KFold``, ``StratifiedKFold``) are in SHUFFLE_SPLITTERS.
+#: XGBoost, LightGBM and CatBoost are deliberately absent: with no seed they use a fixed
+#: default one (XGBoost 0, LightGBM its C++ defaults, CatBoost 0), so their runs repeat.
 SKLEARN_RANDOM = {
     "sklearn.model_selection.train_test_split",
     "sklearn.model_selection.ShuffleSplit",
@@ -266,12 +272,6 @@ SKLEARN_RANDOM = {
     "sklearn.datasets.make_blobs",
     "sklearn.datasets.make_moons",
     "sklearn.datasets.make_circles",
-    "xgboost.XGBClassifier",
-    "xgboost.XGBRegressor",
-    "lightgbm.LGBMClassifier",
-    "lightgbm.LGBMRegressor",
-    "catboost.CatBoostClassifier",
-    "catboost.CatBoostRegressor",
     "imblearn.over_sampling.SMOTE",
     "imblearn.over_sampling.RandomOverSampler",
     "imblearn.over_sampling.ADASYN",
@@ -284,17 +284,6 @@ SHUFFLE_SPLITTERS = {
     "sklearn.model_selection.KFold",
     "sklearn.model_selection.StratifiedKFold",
     "sklearn.model_selection.GroupKFold",
-}
-
-#: Libraries whose estimators take ``seed``/``random_seed`` instead of ``random_state``
-#: and that ignore NumPy's global seed (so a global seed does not make them reproducible).
-SEED_PARAMETER = {
-    "xgboost.XGBClassifier": ("random_state", "seed"),
-    "xgboost.XGBRegressor": ("random_state", "seed"),
-    "lightgbm.LGBMClassifier": ("random_state", "seed"),
-    "lightgbm.LGBMRegressor": ("random_state", "seed"),
-    "catboost.CatBoostClassifier": ("random_state", "random_seed"),
-    "catboost.CatBoostRegressor": ("random_state", "random_seed"),
 }
 
 #: Calls that make torch's kernels deterministic, and the benchmark switch that undoes it.

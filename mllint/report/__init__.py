@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from mllint.diagnostic import Diagnostic
 from mllint.engine import RunResult
 
-FORMATS = ("full", "concise", "json")
+FORMATS = ("full", "concise", "json", "sarif", "github", "gitlab", "junit")
 
 
 @dataclass
@@ -17,6 +17,11 @@ class ReportOptions:
     show_fixes: bool = True
     cwd: str = "."
     extra: dict = field(default_factory=dict)
+    #: The project root (where the configuration lives); None: the working directory.
+    #: Fingerprints are computed from paths relative to it.
+    root: str | None = None
+    #: The codes of the rules enabled in the run (SARIF lists them); None: every rule.
+    enabled_rules: frozenset[str] | None = None
 
 
 def get_reporter(name: str) -> Callable[[RunResult, ReportOptions], str]:
@@ -26,6 +31,14 @@ def get_reporter(name: str) -> Callable[[RunResult, ReportOptions], str]:
         from mllint.report.concise import render
     elif name == "json":
         from mllint.report.json import render
+    elif name == "sarif":
+        from mllint.report.sarif import render
+    elif name == "github":
+        from mllint.report.github import render
+    elif name == "gitlab":
+        from mllint.report.gitlab import render
+    elif name == "junit":
+        from mllint.report.junit import render
     else:  # pragma: no cover - argparse restricts the choices
         raise ValueError(f"unknown output format {name!r}")
     return render

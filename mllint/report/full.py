@@ -20,16 +20,22 @@ _SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold 
 
 
 @lru_cache(maxsize=64)
-def _lines(path: str) -> tuple[str, ...]:
+def _lines_by_cell(path: str) -> dict[int | None, tuple[str, ...]]:
+    """A file's lines (key None), or a notebook's code cells' lines as written."""
     try:
-        return tuple(read_source(Path(path)).text.splitlines())
+        source = read_source(Path(path))
     except (SourceReadError, SourceDecodeError):
-        return ()
+        return {}
+    return {cell: tuple(lines) for cell, lines in source.lines_by_cell().items()}
+
+
+def _lines(path: str, cell: int | None = None) -> tuple[str, ...]:
+    return _lines_by_cell(path).get(cell, ())
 
 
 def _snippet(diagnostic: Diagnostic, cwd: str) -> list[tuple[str, str]]:
     """(text, style) pieces for the source excerpt under a finding's header."""
-    lines = _lines(os.path.join(cwd, diagnostic.path))
+    lines = _lines(os.path.join(cwd, diagnostic.path), diagnostic.cell)
     row = diagnostic.location.row
     if not lines or row > len(lines):
         return []

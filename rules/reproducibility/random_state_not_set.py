@@ -14,10 +14,10 @@ class RandomStateNotSet(ProjectRule):
     `RandomForestClassifier`, `GradientBoostingRegressor`, `MLPClassifier`, `KMeans`,
     `TSNE`, ...) called with `random_state` missing or `None`, unless every program that
     reaches the call seeds NumPy's global generator first (`np.random.seed(...)` or a
-    helper that does). Estimators of XGBoost, LightGBM and CatBoost ignore NumPy's
-    global seed, so they are reported whenever their own seed parameter is missing.
-    `KFold(shuffle=False)` (the default) is never reported: scikit-learn forbids a
-    `random_state` there.
+    helper that does). `KFold(shuffle=False)` (the default) and
+    `train_test_split(..., shuffle=False)` are never reported: there is no randomness.
+    XGBoost, LightGBM and CatBoost estimators are not reported either: without a seed
+    they use a fixed default one, so their runs repeat.
 
     ## Why is this bad?
     With `random_state=None`, scikit-learn draws from NumPy's global generator: every
@@ -74,22 +74,15 @@ class RandomStateNotSet(ProjectRule):
                     if event.kind != "sklearn":
                         continue
                     key = (module.relative, event.line, event.column)
-                    seeded = reached.get(key, module_seeds_numpy)
-                    if seeded and not event.data.get("ignores_numpy"):
+                    if reached.get(key, module_seeds_numpy):
                         continue
                     self._report(module, event)
 
     def _report(self, module, event) -> None:
-        parameter = event.data.get("parameter", "random_state")
-        name = event.target.rsplit(".", 1)[-1] if event.target else "the call"
         state = "is None" if event.data.get("status") == "none" else "is not set"
-        if event.data.get("ignores_numpy"):
-            reason = f"and {name} ignores NumPy's global seed"
-        else:
-            reason = "and NumPy's global RNG is not seeded before it"
         self.report_at(
             module,
             event,
-            f"`{event.text}`: `{parameter}` {state} {reason}, so every run differs; pass "
-            f"`{parameter}=<seed>`",
+            f"`{event.text}`: `random_state` {state} and NumPy's global RNG is not seeded "
+            "before it, so every run differs; pass `random_state=<seed>`",
         )

@@ -100,7 +100,14 @@ class SeedNotSet(ProjectRule):
                         if event.data.get("deferred") and family in seeded_somewhere:
                             continue
                         if family not in seeded and family not in framework_seeded:
-                            first_use.setdefault(family, traced)
+                            # Name an immediate use (weights drawn now) over a deferred one
+                            # (a transform that draws later) when the program has both.
+                            earlier = first_use.get(family)
+                            if earlier is None or (
+                                earlier.event.data.get("deferred")
+                                and not event.data.get("deferred")
+                            ):
+                                first_use[family] = traced
                 elif event.kind == "generator":
                     key = (traced.module.relative, event.line, event.column)
                     if key not in reported_generators:
