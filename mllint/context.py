@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
@@ -15,6 +16,8 @@ from mllint.source import SourceFile
 
 if TYPE_CHECKING:
     from mllint.rule import Rule
+
+T = TypeVar("T")
 
 
 class FileContext:
@@ -33,12 +36,20 @@ class FileContext:
         #: For each fix offered, the CST replacement (used when fixes are applied).
         self.replacements: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
         self._wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        self._cache: dict[object, object] = {}
 
     # -- shared analysis ---------------------------------------------------------
 
     @cached_property
     def imports(self) -> ImportTable:
         return ImportTable.from_module(self.module)
+
+    def cached(self, key: object, factory: Callable[[], T]) -> T:
+        """A per-file value computed once by ``factory`` and shared by every rule that asks
+        with the same ``key`` (e.g. the training loops of the file)."""
+        if key not in self._cache:
+            self._cache[key] = factory()
+        return self._cache[key]  # type: ignore[return-value]
 
     def qualified_name(self, node: cst.BaseExpression) -> str | None:
         """``torch.load`` for ``T.load`` after ``import torch as T``; None if unknown."""

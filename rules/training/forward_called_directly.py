@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from mllint.analysis.torchobjects import file_index
 from mllint.diagnostic import Applicability, Severity
 from mllint.rule import Rule
 
@@ -31,6 +32,10 @@ class ForwardCalledDirectly(Rule):
       the module itself are the author's concern.
     - Unbound calls through a class, `Base.forward(self, x)`, for the same reason as
       `super()`.
+
+    - `x.forward(...)` where `x` is evidently an instance of a class defined in the same
+      file that is not an `nn.Module` (a NumPy layer, a hand-written pipeline step),
+      identified as the training-loop analysis identifies models.
 
     `self.<submodule>.forward(...)`, even inside the enclosing module's `forward`, *is*
     reported: it skips the submodule's hooks, and wrappers such as DDP or FSDP applied to
@@ -76,6 +81,9 @@ class ForwardCalledDirectly(Rule):
             return
         if self._is_unbound_class_call(receiver, node):
             return
+        obj = file_index(self.context).object_of(receiver, node)
+        if obj is not None and obj.kind == "class":
+            return  # an instance of a class of this file that is not an nn.Module
         receiver_code = self.context.code(receiver)
         replacement = node.with_changes(func=receiver)
         fix = self.context.replacement_fix(

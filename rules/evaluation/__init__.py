@@ -1,0 +1,1 @@
+"""Evaluation correctness rules (ML6xx)."""
