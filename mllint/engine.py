@@ -569,7 +569,8 @@ def check_files(
             results = list(pool.map(_check_in_worker, items, chunksize=chunksize))
     else:
         results = [check_path(Path(path), ruleset, display) for path, display in items]
-    project_errors = run_project_rules(results, ruleset)
+    context = _context_results(results, ruleset) if ruleset.has_project_rules else []
+    project_errors = run_project_rules(results, ruleset, context)
     add_unused_noqa(results, ruleset)
     diagnostics = [d for result in results for d in result.diagnostics]
     diagnostics.sort(key=Diagnostic.sort_key)
@@ -578,15 +579,95 @@ def check_files(
     return RunResult(diagnostics=diagnostics, internal_errors=errors, files_checked=len(items))
 
 
-def run_project_rules(results: list[FileResult], ruleset: RuleSet) -> list[InternalError]:
-    """Build the project index from the files' summaries and run the project rules; their
-    findings join the results of the files they are reported on."""
+#: Rounds of following imports into files that were not named on the command line.
+_CONTEXT_ROUNDS = 20
+
+
+def _module_files(name: str, importer: Path, root: Path) -> list[Path]:
+    """Files that ``import name`` (or ``from name import ...``) may load, under ``root``."""
+    level = len(name) - len(name.lstrip("."))
+    parts = [part for part in name.lstrip(".").split(".") if part]
+    if level:
+        bases = [importer.parent.parents[level - 2] if level > 1 else importer.parent]
+    else:
+        # sys.path[0] is the script's folder; packages sit at the root or below src/.
+        bases = [importer.parent, *importer.parent.parents]
+        bases = [base for base in bases if base == root or root in base.parents]
+        bases.append(root / "src")
+    found = []
+    for base in bases:
+        for end in range(len(parts), 0, -1):  # `a.b.f`: the module may be a.b, f a name in it
+            stem = base.joinpath(*parts[:end])
+            for candidate in (stem.with_suffix(".py"), stem / "__init__.py"):
+                if candidate.is_file():
+                    found.append(candidate)
+            if found:
+                return found
+    return found
+
+
+def _context_results(results: list[FileResult], ruleset: RuleSet) -> list[FileResult]:
+    """Summaries of project modules that the checked files import but that were not named
+    (pre-commit passes only the staged files): whole-program rules must still see a seeding
+    helper in an unstaged ``utils/repro.py``. Their own findings are not reported."""
+    root = ruleset.settings.root
+    seen = {Path(result.path).resolve() for result in results}
+    context: list[FileResult] = []
+    pending = [result for result in results if result.summary is not None]
+    for _ in range(_CONTEXT_ROUNDS):
+        wanted: dict[Path, None] = {}
+        for result in pending:
+            importer = Path(result.path).resolve()
+            for name in _imported_names(result.summary):
+                for path in _module_files(name, importer, root):
+                    resolved = path.resolve()
+                    if resolved in seen or _excluded_context(resolved, ruleset):
+                        continue
+                    seen.add(resolved)
+                    wanted[resolved] = None
+        if not wanted:
+            break
+        pending = []
+        for path in wanted:
+            result = check_path(path, ruleset, os.path.relpath(path))
+            result.diagnostics = []
+            if result.summary is not None:
+                pending.append(result)
+                context.append(result)
+    return context
+
+
+def _imported_names(summary: ModuleSummary) -> list[str]:
+    names = []
+    for function in summary.functions.values():
+        for event in function.events:
+            if event.kind == "import":
+                names += [event.target or "", *event.data.get("also", [])]
+            elif event.kind == "call" and event.target and not event.target.startswith("local:"):
+                names.append(event.target)
+    return [name for name in names if name]
+
+
+def _excluded_context(path: Path, ruleset: RuleSet) -> bool:
+    try:
+        relative = path.relative_to(ruleset.settings.root).as_posix()
+    except ValueError:
+        return True  # outside the project: an installed package, not project code
+    return ruleset.settings.exclude.match_file(relative)
+
+
+def run_project_rules(
+    results: list[FileResult], ruleset: RuleSet, context: list[FileResult] = ()
+) -> list[InternalError]:
+    """Build the project index from the files' summaries (and those of ``context`` files,
+    imported but not checked) and run the project rules; their findings join the results
+    of the checked files they are reported on."""
     project_rules = [
         rule
         for code, rule in ruleset.rules.items()
         if rule.scope == "project" and code in ruleset.settings.enabled
     ]
-    summaries = [result.summary for result in results if result.summary is not None]
+    summaries = [result.summary for result in [*results, *context] if result.summary is not None]
     if not project_rules or not summaries:
         return []
     project = ProjectContext(ProjectIndex(summaries))

@@ -57,12 +57,6 @@ def test_the_whole_project_is_clean(project):
     assert result.returncode == 0, result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: the project index is built only from the files named on the command "
-    "line, so a seeding helper in a module that is not staged is not seen (ML101 false "
-    "positive in pre-commit); remove this marker when the index covers the project",
-)
 def test_checking_only_the_staged_file_gives_the_same_answer(project):
     result = run_mllint(
         "check", "--output-format", "concise", "--force-exclude", "train.py", cwd=project
