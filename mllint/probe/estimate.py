@@ -101,16 +101,17 @@ def estimate(
         mode=mode,
         checkpointing=checkpointing,
     )
-    stats = allocator.replay(trace.events, expandable_segments=expandable_segments)
+    events = trace.device_events()
+    stats = allocator.replay(events, expandable_segments=expandable_segments)
     live, peak, peak_at = 0, 0, 0
     curve = []
-    for i, ev in enumerate(trace.events):
+    for i, ev in enumerate(events):
         live += ev.nbytes
         curve.append(live)
         if live > peak:
             peak, peak_at = live, i
-    breakdown = _breakdown_at(trace, peak_at)
-    peak_event = trace.events[peak_at] if trace.events else None
+    breakdown = _breakdown_at(trace, events, peak_at)
+    peak_event = events[peak_at] if events else None
     peak_op = trace.ops[peak_event.op] if peak_event and trace.ops else "-"
     ctx = cuda_rules.context_bytes(capability)
     workspace = cuda_rules.cublas_workspace_bytes(capability)
@@ -144,11 +145,11 @@ def estimate(
     return report
 
 
-def _breakdown_at(trace, index: int) -> dict[str, int]:
+def _breakdown_at(trace, events, index: int) -> dict[str, int]:
     from mllint.probe import tracer
 
     sizes: dict[int, int] = {}
-    for ev in trace.events[: index + 1]:
+    for ev in events[: index + 1]:
         if ev.nbytes > 0:
             sizes[ev.uid] = ev.nbytes
         else:
@@ -189,63 +190,76 @@ def estimate_max_batch(
     margin: float = DEFAULT_MARGIN,
     probe_batches: tuple[int, int] = (8, 16),
     limit: int = 1 << 16,
+    max_traces: int = 10,
     **kwargs: Any,
 ) -> MaxBatch:
     """Largest batch size whose predicted total fits `gpu` with the margin.
 
-    Peak memory is affine in the batch above a small batch (research notes §2.4), so two
-    traces give `total(B) = fixed + per_sample * B`; a third trace at the answer confirms it,
-    stepping down while the confirmation does not fit. If even batch 1 does not fit, the
-    optimizer-step floor (parameters, gradients, optimizer state and its temporaries) is
-    reported in `step_floor_bytes`.
+    Peak memory is affine in the batch above a small batch (research notes §2.4):
+    `total(B) = fixed + per_sample * B`. Two traces in the affine regime give the line (the
+    second batch grows until the total grows, because small batches sit on the optimizer-step
+    floor); the line's answer is then confirmed by tracing it, and refined inside the bracket
+    [largest traced batch that fits, smallest that does not] until the bracket is within 2 %.
+    If even batch 1 does not fit, the optimizer-step floor (parameters, gradients, optimizer
+    state) is reported in `step_floor_bytes`.
     """
     spec = resolve_gpu(gpu)
     common = dict(precision=precision, optimizer=optimizer, mode=mode, gpu=spec, margin=margin)
     common.update(kwargs)
     budget = spec.usable_bytes / (1 + margin)
     reports: list[Report] = []
+    traced: dict[int, Report] = {}
+
+    def trace(b: int) -> Report:
+        if b not in traced:
+            traced[b] = estimate(build, batch_size=b, **common)
+            reports.append(traced[b])
+        return traced[b]
+
     b1, b2 = probe_batches
-    r1 = estimate(build, batch_size=b1, **common)
-    reports.append(r1)
+    r1 = trace(b1)
     if not r1.fits:
-        r_one = estimate(build, batch_size=1, **common)
-        reports.append(r_one)
+        r_one = trace(1)
         if not r_one.fits:
-            floor = r_one.breakdown.get("parameters", 0) + r_one.breakdown.get(
-                "optimizer_state", 0
+            floor = sum(
+                r_one.breakdown.get(k, 0) for k in ("parameters", "gradients", "optimizer_state")
             )
-            floor += r_one.breakdown.get("gradients", 0)
             return MaxBatch(
-                None, False, max(floor, 0), 0.0, float(r_one.total_bytes), spec.usable_bytes,
-                True, reports,
+                None, False, floor, 0.0, float(r_one.total_bytes), spec.usable_bytes, True,
+                reports,
             )
         b1, r1 = 1, r_one
-    r2 = estimate(build, batch_size=b2, **common)
-    reports.append(r2)
-    per_sample = max((r2.total_bytes - r1.total_bytes) / (b2 - b1), 1.0)
+        b2 = 2
+    r2 = trace(b2)
+    # leave the optimizer-step floor: grow b2 until the total grows by at least 2 %
+    while r2.fits and r2.total_bytes < r1.total_bytes * 1.02 and b2 < limit:
+        b1, r1 = b2, r2
+        b2 = min(b2 * 4, limit)
+        r2 = trace(b2)
+    fits = [b for b, r in traced.items() if r.fits]
+    fails = [b for b, r in traced.items() if not r.fits]
+    lo = max(fits)
+    hi = min(fails) if fails else None
+    per_sample = max((r2.total_bytes - r1.total_bytes) / max(b2 - b1, 1), 1.0)
     fixed = r1.total_bytes - per_sample * b1
-    guess = int(math.floor((budget - fixed) / per_sample))
-    guess = max(1, min(guess, limit))
-    confirmed = False
-    for _ in range(12):
-        rc = estimate(build, batch_size=guess, **common)
-        reports.append(rc)
-        if rc.fits:
-            confirmed = True
+    if hi is None and lo >= limit:
+        return MaxBatch(limit, True, int(fixed), per_sample, fixed, spec.usable_bytes, True,
+                        reports)
+    guess = int((budget - fixed) // per_sample)
+    while len(traced) < max_traces:
+        upper = hi if hi is not None else limit + 1
+        if upper - lo <= max(1, lo // 50):
             break
-        guess = max(1, int(guess * budget / rc.total_bytes * 0.98))
-        if guess == 1:
-            rc = estimate(build, batch_size=1, **common)
-            reports.append(rc)
-            confirmed = bool(rc.fits)
-            break
-    return MaxBatch(
-        guess if confirmed else None,
-        True,
-        int(fixed),
-        per_sample,
-        fixed,
-        spec.usable_bytes,
-        confirmed,
-        reports,
-    )
+        if not lo < guess < upper:
+            guess = (lo + upper) // 2
+        r = trace(guess)
+        if r.fits:
+            lo = guess
+        else:
+            hi = guess
+        # secant through the two traces nearest the budget
+        near = sorted(traced.items(), key=lambda kv: abs(kv[1].total_bytes - budget))[:2]
+        (ba, ra), (bb, rb) = near if len(near) == 2 else (near[0], near[0])
+        slope = (rb.total_bytes - ra.total_bytes) / (bb - ba) if bb != ba else per_sample
+        guess = int(ba + (budget - ra.total_bytes) / max(slope, 1.0))
+    return MaxBatch(lo, True, int(fixed), per_sample, fixed, spec.usable_bytes, True, reports)

@@ -35,6 +35,7 @@ ACTIVATIONS = "activations"
 TEMPORARIES = "temporaries"
 WORKSPACES = "workspaces"
 INPUTS = "inputs"
+HOST = "host"  # tensors a CUDA run keeps on the CPU; dropped from the device accounting
 CATEGORIES = (
     PARAMETERS,
     GRADIENTS,
@@ -75,6 +76,11 @@ class Trace:
     steps: int = 0
     mode: str = "train"
     notes: list[str] = field(default_factory=list)
+
+    def device_events(self) -> list[Event]:
+        """The events of tensors that a CUDA run would place on the GPU."""
+        host = {uid for uid, cat in self.category.items() if cat == HOST}
+        return [ev for ev in self.events if ev.uid not in host] if host else self.events
 
     def live_curve(self) -> list[int]:
         """Live allocated bytes after each event."""
@@ -387,9 +393,16 @@ def _classify_after_step(trace: Trace, recorder: _Recorder, params, opt) -> None
             uid = recorder.uid_of(p.grad)
             if uid is not None:
                 trace.category[uid] = GRADIENTS
+    on_device_steps = any(g.get("fused") or g.get("capturable") for g in opt.param_groups)
     for state in opt.state.values():
-        for value in state.values():
+        for key, value in state.items():
             if isinstance(value, torch.Tensor):
                 uid = recorder.uid_of(value)
-                if uid is not None:
+                if uid is None:
+                    continue
+                # Adam's `step` counters live on the host unless fused/capturable
+                # (torch/optim/adam.py: `torch.tensor(0.0)` without a device).
+                if key == "step" and value.dim() == 0 and not on_device_steps:
+                    trace.category[uid] = HOST
+                else:
                     trace.category[uid] = OPTIMIZER_STATE
