@@ -119,7 +119,6 @@ _CPU_ONLY = (
     "max_unpool3d",
     "grid_sampler",
     "_native_multi_head_attention",
-    "mkldnn_rnn_layer",
 )
 
 _AUTOCAST_CPU = torch._C.DispatchKeySet(torch._C.DispatchKey.AutocastCPU)
@@ -323,16 +322,21 @@ def conv_workspace_bytes(args, *, backward: bool = False) -> int:
 class _CudnnRnnMemory:
     """Memory of cuDNN's RNN kernels, replacing what the CPU's mkldnn RNN allocates.
 
-    Measured (trace-lstm-64.json: 2-layer LSTM, d=512, hidden=1024, T=256, B=64, fp32):
-    forward allocates a reserve space of 704 MiB = 5.5 x (layers * T * B * hidden * 4 bytes)
-    that lives until backward, and a 429 MiB transient workspace; the flat weight buffer
-    (56 MiB, = parameter bytes) exists from construction. We scale both with layers, T, B,
-    hidden, gate count and element size, and account the CPU trace's own saved tensors.
+    On CUDA an nn.LSTM/GRU/RNN runs one `_cudnn_rnn` call for all layers. The H200 allocator
+    trace (trace-lstm-64.json: 2-layer LSTM, d=512, hidden=1024, T=256, B=64, fp32) shows, per
+    forward: a contiguous (T, B, d) copy of a batch-first input (32 MiB, freed at the end of
+    the call), the (T, B, H) output (64 MiB), h_n/c_n, a 429 MiB workspace freed before
+    returning and a 704 MiB *reserve space* kept for backward; the batch-first output is a
+    transposed view, so the next layer copies it (64 MiB). Backward allocates a contiguous
+    grad-output copy, dx, dh/dc, the workspace again, then the weight gradient (= parameter
+    bytes) with the workspace once more, and frees the reserve at the end.
+
+    Reserve = 5.5 x and workspace = 3.35 x (layers * T * B * H * element size) for 4 gates;
+    other cells are scaled by gate count (GRU 3, RNN 1) - an extrapolation from one model.
+    The CPU's own allocations inside the RNN (forward and backward) are not counted.
     """
 
-    # Per-(layer, step, batch, hidden) element factors from the LSTM trace (4 gates). For other
-    # cells we scale by gate count: GRU 3 gates, vanilla RNN 1.
-    RESERVE_PER_GATE = 5.5 / 4
+    RESERVE_PER_GATE = 704 / 128 / 4
     WORKSPACE_PER_GATE = 449839872 / (2 * 256 * 64 * 1024 * 4) / 4
 
     @classmethod
@@ -342,51 +346,131 @@ class _CudnnRnnMemory:
             "measured LSTM; other RNN shapes are extrapolated"
         )
         gates = {"LSTM": 4, "GRU": 3}.get(module.mode, 1)
+        dirs = 2 if module.bidirectional else 1
+        layers = module.num_layers * dirs
         hidden = module.hidden_size
-        layers = module.num_layers * (2 if module.bidirectional else 1)
-        batch_first = module.batch_first
-        # cuDNN keeps a flat copy of the weights next to the parameters' own storage only
-        # when the parameters are not views into it; torch flattens them on .cuda(), so the
-        # parameters *are* the flat buffer and nothing is added here.
+        params = [p for p in module.parameters() if p.requires_grad]
+        param_bytes = sum(_round_up(p.numel() * p.element_size(), 512) for p in params)
         original_forward = module.forward
 
         def forward(inp, hx=None):
-            out = original_forward(inp, hx)
-            if not torch.is_grad_enabled():
-                return out
-            x = inp[0] if isinstance(inp, (tuple, list)) else inp
-            if not isinstance(x, torch.Tensor) or x.dim() != 3:
-                return out
+            x = inp
+            if not isinstance(x, torch.Tensor) or x.dim() != 3 or not torch.is_grad_enabled():
+                return original_forward(inp, hx)
+            batch_first = module.batch_first
             steps, batch = (x.shape[1], x.shape[0]) if batch_first else (x.shape[0], x.shape[1])
-            elem = x.element_size()
+            steps, batch = int(steps), int(batch)
+            elem = 2 if torch.is_autocast_cpu_enabled() else x.element_size()
+            unit = layers * steps * batch * hidden * elem
+            reserve = _round_up(int(unit * gates * cls.RESERVE_PER_GATE), 512)
+            workspace = _round_up(int(unit * gates * cls.WORKSPACE_PER_GATE), 512)
+            in_bytes = _round_up(x.numel() * elem, 512)
+            out_bytes = _round_up(steps * batch * hidden * dirs * elem, 512)
+            state = {"pending": len(params), "synthetic": []}
+            if x.requires_grad:
+                x = _RnnEntry.apply(x, recorder, state)
+            if batch_first:
+                recorder.free(recorder.alloc(in_bytes, "temporaries"))  # seq-first copy
+            recorder.paused += 1
+            try:
+                out = original_forward(x, hx)
+            finally:
+                recorder.paused -= 1
+            y = out[0] if isinstance(out, tuple) else out
+            for t in _tensors(out):
+                recorder.track(t, "activations", force=True)
+            recorder.free(recorder.alloc(workspace, "workspaces"))
+            rid = recorder.alloc(reserve, "activations")
+            state["reserve"] = rid
             if torch.is_autocast_cpu_enabled():
-                elem = 2
-            unit = layers * int(steps) * int(batch) * hidden * elem
-            reserve = int(unit * gates * cls.RESERVE_PER_GATE)
-            workspace = int(unit * gates * cls.WORKSPACE_PER_GATE)
-            ws = recorder.alloc(_round_up(workspace, 512), "workspaces")
-            rid = recorder.alloc(_round_up(reserve, 512), "activations")
-            recorder.free(ws)
-            holder = out[0] if isinstance(out, tuple) else out
-            if isinstance(holder, torch.Tensor) and holder.grad_fn is not None:
-                _free_with_graph(holder, recorder, rid)
-            else:
+                # CUDA autocast re-flattens the weights into one low-precision buffer
+                # (aten/src/ATen/cudnn/AutocastRNN.cpp), saved for backward.
+                state["synthetic"].append(recorder.alloc(param_bytes // 2, "activations"))
+            if batch_first:
+                # the transposed view is copied by whatever consumes it next
+                recorder.free(recorder.alloc(out_bytes, "activations"))
+            if y.grad_fn is None:
                 recorder.free(rid)
-            return out
+                return out
+
+            def on_accumulated(_param):
+                state["pending"] -= 1
+                if state["pending"] == 0:
+                    _finish_backward(recorder, state, params)
+
+            handles = [p.register_post_accumulate_grad_hook(on_accumulated) for p in params]
+            state["handles"] = handles
+            y = _RnnBoundary.apply(y, recorder, state, (in_bytes, out_bytes, workspace,
+                                                         param_bytes, batch_first))
+            if isinstance(out, tuple):
+                return (y, *out[1:])
+            return y
 
         module.forward = forward
 
 
-def _free_with_graph(tensor: torch.Tensor, recorder, uid: int) -> None:
-    """Free a synthetic allocation when the autograd node that produced `tensor` dies."""
-    import weakref
+def _tensors(obj) -> list[torch.Tensor]:
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if isinstance(obj, (tuple, list)):
+        return [t for o in obj for t in _tensors(o)]
+    return []
 
-    node = tensor.grad_fn
-    try:
-        weakref.finalize(node, recorder.free, uid)
-    except TypeError:
-        # grad_fn objects do not always accept weakrefs; fall back to the output tensor.
-        weakref.finalize(tensor, recorder.free, uid)
+
+def _finish_backward(recorder, state, params) -> None:
+    """After cuDNN's RNN backward: free its buffers, count the gradients it produced."""
+    if state.get("done"):
+        return
+    state["done"] = True
+    for handle in state.get("handles", []):
+        handle.remove()
+    recorder.paused -= 1
+    for uid in state["synthetic"]:
+        recorder.free(uid)
+    if state.get("reserve") is not None:
+        recorder.free(state["reserve"])
+    for p in params:
+        if p.grad is not None:
+            recorder.track(p.grad, "gradients")
+
+
+class _RnnBoundary(torch.autograd.Function):
+    """Identity on the RNN output; its backward marks the start of the RNN's backward."""
+
+    @staticmethod
+    def forward(ctx, y, recorder, state, sizes):
+        ctx.recorder, ctx.state, ctx.sizes = recorder, state, sizes
+        return y.view_as(y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        recorder, state = ctx.recorder, ctx.state
+        in_bytes, out_bytes, workspace, param_bytes, batch_first = ctx.sizes
+        synthetic = state["synthetic"]
+        recorder.track(grad)  # the incoming gradient exists before the RNN runs
+        recorder.paused += 1
+        if batch_first:
+            synthetic.append(recorder.alloc(out_bytes, "temporaries"))  # contiguous dy
+        synthetic.append(recorder.alloc(in_bytes, "temporaries"))  # dx
+        recorder.free(recorder.alloc(workspace, "workspaces"))  # backward data
+        synthetic.append(recorder.alloc(param_bytes, "gradients"))  # dw
+        recorder.free(recorder.alloc(workspace, "workspaces"))  # backward weights
+        return grad, None, None, None
+
+
+class _RnnEntry(torch.autograd.Function):
+    """Identity on the RNN input; its backward sees dx after the RNN's backward."""
+
+    @staticmethod
+    def forward(ctx, x, recorder, state):
+        ctx.recorder, ctx.state = recorder, state
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.state.get("done"):
+            ctx.recorder.track(grad, "temporaries")
+        return grad, None, None
 
 
 def enable_checkpointing(model: torch.nn.Module) -> None:

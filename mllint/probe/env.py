@@ -130,11 +130,13 @@ def collect_env(
     *,
     nvml: Any = None,
     environ: dict | None = None,
-    version_of: Callable[[str], str | None] = package_version,
-    framework_check: Callable[[str], dict[str, Any]] = check_framework,
+    version_of: Callable[[str], str | None] | None = None,
+    framework_check: Callable[[str], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Everything `mllint env` shows, as plain data."""
     env = os.environ if environ is None else environ
+    version_of = version_of or package_version
+    framework_check = framework_check or check_framework
     detection = detect_gpus(nvml=nvml, environ=env)
     gpus = []
     for g in detection.gpus:

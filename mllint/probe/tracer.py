@@ -102,6 +102,7 @@ class _Recorder:
         self.op_index = 0
         self.step = -1
         self.phase = INPUTS
+        self.paused = 0
         self._finalizers: list[weakref.finalize] = []
 
     def set_op(self, name: str) -> None:
@@ -114,7 +115,16 @@ class _Recorder:
         except (RuntimeError, NotImplementedError):
             return None
 
-    def track(self, tensor: torch.Tensor, category: str | None = None) -> int | None:
+    def track(
+        self, tensor: torch.Tensor, category: str | None = None, *, force: bool = False
+    ) -> int | None:
+        """Count `tensor`'s storage as allocated now, unless it is already counted.
+
+        While `paused` (a region whose CPU allocations a CUDA rule replaces with its own
+        model, e.g. cuDNN's RNN), new storages are not counted unless `force` is given.
+        """
+        if self.paused and not force:
+            return None
         try:
             storage = tensor.untyped_storage()
         except (RuntimeError, NotImplementedError):

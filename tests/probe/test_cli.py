@@ -85,7 +85,7 @@ def test_register_does_not_import_heavy_packages():
 
 
 def test_fits_json(user_file):
-    code, out, err = run_cli("probe", f"{user_file}:build", "-b", "64", "--gpu", "24GiB",
+    code, out, err = run_cli("probe", f"{user_file}:build", "-b", "64", "--gpu", "2GiB",
                              "--format", "json")
     assert code == 0, err
     data = json.loads(out)
