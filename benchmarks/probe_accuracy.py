@@ -14,6 +14,7 @@ This is a benchmark, not a timed test: it prints numbers and never fails on them
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import statistics
@@ -39,7 +40,7 @@ class DeepMLP(nn.Module):
         super().__init__()
         dims = [width_in] + [width] * hidden_layers
         body = []
-        for a, b in zip(dims[:-1], dims[1:], strict=True):
+        for a, b in itertools.pairwise(dims):
             body.append(nn.Linear(a, b))
             body.append(nn.GELU())
         body.append(nn.Linear(width, classes))
@@ -60,11 +61,11 @@ class ResidualBlock(nn.Module):
         super().__init__()
         cout = width * 4 if bottleneck else width
         if bottleneck:
-            layers = _conv_bn(cin, width, 1) + [nn.ReLU()]
-            layers += _conv_bn(width, width, 3, stride) + [nn.ReLU()]
+            layers = [*_conv_bn(cin, width, 1), nn.ReLU()]
+            layers += [*_conv_bn(width, width, 3, stride), nn.ReLU()]
             layers += _conv_bn(width, cout, 1)
         else:
-            layers = _conv_bn(cin, width, 3, stride) + [nn.ReLU()]
+            layers = [*_conv_bn(cin, width, 3, stride), nn.ReLU()]
             layers += _conv_bn(width, width, 3)
         self.main = nn.Sequential(*layers)
         self.shortcut = (
@@ -80,9 +81,7 @@ class ResidualBlock(nn.Module):
 class ResNetLike(nn.Module):
     def __init__(self, depths, bottleneck, classes=1000):
         super().__init__()
-        self.stem = nn.Sequential(
-            *_conv_bn(3, 64, 7, 2), nn.ReLU(), nn.MaxPool2d(3, 2, 1)
-        )
+        self.stem = nn.Sequential(*_conv_bn(3, 64, 7, 2), nn.ReLU(), nn.MaxPool2d(3, 2, 1))
         blocks, cin = [], 64
         for stage, n in enumerate(depths):
             width = 64 << stage
@@ -108,9 +107,7 @@ class SelfAttention(nn.Module):
     def forward(self, x):
         b, t, d = x.shape
         h = self.heads
-        q, k, v = (
-            z.view(b, t, h, d // h).transpose(1, 2) for z in self.to_qkv(x).split(d, dim=-1)
-        )
+        q, k, v = (z.view(b, t, h, d // h).transpose(1, 2) for z in self.to_qkv(x).split(d, dim=-1))
         if self.fused:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)
         else:
@@ -137,13 +134,12 @@ class TransformerBlock(nn.Module):
 class DecoderLM(nn.Module):
     """GPT-2 style language model with tied input/output embeddings."""
 
-    def __init__(self, vocab=50304, context=1024, depth=12, heads=12, dim=768, fused=True,
-                 checkpoint=False):
+    def __init__(
+        self, vocab=50304, context=1024, depth=12, heads=12, dim=768, fused=True, checkpoint=False
+    ):
         super().__init__()
         self.embed, self.position = nn.Embedding(vocab, dim), nn.Embedding(context, dim)
-        self.blocks = nn.ModuleList(
-            TransformerBlock(dim, heads, True, fused) for _ in range(depth)
-        )
+        self.blocks = nn.ModuleList(TransformerBlock(dim, heads, True, fused) for _ in range(depth))
         self.norm = nn.LayerNorm(dim)
         self.lm_head = nn.Linear(dim, vocab, bias=False)
         self.lm_head.weight = self.embed.weight
@@ -205,8 +201,12 @@ class SequenceTagger(nn.Module):
 
 def _double_conv(cin, cout):
     return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
-        nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
+        nn.Conv2d(cin, cout, 3, padding=1),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(),
+        nn.Conv2d(cout, cout, 3, padding=1),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(),
     )
 
 
@@ -246,6 +246,103 @@ class TwoTowerRecommender(nn.Module):
         return self.score(joint).squeeze(1)
 
 
+# ---- architectures that are NOT in the H200 measurements (for probe_gpu.py) ---------------
+
+
+class BiGRUTagger(nn.Module):
+    def __init__(self, vocab=32000, dim=256, hidden=512, depth=2, tags=20):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim)
+        self.rnn = nn.GRU(dim, hidden, depth, batch_first=True, bidirectional=True)
+        self.tagger = nn.Linear(2 * hidden, tags)
+
+    def forward(self, tokens):
+        states, _ = self.rnn(self.embed(tokens))
+        return self.tagger(states)
+
+
+class TorchEncoderClassifier(nn.Module):
+    """nn.TransformerEncoder (pre-norm, dropout 0.1) over token embeddings, mean-pooled."""
+
+    def __init__(self, vocab=32000, dim=512, heads=8, depth=6, classes=10):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim)
+        layer = nn.TransformerEncoderLayer(
+            dim, heads, 4 * dim, dropout=0.1, batch_first=True, norm_first=True
+        )
+        self.encoder = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, tokens):
+        return self.head(self.encoder(self.embed(tokens)).mean(dim=1))
+
+
+def _separable(cin, cout, stride):
+    return nn.Sequential(
+        nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False),
+        nn.BatchNorm2d(cin),
+        nn.ReLU6(),
+        nn.Conv2d(cin, cout, 1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU6(),
+    )
+
+
+class SeparableNet(nn.Module):
+    """MobileNet-v1-like: depthwise 3x3 + pointwise 1x1 convolutions."""
+
+    def __init__(self, classes=1000):
+        super().__init__()
+        plan = (
+            [(32, 64, 1), (64, 128, 2), (128, 128, 1), (128, 256, 2), (256, 256, 1), (256, 512, 2)]
+            + [(512, 512, 1)] * 5
+            + [(512, 1024, 2), (1024, 1024, 1)]
+        )
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU6()
+        )
+        self.body = nn.Sequential(*(_separable(a, b, st) for a, b, st in plan))
+        self.fc = nn.Linear(1024, classes)
+
+    def forward(self, x):
+        return self.fc(F.adaptive_avg_pool2d(self.body(self.stem(x)), 1).flatten(1))
+
+
+class PlainConvNet(nn.Module):
+    """VGG-11 with batch norm."""
+
+    def __init__(self, classes=1000):
+        super().__init__()
+        layers, cin = [], 3
+        for v in (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"):
+            if v == "M":
+                layers.append(nn.MaxPool2d(2))
+            else:
+                layers += [nn.Conv2d(cin, v, 3, padding=1), nn.BatchNorm2d(v), nn.ReLU(True)]
+                cin = v
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(512 * 7 * 7, 4096),
+            nn.ReLU(True),
+            nn.Dropout(),
+            nn.Linear(4096, 1000),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+EXTRA_CASES = [
+    {"model": "gru-bi", "batch": 32, "precision": "fp32", "optimizer": "adam"},
+    {"model": "tx-encoder", "batch": 32, "precision": "amp-bf16", "optimizer": "adamw"},
+    {"model": "tx-encoder", "batch": 64, "precision": "fp32", "optimizer": "adamw"},
+    {"model": "separable", "batch": 128, "precision": "fp32", "optimizer": "sgd"},
+    {"model": "vgg11-bn", "batch": 32, "precision": "fp32", "optimizer": "sgd"},
+    {"model": "vgg11-bn", "batch": 64, "precision": "amp-bf16", "optimizer": "adamw"},
+]
+
+
 def _token_ce(logits, target):
     return F.cross_entropy(logits.flatten(0, -2), target.flatten())
 
@@ -253,13 +350,24 @@ def _token_ce(logits, target):
 def build_case(name: str, batch: int):
     """(model, inputs, targets, loss_fn) for a measured model name at a batch size."""
     if name == "mlp":
-        return DeepMLP(), torch.randn(batch, 1024), torch.randint(0, 1000, (batch,)), F.cross_entropy
-    if name in ("resnet18", "resnet50"):
-        model = ResNetLike([2, 2, 2, 2], False) if name == "resnet18" else ResNetLike(
-            [3, 4, 6, 3], True
+        return (
+            DeepMLP(),
+            torch.randn(batch, 1024),
+            torch.randint(0, 1000, (batch,)),
+            F.cross_entropy,
         )
-        return (model, torch.randn(batch, 3, 224, 224), torch.randint(0, 1000, (batch,)),
-                F.cross_entropy)
+    if name in ("resnet18", "resnet50"):
+        model = (
+            ResNetLike([2, 2, 2, 2], False)
+            if name == "resnet18"
+            else ResNetLike([3, 4, 6, 3], True)
+        )
+        return (
+            model,
+            torch.randn(batch, 3, 224, 224),
+            torch.randint(0, 1000, (batch,)),
+            F.cross_entropy,
+        )
     if name.startswith("gpt"):
         kwargs = {
             "gpt-small": {},
@@ -271,17 +379,55 @@ def build_case(name: str, batch: int):
         tokens = torch.randint(0, 50304, (batch, 1024))
         return DecoderLM(**kwargs), tokens, torch.randint(0, 50304, (batch, 1024)), _token_ce
     if name == "bert-base":
-        return (EncoderClassifier(), torch.randint(0, 30522, (batch, 512)),
-                torch.randint(0, 2, (batch,)), F.cross_entropy)
+        return (
+            EncoderClassifier(),
+            torch.randint(0, 30522, (batch, 512)),
+            torch.randint(0, 2, (batch,)),
+            F.cross_entropy,
+        )
     if name == "vit-b16":
-        return (VisionTransformer(), torch.randn(batch, 3, 224, 224),
-                torch.randint(0, 1000, (batch,)), F.cross_entropy)
+        return (
+            VisionTransformer(),
+            torch.randn(batch, 3, 224, 224),
+            torch.randint(0, 1000, (batch,)),
+            F.cross_entropy,
+        )
     if name == "lstm":
-        return (SequenceTagger(), torch.randint(0, 32000, (batch, 256)),
-                torch.randint(0, 20, (batch, 256)), _token_ce)
+        return (
+            SequenceTagger(),
+            torch.randint(0, 32000, (batch, 256)),
+            torch.randint(0, 20, (batch, 256)),
+            _token_ce,
+        )
     if name == "unet":
-        return (UNetSegmenter(), torch.randn(batch, 3, 256, 256),
-                torch.randint(0, 21, (batch, 256, 256)), F.cross_entropy)
+        return (
+            UNetSegmenter(),
+            torch.randn(batch, 3, 256, 256),
+            torch.randint(0, 21, (batch, 256, 256)),
+            F.cross_entropy,
+        )
+    if name == "gru-bi":
+        return (
+            BiGRUTagger(),
+            torch.randint(0, 32000, (batch, 512)),
+            torch.randint(0, 20, (batch, 512)),
+            _token_ce,
+        )
+    if name == "tx-encoder":
+        return (
+            TorchEncoderClassifier(),
+            torch.randint(0, 32000, (batch, 512)),
+            torch.randint(0, 10, (batch,)),
+            F.cross_entropy,
+        )
+    if name in ("separable", "vgg11-bn"):
+        model = SeparableNet() if name == "separable" else PlainConvNet()
+        return (
+            model,
+            torch.randn(batch, 3, 224, 224),
+            torch.randint(0, 1000, (batch,)),
+            F.cross_entropy,
+        )
     if name == "recsys":
         pairs = torch.stack(
             [torch.randint(0, 2_000_000, (batch,)), torch.randint(0, 1_000_000, (batch,))], 1
@@ -411,12 +557,41 @@ def check_false_fits(rows, margin: float) -> int:
     return bad
 
 
+def write_predictions(path: Path) -> int:
+    """Predictions for every measured case and EXTRA_CASES, for probe_gpu.py to compare."""
+    cases = load_cases(DATA / "measured-h200.jsonl") + EXTRA_CASES
+    out = []
+    for case in cases:
+        row = {k: case[k] for k in ("model", "batch", "precision", "optimizer")}
+        try:
+            r = predict(case, False)
+        except Exception as exc:
+            row["error"] = f"{type(exc).__name__}: {exc}"
+        else:
+            row["default"] = {
+                "peak_alloc": r.peak_allocated_bytes,
+                "peak_reserved": r.peak_reserved_bytes,
+                "total": r.total_bytes,
+            }
+        out.append(row)
+        print(row, flush=True)
+    path.write_text(json.dumps(out, indent=1))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="only cases of this model")
     parser.add_argument("--quick", action="store_true", help="every 4th case only")
     parser.add_argument("--default-only", action="store_true", help="skip expandable segments")
+    parser.add_argument(
+        "--write-predictions",
+        metavar="FILE",
+        help="only write predictions for the measured and extra cases (JSON)",
+    )
     args = parser.parse_args(argv)
+    if args.write_predictions:
+        return write_predictions(Path(args.write_predictions))
     files = [("measured-h200.jsonl", False)]
     if not args.default_only:
         files.append(("measured-h200-expandable-segments.jsonl", True))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["estimate", "estimate_max_batch", "resolve_gpu", "detect_gpus"]
+__all__ = ["detect_gpus", "estimate", "estimate_max_batch", "resolve_gpu"]
 
 
 def estimate(build, **kwargs: Any):

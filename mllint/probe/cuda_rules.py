@@ -175,23 +175,67 @@ def _set_opt_dtype_kernel(op):
     return kernel
 
 
+def _sdpa_kernel(
+    query,
+    key,
+    value,
+    attn_mask=None,
+    dropout_p=0.0,
+    is_causal=False,
+    *,
+    scale=None,
+    enable_gqa=False,
+):
+    """scaled_dot_product_attention as CUDA runs it, memory-wise.
+
+    With dropout, CPU falls back to the math path, which materialises the (T, T) attention
+    matrix and a dropout mask; CUDA's flash and memory-efficient kernels apply dropout inside
+    the kernel (keeping only an RNG seed and offset). So dropout is traced as the CPU flash
+    kernel without dropout, whose saved tensors match CUDA's. Shapes the CPU flash kernel does
+    not take (grouped-query heads, other ranks) keep the math path.
+    """
+    same_heads = (
+        query.dim() == 4
+        and key.dim() == 4
+        and value.dim() == 4
+        and query.shape[1] == key.shape[1] == value.shape[1]
+    )
+    if same_heads and query.is_floating_point():
+        out, _lse = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu.default(
+            query, key, value, 0.0, is_causal, attn_mask=attn_mask, scale=scale
+        )
+        return out
+    return torch.ops.aten._scaled_dot_product_attention_math.default(
+        query,
+        key,
+        value,
+        attn_mask,
+        dropout_p,
+        is_causal,
+        None,
+        scale=scale,
+        enable_gqa=enable_gqa,
+    )[0]
+
+
 def _dropout_kernel(inp, p, train):
     # CUDA's dropout is the fused kernel with a bool mask; CPU's is mask-multiply in inp.dtype.
     if not train or p == 0:
-        return inp.clone() if False else inp
+        return inp
     return torch.ops.aten.native_dropout.default(inp, p, train)[0]
 
 
 @contextlib.contextmanager
 def cuda_policy(autocast_dtype: torch.dtype | None) -> Iterator[None]:
     """Re-register CPU kernels so the CPU trace follows CUDA's op policies (rules 1 and 2)."""
-    lib = torch.library.Library("aten", "IMPL")  # noqa: TID251 - scoped, destroyed below
+    lib = torch.library.Library("aten", "IMPL")
     try:
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             lib.impl("dropout", _dropout_kernel, "AutogradCPU")
+            lib.impl("scaled_dot_product_attention", _sdpa_kernel, "AutogradCPU")
             if autocast_dtype is not None:
                 for name in _CUDA_ONLY_LOWER:
                     _try_impl(lib, name, lambda op: _lower_kernel(op, autocast_dtype))
@@ -237,6 +281,7 @@ class CudaRules:
     """Hooks called by the tracer around every aten op, adding CUDA-only allocations."""
 
     def __init__(self, *, conv_workspace: bool = True, attention_workspace: bool = True) -> None:
+        self.weight_shapes: set[tuple[int, ...]] = set()
         self.conv_workspace = conv_workspace
         self.attention_workspace = attention_workspace
         self.notes: list[str] = []
@@ -247,13 +292,17 @@ class CudaRules:
             yield
 
     def prepare_model(self, model: torch.nn.Module, recorder) -> None:
+        self.weight_shapes = {tuple(p.shape) for p in model.parameters() if p.dim() == 2}
         for module in model.modules():
             if isinstance(module, torch.nn.RNNBase):
                 _CudnnRnnMemory.attach(module, recorder, self)
 
     def before_op(self, name: str, func, args, kwargs, recorder) -> list[int]:
         uids: list[int] = []
-        if self.attention_workspace and name == "_scaled_dot_product_flash_attention_for_cpu_backward":
+        if (
+            self.attention_workspace
+            and name == "_scaled_dot_product_flash_attention_for_cpu_backward"
+        ):
             q = args[1] if len(args) > 1 else None
             if isinstance(q, torch.Tensor) and q.dim() == 4:
                 b, h, t, d = (int(x) for x in q.shape)
@@ -271,6 +320,10 @@ class CudaRules:
         return uids
 
     def after_op(self, name, func, args, kwargs, out, recorder, before: list[int]) -> None:
+        if name == "mm" and recorder.phase == "temporaries" and isinstance(out, torch.Tensor):
+            size = weight_grad_workspace_bytes(out, args, self.weight_shapes)
+            if size:
+                recorder.free(recorder.alloc(_round_up(size, 512), "workspaces"))
         if self.conv_workspace and name in ("convolution", "convolution_backward"):
             # cuDNN allocates its workspace after the op's outputs and frees it before
             # returning (allocator trace: output block, workspace block, workspace free).
@@ -282,6 +335,35 @@ class CudaRules:
                     recorder.free(recorder.alloc(_round_up(size, 512), "workspaces"))
         for uid in before:
             recorder.free(uid)
+
+
+# Largest weight-gradient GEMM workspace seen on the H200 (BERT-base, bf16, 16k tokens).
+WEIGHT_GRAD_WORKSPACE_CAP = 132 * 1024**2
+
+
+def weight_grad_workspace_bytes(out: torch.Tensor, args, weight_shapes) -> int:
+    """Transient workspace of the GEMM that computes a Linear layer's weight gradient.
+
+    Allocator events recorded on the H200 (benchmarks/probe_data/gpu-run-h200-*.json) show,
+    in the backward of every Linear layer, a block allocated after dX and dW and freed at
+    once: 128 MiB for the MLP's 4096x4096 layers (fp32, grad_output 4096x4096 = 64 MiB),
+    31.25 MiB for its 4096->1000 head (grad_output 15.6 MiB), 48 MiB for BERT's 768-wide
+    projections (bf16 grad_output 24 MiB) and 132-132.75 MiB for its 3072- and 2304-wide
+    ones (grad_output 96 and 72 MiB). So: twice the grad_output bytes, at most 132 MiB.
+    (A cuBLASLt split-K reduction buffer is the likely cause; the rule is empirical.)
+    The weight-gradient GEMM is recognised as a backward `mm` whose output has the shape of
+    a 2-D parameter (grad_output is then its first operand) or of its transpose (second).
+    """
+    if out.dim() != 2 or len(args) < 2:
+        return 0
+    shape = tuple(int(s) for s in out.shape)
+    if shape in weight_shapes:
+        grad = args[0]
+    elif shape[::-1] in weight_shapes:
+        grad = args[1]
+    else:
+        return 0
+    return min(2 * _nbytes(grad), WEIGHT_GRAD_WORKSPACE_CAP)
 
 
 def conv_workspace_bytes(args, *, backward: bool = False) -> int:
@@ -373,7 +455,7 @@ class _CudnnRnnMemory:
                 recorder.free(recorder.alloc(in_bytes, "temporaries"))  # seq-first copy
             recorder.paused += 1
             try:
-                out = original_forward(x, hx)
+                out = _shaped_rnn(module, x, hx, params, elem)
             finally:
                 recorder.paused -= 1
             y = out[0] if isinstance(out, tuple) else out
@@ -400,13 +482,53 @@ class _CudnnRnnMemory:
 
             handles = [p.register_post_accumulate_grad_hook(on_accumulated) for p in params]
             state["handles"] = handles
-            y = _RnnBoundary.apply(y, recorder, state, (in_bytes, out_bytes, workspace,
-                                                         param_bytes, batch_first))
+            y = _RnnBoundary.apply(
+                y, recorder, state, (in_bytes, out_bytes, workspace, param_bytes, batch_first)
+            )
             if isinstance(out, tuple):
                 return (y, *out[1:])
             return y
 
         module.forward = forward
+
+
+def _shaped_rnn(module: torch.nn.RNNBase, x: torch.Tensor, hx, params, elem: int):
+    """Outputs of the right shapes and autograd links, without running the recurrence.
+
+    The memory of the RNN is modelled separately (cuDNN's, see _CudnnRnnMemory), so the
+    CPU recurrence, which for GRU/RNN runs step by step (slow under fake tensors), is
+    skipped: a custom autograd function returns empty outputs and zero gradients.
+    """
+    dirs = 2 if module.bidirectional else 1
+    out_size = module.proj_size or module.hidden_size
+    b_dim = 0 if module.batch_first else 1
+    batch, steps = int(x.shape[b_dim]), int(x.shape[1 - b_dim])
+    dtype = torch.bfloat16 if elem == 2 and torch.is_autocast_cpu_enabled() else x.dtype
+    out_shape = (batch, steps, dirs * out_size) if module.batch_first else (
+        steps, batch, dirs * out_size)
+    h_shape = (module.num_layers * dirs, batch, out_size)
+    c_shape = (module.num_layers * dirs, batch, module.hidden_size)
+    states = []
+    if isinstance(hx, tuple):
+        states = [h for h in hx if isinstance(h, torch.Tensor)]
+    elif isinstance(hx, torch.Tensor):
+        states = [hx]
+    shapes = [out_shape, h_shape] + ([c_shape] if module.mode == "LSTM" else [])
+    outs = _ShapedRnn.apply(shapes, dtype, x, *states, *params)
+    y, h = outs[0], outs[1]
+    return (y, (h, outs[2])) if module.mode == "LSTM" else (y, h)
+
+
+class _ShapedRnn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, shapes, dtype, *tensors):
+        ctx.specs = [(t.shape, t.dtype) for t in tensors]
+        return tuple(torch.empty(s, dtype=dtype, device=tensors[0].device) for s in shapes)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        device = grads[0].device
+        return (None, None, *(torch.zeros(s, dtype=d, device=device) for s, d in ctx.specs))
 
 
 def _tensors(obj) -> list[torch.Tensor]:

@@ -257,8 +257,10 @@ def render_env(data: dict[str, Any]) -> None:
     if data["gpus"]:
         console.print(gpu_table)
     else:
-        console.print(f"[yellow]{NO_GPU}[/yellow]" + (f" ({data['nvml_error']})" if data.get(
-            "nvml_error") else ""))
+        console.print(
+            f"[yellow]{NO_GPU}[/yellow]"
+            + (f" ({data['nvml_error']})" if data.get("nvml_error") else "")
+        )
     console.print(
         f"driver {data.get('driver') or '-'}, CUDA (driver) {data.get('cuda_driver') or '-'}, "
         f"CUDA_VISIBLE_DEVICES={data.get('cuda_visible_devices')!s}"

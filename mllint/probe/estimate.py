@@ -8,7 +8,6 @@ or named) it also says whether the run fits, with a safety margin.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -89,9 +88,9 @@ def estimate(
     spec: GpuSpec | None = resolve_gpu(gpu) if gpu is not None else None
     capability = spec.capability if spec else None
     if expandable_segments is None:
-        expandable_segments = "true" in allocator.alloc_conf_from_env().get(
-            "expandable_segments", ""
-        ).lower()
+        expandable_segments = (
+            "true" in allocator.alloc_conf_from_env().get("expandable_segments", "").lower()
+        )
 
     trace = tracer.trace_step(
         build,
@@ -225,7 +224,13 @@ def estimate_max_batch(
                 r_one.breakdown.get(k, 0) for k in ("parameters", "gradients", "optimizer_state")
             )
             return MaxBatch(
-                None, False, floor, 0.0, float(r_one.total_bytes), spec.usable_bytes, True,
+                None,
+                False,
+                floor,
+                0.0,
+                float(r_one.total_bytes),
+                spec.usable_bytes,
+                True,
                 reports,
             )
         b1, r1 = 1, r_one
@@ -243,8 +248,9 @@ def estimate_max_batch(
     per_sample = max((r2.total_bytes - r1.total_bytes) / max(b2 - b1, 1), 1.0)
     fixed = r1.total_bytes - per_sample * b1
     if hi is None and lo >= limit:
-        return MaxBatch(limit, True, int(fixed), per_sample, fixed, spec.usable_bytes, True,
-                        reports)
+        return MaxBatch(
+            limit, True, int(fixed), per_sample, fixed, spec.usable_bytes, True, reports
+        )
     guess = int((budget - fixed) // per_sample)
     while len(traced) < max_traces:
         upper = hi if hi is not None else limit + 1

@@ -8,6 +8,7 @@ built from recorded real outputs (../shared/gpu/h200-env.json, nvidia-smi-q.xml)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import asdict, dataclass, field
@@ -207,10 +208,8 @@ def detect_gpus(*, nvml: Any = None, environ: dict | None = None) -> Detection:
     except Exception as exc:
         return Detection([], error=_nvml_error(exc), visible_devices=visible)
     finally:
-        try:
+        with contextlib.suppress(Exception):
             nvml.nvmlShutdown()
-        except Exception:
-            pass
 
 
 def _nvml_error(exc: Exception) -> str:
@@ -276,7 +275,7 @@ def _device_spec(nvml: Any, handle: Any, index: int, uuid: str) -> GpuSpec:
                     mh = nvml.nvmlDeviceGetMigDeviceHandleByIndex(handle, k)
                 except Exception:
                     continue
-                t, f, r = _memory(nvml, mh)
+                t, f, _reserved = _memory(nvml, mh)
                 instances.append({"index": k, "total": t, "free": f})
         except Exception:
             pass

@@ -31,10 +31,19 @@ def plot_timeline(report: dict[str, Any], path: str) -> None:
     ax.plot(xs, [v / gib for v in curve], lw=1, color="tab:blue", label="allocated (live)")
     if curve:
         peak_i = max(range(len(curve)), key=curve.__getitem__)
-        ax.axhline(report["peak_reserved_bytes"] / gib, color="tab:orange", ls="--",
-                   label="peak reserved (predicted)")
-        ax.scatter([peak_i], [curve[peak_i] / gib], color="red", zorder=3,
-                   label=f"peak {curve[peak_i] / gib:.2f} GiB at {report['peak_op']}")
+        ax.axhline(
+            report["peak_reserved_bytes"] / gib,
+            color="tab:orange",
+            ls="--",
+            label="peak reserved (predicted)",
+        )
+        ax.scatter(
+            [peak_i],
+            [curve[peak_i] / gib],
+            color="red",
+            zorder=3,
+            label=f"peak {curve[peak_i] / gib:.2f} GiB at {report['peak_op']}",
+        )
     gpu = report.get("gpu")
     if gpu:
         ax.axhline(gpu["usable_bytes"] / gib, color="black", lw=1, label=f"{gpu['name']} usable")

@@ -68,9 +68,7 @@ def run_worker(job: dict[str, Any], *, timeout: float = DEFAULT_TIMEOUT) -> dict
         env = dict(os.environ)
         # the child must import this very mllint, wherever it was imported from
         root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in [root, env.get("PYTHONPATH", "")] if p
-        )
+        env["PYTHONPATH"] = os.pathsep.join(p for p in [root, env.get("PYTHONPATH", "")] if p)
         env.setdefault("PYTHONUNBUFFERED", "1")
         cmd = [sys.executable, "-m", "mllint.probe.worker", str(job_path)]
         kwargs: dict[str, Any] = {}

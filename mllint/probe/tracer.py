@@ -206,6 +206,33 @@ def _cast_floats(obj: Any, dtype: torch.dtype) -> Any:
     )
 
 
+def _adopt(model: torch.nn.Module, fake_mode: FakeTensorMode) -> None:
+    """Give every parameter and buffer a fake tensor of *our* fake mode.
+
+    `copy.deepcopy` of a module under FakeTensorMode (nn.TransformerEncoder clones its layer
+    that way) yields fake tensors of a new mode, which then cannot be mixed with ours.
+    """
+    done: dict[int, torch.Tensor] = {}
+
+    def fresh(t: torch.Tensor) -> torch.Tensor:
+        return torch.empty_strided(t.shape, t.stride(), dtype=t.dtype)
+
+    for module in model.modules():
+        for name, p in list(module._parameters.items()):
+            if p is None or getattr(p, "fake_mode", fake_mode) is fake_mode:
+                continue
+            if id(p) not in done:
+                done[id(p)] = torch.nn.Parameter(fresh(p), p.requires_grad)
+            module._parameters[name] = done[id(p)]
+        for name, b in list(module._buffers.items()):
+            if b is not None and getattr(b, "fake_mode", fake_mode) is not fake_mode:
+                module._buffers[name] = fresh(b)
+    if done:
+        for module in model.modules():
+            if isinstance(module, torch.nn.RNNBase):
+                module._init_flat_weights()
+
+
 def _cast_module(model: torch.nn.Module, dtype: torch.dtype) -> None:
     """`model.to(dtype)` for fake tensors.
 
@@ -296,7 +323,9 @@ def trace_step(
     steady state (with that state alive through forward and backward) starts in step 2.
     """
     if precision not in PRECISIONS:
-        raise ProbeError(f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}")
+        raise ProbeError(
+            f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}"
+        )
     if mode not in ("train", "inference"):
         raise ProbeError(f"unknown mode {mode!r}; expected 'train' or 'inference'")
     rules = rules or cuda_rules.CudaRules()
@@ -314,6 +343,7 @@ def trace_step(
             if not isinstance(model, torch.nn.Module):
                 raise ProbeError("build() must return a torch.nn.Module as the model")
             inputs = _as_tuple(inputs)
+            _adopt(model, fake_mode)
             if cast_dtype is not None:
                 _cast_module(model, cast_dtype)
                 inputs = _cast_floats(inputs, cast_dtype)

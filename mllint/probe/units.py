@@ -49,7 +49,7 @@ def parse_size(text: str) -> int:
     number, unit = float(m.group(1)), (m.group(2) or "b").lower()
     if unit not in _UNITS:
         raise ValueError(f"unknown size unit {m.group(2)!r} in {text!r}")
-    return int(round(number * _UNITS[unit]))
+    return round(number * _UNITS[unit])
 
 
 def fmt_bytes(nbytes: float | int | None) -> str:

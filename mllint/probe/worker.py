@@ -46,7 +46,10 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         "margin": job.get("margin", 0.10),
     }
     report = estimate(
-        build, batch_size=job["batch_size"], gpu=gpu, keep_timeline=bool(job.get("plot")),
+        build,
+        batch_size=job["batch_size"],
+        gpu=gpu,
+        keep_timeline=bool(job.get("plot")),
         **common,
     )
     result: dict[str, Any] = {"report": report.to_dict(timeline=bool(job.get("plot")))}
@@ -54,9 +57,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         mb = estimate_max_batch(
             build, gpu=gpu, probe_batches=_probe_batches(job["batch_size"]), **common
         )
-        result["max_batch"] = {
-            k: v for k, v in mb.to_dict().items() if k != "reports"
-        }
+        result["max_batch"] = {k: v for k, v in mb.to_dict().items() if k != "reports"}
     if gpu is not None and job.get("suggest", True) and report.fits is False:
         result["suggestions"] = suggestions(build, job, gpu, common, report, result)
     return result
@@ -64,8 +65,16 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 
 def _spec_args(data: dict[str, Any]) -> dict[str, Any]:
     keys = (
-        "name", "total_bytes", "capability", "free_bytes", "reserved_bytes", "source", "index",
-        "uuid", "mig", "extra",
+        "name",
+        "total_bytes",
+        "capability",
+        "free_bytes",
+        "reserved_bytes",
+        "source",
+        "index",
+        "uuid",
+        "mig",
+        "extra",
     )
     args = {k: data[k] for k in keys if k in data}
     if args.get("capability") is not None:

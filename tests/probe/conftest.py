@@ -23,12 +23,12 @@ class NVMLError(Exception):
         self.value = value
 
 
-class NVMLError_LibraryNotFound(NVMLError):  # noqa: N801 - mirrors pynvml's class name
+class NVMLError_LibraryNotFound(NVMLError):
     def __init__(self):
         super().__init__(12, "NVML Shared Library Not Found")
 
 
-class NVMLError_FunctionNotFound(NVMLError):  # noqa: N801
+class NVMLError_FunctionNotFound(NVMLError):
     def __init__(self):
         super().__init__(13, "Function Not Found")
 
@@ -43,8 +43,9 @@ class FakeNVML:
     NVMLError = NVMLError
     nvmlMemory_v2 = "v2"
 
-    def __init__(self, devices, driver="580.159.04", cuda_driver=13000, init_error=None,
-                 has_v2=True):
+    def __init__(
+        self, devices, driver="580.159.04", cuda_driver=13000, init_error=None, has_v2=True
+    ):
         self.devices = devices
         self.driver = driver
         self.cuda_driver = cuda_driver
@@ -53,24 +54,24 @@ class FakeNVML:
         self.initialised = False
         self.shutdowns = 0
 
-    def nvmlInit(self):  # noqa: N802
+    def nvmlInit(self):
         if self.init_error is not None:
             raise self.init_error
         self.initialised = True
 
-    def nvmlShutdown(self):  # noqa: N802
+    def nvmlShutdown(self):
         self.shutdowns += 1
 
-    def nvmlDeviceGetCount(self):  # noqa: N802
+    def nvmlDeviceGetCount(self):
         return len(self.devices)
 
-    def nvmlSystemGetDriverVersion(self):  # noqa: N802
+    def nvmlSystemGetDriverVersion(self):
         return self.driver
 
-    def nvmlSystemGetCudaDriverVersion(self):  # noqa: N802
+    def nvmlSystemGetCudaDriverVersion(self):
         return self.cuda_driver
 
-    def nvmlDeviceGetHandleByIndex(self, i):  # noqa: N802
+    def nvmlDeviceGetHandleByIndex(self, i):
         return ("dev", i)
 
     def _dev(self, handle):
@@ -78,25 +79,25 @@ class FakeNVML:
             return self.devices[handle[1]]["mig_instances"][handle[2]]
         return self.devices[handle[1]]
 
-    def nvmlDeviceGetName(self, h):  # noqa: N802
+    def nvmlDeviceGetName(self, h):
         return self._dev(h)["name"]
 
-    def nvmlDeviceGetUUID(self, h):  # noqa: N802
+    def nvmlDeviceGetUUID(self, h):
         return self._dev(h)["uuid"]
 
-    def nvmlDeviceGetCudaComputeCapability(self, h):  # noqa: N802
+    def nvmlDeviceGetCudaComputeCapability(self, h):
         return tuple(self._dev(h)["capability"])
 
-    def nvmlDeviceGetMigMode(self, h):  # noqa: N802
+    def nvmlDeviceGetMigMode(self, h):
         return tuple(self._dev(h).get("mig_mode", (0, 0)))
 
-    def nvmlDeviceGetMaxMigDeviceCount(self, h):  # noqa: N802
+    def nvmlDeviceGetMaxMigDeviceCount(self, h):
         return len(self._dev(h).get("mig_instances", []))
 
-    def nvmlDeviceGetMigDeviceHandleByIndex(self, h, k):  # noqa: N802
+    def nvmlDeviceGetMigDeviceHandleByIndex(self, h, k):
         return ("mig", h[1], k)
 
-    def nvmlDeviceGetMemoryInfo(self, h, version=None):  # noqa: N802
+    def nvmlDeviceGetMemoryInfo(self, h, version=None):
         dev = self._dev(h)
         if version is not None:
             if not self.has_v2 or "mem_v2" not in dev:
@@ -133,8 +134,7 @@ def xml_device() -> dict:
         "uuid": gpu.find("uuid").text,
         "capability": (9, 0),
         "mem_v1": {"total": total, "free": free, "used": used + reserved},
-        "mem_v2": {"total": total, "free": free, "used": used, "reserved": reserved,
-                   "version": 2},
+        "mem_v2": {"total": total, "free": free, "used": used, "reserved": reserved, "version": 2},
         "mig_mode": (0, 0) if gpu.find("mig_mode/current_mig").text == "Disabled" else (1, 1),
     }
 

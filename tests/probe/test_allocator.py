@@ -65,9 +65,12 @@ def test_alloc_conf_is_read_from_either_variable():
     assert alloc_conf_from_env({"PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True"}) == {
         "expandable_segments": "True"
     }
-    assert alloc_conf_from_env({"PYTORCH_ALLOC_CONF": "max_split_size_mb:128,x:1"})[
-        "max_split_size_mb"
-    ] == "128"
+    assert (
+        alloc_conf_from_env({"PYTORCH_ALLOC_CONF": "max_split_size_mb:128,x:1"})[
+            "max_split_size_mb"
+        ]
+        == "128"
+    )
     assert alloc_conf_from_env({}) == {}
 
 

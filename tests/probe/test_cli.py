@@ -60,7 +60,10 @@ def user_file(tmp_path):
 def run_cli(*args, timeout=240):
     proc = subprocess.run(
         [sys.executable, "-m", "mllint.probe.cli", *args],
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
         env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
     )
     return proc.returncode, proc.stdout, proc.stderr
@@ -78,29 +81,42 @@ def test_register_does_not_import_heavy_packages():
         print(heavy)
         """
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=ROOT, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 
 
 def test_fits_json(user_file):
-    code, out, err = run_cli("probe", f"{user_file}:build", "-b", "64", "--gpu", "2GiB",
-                             "--format", "json")
+    code, out, err = run_cli(
+        "probe", f"{user_file}:build", "-b", "64", "--gpu", "2GiB", "--format", "json"
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["verdict"] == "fits" and data["exit_code"] == 0
     report = data["report"]
     assert report["fits"] is True
     assert report["param_count"] == 512 * 2048 + 2048 + 2048 * 10 + 10
-    assert set(report["breakdown"]) >= {"parameters", "gradients", "optimizer_state",
-                                        "activations", "temporaries", "workspaces"}
+    assert set(report["breakdown"]) >= {
+        "parameters",
+        "gradients",
+        "optimizer_state",
+        "activations",
+        "temporaries",
+        "workspaces",
+    }
     assert data["max_batch"]["max_batch_size"] >= 64
 
 
 def test_does_not_fit_exits_1_with_checked_suggestions(user_file):
-    code, out, err = run_cli("probe", f"{user_file}:build", "-b", "16384", "--gpu", "1GiB",
-                             "--format", "json")
+    code, out, err = run_cli(
+        "probe", f"{user_file}:build", "-b", "16384", "--gpu", "1GiB", "--format", "json"
+    )
     assert code == 1, err
     data = json.loads(out)
     assert data["verdict"] == "does not fit"
@@ -114,8 +130,9 @@ def test_does_not_fit_exits_1_with_checked_suggestions(user_file):
 
 
 def test_text_output(user_file):
-    code, out, err = run_cli("probe", f"{user_file}:build", "-b", "8", "--gpu", "T4",
-                             "--no-max-batch")
+    code, out, err = run_cli(
+        "probe", f"{user_file}:build", "-b", "8", "--gpu", "T4", "--no-max-batch"
+    )
     assert code == 0, err
     flat = " ".join(out.split())
     assert "peak allocated" in flat and "FITS" in flat and "T4" in flat
@@ -132,8 +149,16 @@ def test_text_output(user_file):
     ],
 )
 def test_user_code_failures_are_clean_errors(user_file, func, message):
-    code, out, err = run_cli("probe", f"{user_file}:{func}", "-b", "2", "--gpu", "24GiB",
-                             "--timeout", "3" if func == "hangs" else "120")
+    code, out, err = run_cli(
+        "probe",
+        f"{user_file}:{func}",
+        "-b",
+        "2",
+        "--gpu",
+        "24GiB",
+        "--timeout",
+        "3" if func == "hangs" else "120",
+    )
     assert code == 2
     assert message in err
     assert "Traceback" not in err + out
@@ -151,7 +176,16 @@ def test_bad_arguments_are_exit_2(user_file, capsys):
 def test_plot(user_file, tmp_path):
     pytest.importorskip("matplotlib")
     target = tmp_path / "timeline.png"
-    code, out, err = run_cli("probe", f"{user_file}:build", "-b", "8", "--gpu", "24GiB",
-                             "--no-max-batch", "--plot", str(target))
+    code, _out, err = run_cli(
+        "probe",
+        f"{user_file}:build",
+        "-b",
+        "8",
+        "--gpu",
+        "24GiB",
+        "--no-max-batch",
+        "--plot",
+        str(target),
+    )
     assert code == 0, err
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

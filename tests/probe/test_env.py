@@ -23,8 +23,12 @@ def _torch_sees_gpu(name):
 
 
 def test_env_reports_the_recorded_h200(h200_nvml):
-    data = collect_env(nvml=h200_nvml, environ={"VIRTUAL_ENV": "/opt/torch/.venv"},
-                       version_of=_versions(), framework_check=_torch_sees_gpu)
+    data = collect_env(
+        nvml=h200_nvml,
+        environ={"VIRTUAL_ENV": "/opt/torch/.venv"},
+        version_of=_versions(),
+        framework_check=_torch_sees_gpu,
+    )
     (gpu,) = data["gpus"]
     assert gpu["name"] == "NVIDIA H200"
     assert gpu["compute_capability"] == "9.0"
@@ -33,18 +37,23 @@ def test_env_reports_the_recorded_h200(h200_nvml):
     assert gpu["used_bytes"] == 150754820096 - 149356150784 - 644939776  # = v2 used
     assert gpu["used_bytes"] == 753729536
     assert data["driver"] == "580.159.04" and data["cuda_driver"] == "13.0"
-    assert data["frameworks"]["torch"] == {"version": "2.11.0+cu130", "cuda_build": "13.0",
-                                           "cudnn": 91900, "sees_gpu": True, "devices": 1}
+    assert data["frameworks"]["torch"] == {
+        "version": "2.11.0+cu130",
+        "cuda_build": "13.0",
+        "cudnn": 91900,
+        "sees_gpu": True,
+        "devices": 1,
+    }
     assert data["frameworks"]["tensorflow"] == {"version": None}
     assert data["tools"]["wandb"] == "0.19.1" and data["tools"]["mlflow"] is None
-    assert data["warnings"] == [] or all("virtual environment" not in w
-                                         for w in data["warnings"])
+    assert data["warnings"] == [] or all("virtual environment" not in w for w in data["warnings"])
     json.dumps(data)  # JSON-serialisable
 
 
 def test_env_warns_without_gpu_and_with_two_frameworks(no_gpu_nvml):
     data = collect_env(
-        nvml=no_gpu_nvml, environ={},
+        nvml=no_gpu_nvml,
+        environ={},
         version_of=_versions({"tensorflow": "2.17.0"}),
         framework_check=lambda name: {"sees_gpu": False},
     )
@@ -55,8 +64,12 @@ def test_env_warns_without_gpu_and_with_two_frameworks(no_gpu_nvml):
 
 
 def test_env_warns_about_a_cpu_only_torch_on_a_gpu_machine(h200_nvml):
-    data = collect_env(nvml=h200_nvml, environ={"VIRTUAL_ENV": "x"}, version_of=_versions(),
-                       framework_check=lambda n: {"cuda_build": None, "sees_gpu": False})
+    data = collect_env(
+        nvml=h200_nvml,
+        environ={"VIRTUAL_ENV": "x"},
+        version_of=_versions(),
+        framework_check=lambda n: {"cuda_build": None, "sees_gpu": False},
+    )
     assert any("torch does not see it (a CPU-only build)" in w for w in data["warnings"])
 
 

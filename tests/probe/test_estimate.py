@@ -72,8 +72,11 @@ def test_bf16_model_halves_parameters_and_inference_is_smaller():
     bf16 = estimate(linear_build, batch_size=64, precision="bf16")
     assert bf16.param_bytes == fp32.param_bytes // 2
     assert bf16.peak_allocated_bytes < 0.55 * fp32.peak_allocated_bytes
-    infer = estimate(lambda b: (nn.Linear(1024, 1024), torch.randn(b, 1024), None, None),
-                     batch_size=64, mode="inference")
+    infer = estimate(
+        lambda b: (nn.Linear(1024, 1024), torch.randn(b, 1024), None, None),
+        batch_size=64,
+        mode="inference",
+    )
     assert infer.peak_allocated_bytes < 5 * MiB
 
 
@@ -105,8 +108,12 @@ def test_dropout_keeps_a_one_byte_mask_as_on_cuda():
 
 def test_checkpointing_reduces_activations():
     def build(b):
-        blocks = nn.Sequential(*(nn.Sequential(nn.Linear(512, 2048), nn.GELU(),
-                                               nn.Linear(2048, 512)) for _ in range(6)))
+        blocks = nn.Sequential(
+            *(
+                nn.Sequential(nn.Linear(512, 2048), nn.GELU(), nn.Linear(2048, 512))
+                for _ in range(6)
+            )
+        )
         return blocks, torch.randn(b, 512), torch.randn(b, 512), F.mse_loss
 
     plain = estimate(build, batch_size=8192, optimizer="sgd")
@@ -117,8 +124,15 @@ def test_checkpointing_reduces_activations():
 def test_report_fields_and_verdict():
     r = estimate(linear_build, batch_size=64, gpu="24GiB")
     d = r.to_dict()
-    for key in ("peak_allocated_bytes", "peak_reserved_bytes", "context_bytes", "total_bytes",
-                "breakdown", "fits", "headroom_bytes"):
+    for key in (
+        "peak_allocated_bytes",
+        "peak_reserved_bytes",
+        "context_bytes",
+        "total_bytes",
+        "breakdown",
+        "fits",
+        "headroom_bytes",
+    ):
         assert key in d
     assert r.peak_reserved_bytes >= r.peak_allocated_bytes
     assert r.total_bytes == r.peak_reserved_bytes + r.context_bytes
@@ -129,8 +143,12 @@ def test_report_fields_and_verdict():
 
 def test_max_batch_is_the_largest_that_fits():
     def build(b):
-        return nn.Linear(256, 4096), torch.randn(b, 256), torch.randint(0, 4096, (b,)), \
-            F.cross_entropy
+        return (
+            nn.Linear(256, 4096),
+            torch.randn(b, 256),
+            torch.randint(0, 4096, (b,)),
+            F.cross_entropy,
+        )
 
     gpu = "1GiB"
     mb = estimate_max_batch(build, gpu=gpu)
@@ -155,8 +173,9 @@ def test_bad_build_functions_raise_probe_errors():
 
 
 def _zoo():
-    spec = importlib.util.spec_from_file_location("probe_accuracy",
-                                                  ROOT / "benchmarks" / "probe_accuracy.py")
+    spec = importlib.util.spec_from_file_location(
+        "probe_accuracy", ROOT / "benchmarks" / "probe_accuracy.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -164,14 +183,21 @@ def _zoo():
 
 @pytest.mark.parametrize(
     ("model", "batch", "precision", "optimizer"),
-    [("recsys", 4096, "fp32", "sgd"), ("gpt-small", 8, "amp-bf16", "infer"),
-     ("bert-base", 64, "fp32", "infer")],
+    [
+        ("recsys", 4096, "fp32", "sgd"),
+        ("gpt-small", 8, "amp-bf16", "infer"),
+        ("bert-base", 64, "fp32", "infer"),
+    ],
 )
 def test_matches_h200_measurements(model, batch, precision, optimizer):
     zoo = _zoo()
     cases = zoo.load_cases(zoo.DATA / "measured-h200.jsonl")
-    (case,) = [c for c in cases if (c["model"], c["batch"], c["precision"], c["optimizer"])
-               == (model, batch, precision, optimizer)]
+    (case,) = [
+        c
+        for c in cases
+        if (c["model"], c["batch"], c["precision"], c["optimizer"])
+        == (model, batch, precision, optimizer)
+    ]
     report = zoo.predict(case, expandable=False)
     assert report.peak_allocated_bytes == pytest.approx(case["peak_alloc"], rel=0.02)
     assert report.peak_reserved_bytes == pytest.approx(case["peak_reserved"], rel=0.05)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import FakeNVML, NVMLError_LibraryNotFound, h200_device, xml_device
+from conftest import FakeNVML, h200_device, xml_device
 
-from mllint.probe.gpu import NO_GPU, CATALOGUE, detect_gpus, lookup_catalogue, resolve_gpu
+from mllint.probe.gpu import CATALOGUE, NO_GPU, detect_gpus, lookup_catalogue, resolve_gpu
 from mllint.probe.units import GiB, MiB, fmt_bytes, parse_size, round_alloc
 
 
@@ -97,8 +97,12 @@ def test_mig_reports_the_instance_not_the_board():
     dev = h200_device()
     dev["mig_mode"] = (1, 1)
     dev["mig_instances"] = [
-        {"name": "MIG 1g.18gb", "uuid": "MIG-1", "capability": (9, 0),
-         "mem_v1": {"total": 18 * GiB, "free": 17 * GiB, "used": GiB}},
+        {
+            "name": "MIG 1g.18gb",
+            "uuid": "MIG-1",
+            "capability": (9, 0),
+            "mem_v1": {"total": 18 * GiB, "free": 17 * GiB, "used": GiB},
+        },
     ]
     (gpu,) = detect_gpus(nvml=FakeNVML([dev]), environ={}).gpus
     assert gpu.mig
@@ -130,16 +134,33 @@ def test_catalogue_names(text, name, mib):
 
 
 def test_catalogue_covers_the_common_gpus():
-    for name in ("H100-80GB", "H200", "A100-40GB", "A100-80GB", "RTX-4090", "RTX-3090", "L4",
-                 "T4", "V100-16GB", "A10G", "L40S"):
+    for name in (
+        "H100-80GB",
+        "H200",
+        "A100-40GB",
+        "A100-80GB",
+        "RTX-4090",
+        "RTX-3090",
+        "L4",
+        "T4",
+        "V100-16GB",
+        "A10G",
+        "L40S",
+    ):
         assert name in CATALOGUE
         assert lookup_catalogue(name).capability is not None
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("24GiB", 24 * GiB), ("16GB", 16 * 10**9), ("16 gb", 16 * 10**9), ("80G", 80 * GiB),
-     ("1024MiB", GiB), ("1.5GiB", int(1.5 * GiB))],
+    [
+        ("24GiB", 24 * GiB),
+        ("16GB", 16 * 10**9),
+        ("16 gb", 16 * 10**9),
+        ("80G", 80 * GiB),
+        ("1024MiB", GiB),
+        ("1.5GiB", int(1.5 * GiB)),
+    ],
 )
 def test_plain_sizes(text, expected):
     assert parse_size(text) == expected
