@@ -539,14 +539,19 @@ def check_false_fits(rows, margin: float) -> int:
     """Count cases where the probe would say "fits" a GPU the real run does not fit.
 
     For each case, take a hypothetical GPU whose usable memory equals what the probe needs with
-    its margin (the smallest GPU it would call a fit); it is a false fit if the measured
-    reserved memory plus the measured context is larger than that.
+    its margin (the smallest GPU it would call a fit); it is a false fit if what the real
+    process used is larger than that. The real use is NVML "used" after the steps minus the
+    driver's reserve (644,939,776 B on the H200; NVML v1 "used" includes it), i.e. reserved
+    memory plus CUDA context and library workspaces as measured.
     """
+    driver_reserve = 644939776
     bad = 0
     for case, report, _ea, _er in rows:
         predicted_need = report.total_bytes * (1 + margin)
-        context = report.context_bytes
-        measured_need = case["peak_reserved"] + context
+        if case.get("nvml_used_after"):
+            measured_need = case["nvml_used_after"] - driver_reserve
+        else:
+            measured_need = case["peak_reserved"] + report.context_bytes
         if measured_need > predicted_need:
             bad += 1
             print(

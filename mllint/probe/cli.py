@@ -194,7 +194,8 @@ def _print_probe(result: dict[str, Any]) -> None:
     mb = result.get("max_batch")
     if mb:
         if mb.get("max_batch_size"):
-            console.print(f"Largest batch that fits: [bold]{mb['max_batch_size']}[/bold]")
+            more = " (the search limit; larger batches may fit)" if mb.get("at_limit") else ""
+            console.print(f"Largest batch that fits: [bold]{mb['max_batch_size']}[/bold]{more}")
         else:
             console.print(
                 "Even batch 1 does not fit: the optimizer step alone needs about "

@@ -172,6 +172,7 @@ class MaxBatch:
     usable_bytes: int
     confirmed: bool
     reports: list[Report] = field(default_factory=list)
+    at_limit: bool = False  # the search stopped at its limit: larger batches may fit too
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -249,7 +250,7 @@ def estimate_max_batch(
     fixed = r1.total_bytes - per_sample * b1
     if hi is None and lo >= limit:
         return MaxBatch(
-            limit, True, int(fixed), per_sample, fixed, spec.usable_bytes, True, reports
+            limit, True, int(fixed), per_sample, fixed, spec.usable_bytes, True, reports, True
         )
     guess = int((budget - fixed) // per_sample)
     while len(traced) < max_traces:

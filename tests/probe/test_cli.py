@@ -189,3 +189,16 @@ def test_plot(user_file, tmp_path):
     )
     assert code == 0, err
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_auto_without_a_gpu_still_estimates(user_file, monkeypatch, capsys):
+    from conftest import FakeNVML, NVMLError_LibraryNotFound
+
+    monkeypatch.setitem(sys.modules, "pynvml", FakeNVML([], init_error=NVMLError_LibraryNotFound()))
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    code = cli.main(["probe", f"{user_file}:build", "-b", "4", "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert data["verdict"] == "unknown"
+    assert "no NVIDIA GPU detected" in data["gpu_note"]
+    assert data["report"]["peak_allocated_bytes"] > 0 and data["report"]["fits"] is None
