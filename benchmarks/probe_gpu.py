@@ -173,7 +173,9 @@ def predict(case: dict, expandable: bool) -> dict:
 PERSISTENT_WORKSPACES = {"train": 65 * MiB, "inference": 33 * MiB}
 
 
-def compare(results_path: Path, out_path: Path, only: str | None) -> int:
+def compare(
+    results_path: Path, out_path: Path, only: str | None, models: set[str] | None = None
+) -> int:
     """Predict (here, on fake tensors) the cases measured in a results file; print both."""
     results = json.loads(results_path.read_text())
     expandable = results["meta"].get("alloc") == "expandable"
@@ -185,6 +187,8 @@ def compare(results_path: Path, out_path: Path, only: str | None) -> int:
     rows = []
     for row in results["cases"]:
         if "measured" not in row or (only and row["model"] != only):
+            continue
+        if models is not None and row["model"] not in models:
             continue
         case = {k: row[k] for k in ("model", "batch", "precision", "optimizer")}
         p = predict(case, expandable)
@@ -238,7 +242,8 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
     if args.compare:
-        return compare(Path(args.compare), Path(args.out), args.only)
+        extra = {c["model"] for c in zoo.EXTRA_CASES} if args.extra_only else None
+        return compare(Path(args.compare), Path(args.out), args.only, extra)
     if not torch.cuda.is_available():
         print("no CUDA GPU visible: nothing to measure")
         return 2
