@@ -43,7 +43,9 @@ def test_fused_and_sgd_need_less_than_foreach_adamw():
     foreach = estimate(linear_build, batch_size=64, optimizer="adamw").peak_allocated_bytes
     fused = estimate(linear_build, batch_size=64, optimizer="adamw-fused").peak_allocated_bytes
     sgd = estimate(linear_build, batch_size=64, optimizer="sgd").peak_allocated_bytes
-    assert foreach - fused == pytest.approx(4 * MiB, abs=300 * 1024)  # no sqrt temporary
+    # no 4 MiB sqrt temporary; fused then peaks in backward, where the weight-gradient GEMM
+    # workspace (2 x 64 x 1024 x 4 B = 0.5 MiB) and the batch's gradients live
+    assert 3 * MiB <= foreach - fused <= 4 * MiB
     assert sgd < fused  # one state tensor instead of two
 
 
