@@ -203,6 +203,11 @@ def _sdpa_kernel(
         out, _lse = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu.default(
             query, key, value, 0.0, is_causal, attn_mask=attn_mask, scale=scale
         )
+        if dropout_p > 0 and query.dtype == torch.float32 and torch.is_grad_enabled():
+            # fp32 runs the memory-efficient kernel; with dropout it kept one more
+            # output-sized buffer per attention until backward on the H200
+            # (nn.TransformerEncoder, fp32, batch 64: +64 MiB per layer, bf16 flash: none).
+            out = _KeepUntilBackward.apply(out, torch.empty_like(out))
         return out
     return torch.ops.aten._scaled_dot_product_attention_math.default(
         query,
@@ -215,6 +220,19 @@ def _sdpa_kernel(
         scale=scale,
         enable_gqa=enable_gqa,
     )[0]
+
+
+class _KeepUntilBackward(torch.autograd.Function):
+    """Identity on its first input that keeps the second alive until backward."""
+
+    @staticmethod
+    def forward(ctx, x, kept):
+        ctx.save_for_backward(kept)
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
 
 
 def _dropout_kernel(inp, p, train):
@@ -440,7 +458,10 @@ class _CudnnRnnMemory:
             f"{type(module).__name__}: cuDNN RNN reserve space and workspace modelled from one "
             "measured LSTM; other RNN shapes are extrapolated"
         )
-        gates = {"LSTM": 4, "GRU": 3}.get(module.mode, 1)
+        # Gate-equivalents relative to the measured LSTM (4). A bidirectional 2-layer GRU
+        # measured on the H200 (benchmarks/probe_data/gpu-run-h200-*.json) needed 4.6, not
+        # its 3 gates (GRU keeps r * (W_hn h + b_hn) as well); vanilla RNNs are unmeasured.
+        gates = {"LSTM": 4, "GRU": 4.6}.get(module.mode, 1.5)
         dirs = 2 if module.bidirectional else 1
         layers = module.num_layers * dirs
         hidden = module.hidden_size
