@@ -461,7 +461,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def predict(case: dict, expandable: bool):
-    from mllint.probe.estimate import estimate
+    from mllint.probe.estimator import estimate
 
     mode = "inference" if case["optimizer"] == "infer" else "train"
     optimizer = "adamw" if mode == "inference" else case["optimizer"]
@@ -477,7 +477,7 @@ def predict(case: dict, expandable: bool):
 
 
 def run(files: list[tuple[str, bool]], only: str | None, quick: bool) -> int:
-    from mllint.probe.estimate import DEFAULT_MARGIN
+    from mllint.probe.estimator import DEFAULT_MARGIN
 
     all_rows = []
     for filename, expandable in files:

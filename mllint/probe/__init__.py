@@ -12,15 +12,15 @@ __all__ = ["detect_gpus", "estimate", "estimate_max_batch", "resolve_gpu"]
 
 
 def estimate(build, **kwargs: Any):
-    """See `mllint.probe.estimate.estimate`."""
-    from mllint.probe.estimate import estimate as _estimate
+    """See `mllint.probe.estimator.estimate`."""
+    from mllint.probe.estimator import estimate as _estimate
 
     return _estimate(build, **kwargs)
 
 
 def estimate_max_batch(build, **kwargs: Any):
-    """See `mllint.probe.estimate.estimate_max_batch`."""
-    from mllint.probe.estimate import estimate_max_batch as _estimate_max_batch
+    """See `mllint.probe.estimator.estimate_max_batch`."""
+    from mllint.probe.estimator import estimate_max_batch as _estimate_max_batch
 
     return _estimate_max_batch(build, **kwargs)
 

@@ -23,7 +23,7 @@ class GpuMemory:
     """Helper behind the `gpu_memory` fixture."""
 
     def estimate(self, build, **kwargs: Any):
-        from mllint.probe.estimate import estimate
+        from mllint.probe.estimator import estimate
 
         return estimate(build, **kwargs)
 

@@ -34,7 +34,7 @@ def load_function(file: str, name: str):
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
-    from mllint.probe.estimate import estimate, estimate_max_batch
+    from mllint.probe.estimator import estimate, estimate_max_batch
     from mllint.probe.gpu import GpuSpec
 
     build = load_function(job["file"], job["function"])
@@ -89,7 +89,7 @@ def _probe_batches(batch: int) -> tuple[int, int]:
 
 def suggestions(build, job, gpu, common, report, result) -> list[dict[str, Any]]:
     """Changes that make the step fit, each checked by tracing again."""
-    from mllint.probe.estimate import estimate
+    from mllint.probe.estimator import estimate
 
     batch = job["batch_size"]
     out: list[dict[str, Any]] = []

@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
-from mllint.probe.estimate import estimate, estimate_max_batch  # noqa: E402
+from mllint.probe.estimator import estimate, estimate_max_batch  # noqa: E402
 from mllint.probe.tracer import ProbeError  # noqa: E402
 
 MiB = 1024**2
@@ -203,3 +203,12 @@ def test_matches_h200_measurements(model, batch, precision, optimizer):
     report = zoo.predict(case, expandable=False)
     assert report.peak_allocated_bytes == pytest.approx(case["peak_alloc"], rel=0.02)
     assert report.peak_reserved_bytes == pytest.approx(case["peak_reserved"], rel=0.05)
+
+
+def test_package_level_api_stays_callable():
+    import mllint.probe as probe
+    import mllint.probe.estimator  # noqa: F401 - importing the implementation must not shadow
+
+    r = probe.estimate(linear_build, batch_size=8, gpu="24GiB")
+    assert r.fits and r.param_bytes == 4 * MiB
+    assert probe.estimate_max_batch(linear_build, gpu="1GiB").max_batch_size > 8
