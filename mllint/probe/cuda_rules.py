@@ -669,8 +669,10 @@ def cublas_workspace_bytes(capability: tuple[int, int] | None) -> int:
 
     PyTorch's CublasHandlePool.cpp: `CUBLAS_WORKSPACE_CONFIG` default `:4096:2:16:8` =
     2 x 4 MiB + 8 x 16 KiB = 8.125 MiB; on sm90 (Hopper) and later the default is 4096 KiB x 8 =
-    32 MiB. cuBLASLt shares it in recent versions. In the H200 measurements the workspace is
-    not in `memory_allocated()` after a step, so we count it with the context, not the peak.
+    32 MiB. Measured on the H200 (benchmarks/probe_data/gpu-run-h200-*.json): a first `mm`
+    leaves 32 MiB allocated, a first `linear` 33 MiB (cuBLASLt adds 1 MiB), and autograd's
+    backward thread allocates its own 32 MiB. The calibration harness measured peaks without
+    them, so they are counted with the context (`context_bytes`), not in the peak.
     """
     if capability is not None and capability[0] >= 9:
         return 32 * 1024**2

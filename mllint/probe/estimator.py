@@ -113,7 +113,10 @@ def estimate(
     peak_event = events[peak_at] if events else None
     peak_op = trace.ops[peak_event.op] if peak_event and trace.ops else "-"
     ctx = cuda_rules.context_bytes(capability)
-    workspace = cuda_rules.cublas_workspace_bytes(capability)
+    # one cuBLAS workspace per thread that runs matmuls: the forward (Python) thread and, when
+    # training, autograd's backward thread; plus 1 MiB of cuBLASLt (H200 run, workspace_check)
+    threads = 2 if mode == "train" else 1
+    workspace = threads * cuda_rules.cublas_workspace_bytes(capability) + 1024**2
     breakdown["workspaces"] = breakdown.get("workspaces", 0)
     total = stats.peak_reserved + ctx + workspace
     report = Report(
