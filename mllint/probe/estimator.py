@@ -32,7 +32,7 @@ class Report:
     peak_allocated_bytes: int
     peak_reserved_bytes: int
     context_bytes: int
-    total_bytes: int
+    total_bytes: int  # reserved + context (with expandable segments: see estimate())
     breakdown: dict[str, int]
     param_count: int
     param_bytes: int
@@ -118,7 +118,13 @@ def estimate(
     threads = 2 if mode == "train" else 1
     workspace = threads * cuda_rules.cublas_workspace_bytes(capability) + 1024**2
     breakdown["workspaces"] = breakdown.get("workspaces", 0)
-    total = stats.peak_reserved + ctx + workspace
+    # For the verdict, expandable segments get the default allocator's (larger) reserved
+    # figure: our expandable-segments model predicted gpt-small-ckpt (B=16, fp32) 17 % and an
+    # LSTM 13 % below the H200's reserved memory, the only two cases whose verdict it got wrong.
+    verdict_reserved = stats.peak_reserved
+    if expandable_segments:
+        verdict_reserved = max(verdict_reserved, allocator.replay(events).peak_reserved)
+    total = verdict_reserved + ctx + workspace
     report = Report(
         batch_size=batch_size,
         precision=precision,
