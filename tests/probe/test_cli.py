@@ -193,7 +193,7 @@ def test_plot(user_file, tmp_path):
 
 
 def test_auto_without_a_gpu_still_estimates(user_file, monkeypatch, capsys):
-    from conftest import FakeNVML, NVMLError_LibraryNotFound
+    from probe_fakes import FakeNVML, NVMLError_LibraryNotFound
 
     monkeypatch.setitem(sys.modules, "pynvml", FakeNVML([], init_error=NVMLError_LibraryNotFound()))
     monkeypatch.setenv("PYTHONPATH", str(ROOT))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from conftest import FakeNVML, NVMLError_LibraryNotFound
+from probe_fakes import FakeNVML, NVMLError_LibraryNotFound
 
 from mllint.probe import cli
 from mllint.probe.env import collect_env, environment_warnings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import FakeNVML, h200_device, xml_device
+from probe_fakes import FakeNVML, h200_device, xml_device
 
 from mllint.probe.gpu import CATALOGUE, NO_GPU, detect_gpus, lookup_catalogue, resolve_gpu
 from mllint.probe.units import GiB, MiB, fmt_bytes, parse_size, round_alloc
