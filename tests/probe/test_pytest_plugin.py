@@ -32,6 +32,7 @@ def test_fixture_passes_and_fails(pytester, monkeypatch):
             gpu_memory.assert_fits(build, batch_size=32, gpu="700MiB")
         """
     )
-    result = pytester.runpytest_subprocess("-p", "mllint.probe.pytest_plugin")
+    # The installed package registers the plugin through its pytest11 entry point.
+    result = pytester.runpytest_subprocess()
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*does not fit 700MiB at batch 32*"])
