@@ -174,16 +174,7 @@ def run_check(args: argparse.Namespace) -> int:
         return run_fix(args)
     cwd = Path(os.getcwd())
     try:
-        run = lint_paths(
-            args.paths or [Path(".")],
-            select=_flatten(args.select) if args.select else None,
-            extend_select=_flatten(args.extend_select),
-            ignore=_flatten(args.ignore),
-            config_file=args.config,
-            force_exclude=args.force_exclude,
-            jobs=args.jobs,
-            cwd=cwd,
-        )
+        run = lint_paths(args.paths or [Path(".")], **_run_options(args, cwd))
     except (ConfigError, PluginError, RuleDefinitionError) as error:
         return _error(str(error))
     if args.add_noqa:
@@ -258,6 +249,19 @@ def _apply_baselines(args: argparse.Namespace, run, cwd: Path):
     else:
         note = ""
     return replace(result, diagnostics=filtered.kept), note
+
+
+def _run_options(args: argparse.Namespace, cwd: Path) -> dict:
+    """The options ``check`` and ``check --fix`` pass to the API alike."""
+    return {
+        "select": _flatten(args.select) if args.select else None,
+        "extend_select": _flatten(args.extend_select),
+        "ignore": _flatten(args.ignore),
+        "config_file": args.config,
+        "force_exclude": args.force_exclude,
+        "jobs": args.jobs,
+        "cwd": cwd,
+    }
 
 
 def _render(args: argparse.Namespace, run, result, cwd: Path) -> tuple[str, str]:
@@ -337,13 +341,7 @@ def run_fix(args: argparse.Namespace) -> int:
             args.paths or [Path(".")],
             unsafe=args.unsafe_fixes,
             write=not args.diff,
-            select=_flatten(args.select) if args.select else None,
-            extend_select=_flatten(args.extend_select),
-            ignore=_flatten(args.ignore),
-            config_file=args.config,
-            force_exclude=args.force_exclude,
-            jobs=args.jobs,
-            cwd=cwd,
+            **_run_options(args, cwd),
         )
     except (ConfigError, PluginError, RuleDefinitionError) as error:
         return _error(str(error))
