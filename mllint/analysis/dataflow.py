@@ -72,6 +72,7 @@ import libcst as cst
 from mllint.analysis import ml_api
 from mllint.analysis.calls import keyword_value
 from mllint.analysis.names import dotted_name
+from mllint.analysis.statements import nested_statements
 
 EMPTY: frozenset[int] = frozenset()
 
@@ -1378,21 +1379,7 @@ def _all_functions(module: cst.Module) -> list[cst.FunctionDef]:
         node = stack.pop()
         if isinstance(node, cst.FunctionDef):
             found.append(node)
-        if isinstance(node, cst.SimpleStatementLine):
-            continue
-        body = getattr(node, "body", None)
-        children: list[cst.CSTNode] = []
-        if isinstance(body, cst.BaseSuite):
-            children.extend(body.body)
-        elif isinstance(body, tuple | list):
-            children.extend(body)
-        for attr in ("orelse", "finalbody"):
-            branch = getattr(node, attr, None)
-            if branch is not None:
-                children.append(branch)
-        children.extend(getattr(node, "handlers", ()))
-        children.extend(getattr(node, "cases", ()))
-        stack.extend(reversed(children))
+        stack.extend(reversed(nested_statements(node)))
     return found
 
 
@@ -1400,20 +1387,8 @@ def _statement_count(function: cst.FunctionDef) -> int:
     count = 0
     stack: list[cst.CSTNode] = [function]
     while stack:
-        node = stack.pop()
         count += 1
-        if isinstance(node, cst.SimpleStatementLine):
-            continue
-        body = getattr(node, "body", None)
-        if isinstance(body, cst.BaseSuite):
-            stack.extend(body.body)
-        elif isinstance(body, tuple | list):
-            stack.extend(body)
-        for attr in ("orelse", "finalbody"):
-            branch = getattr(node, attr, None)
-            if branch is not None:
-                stack.append(branch)
-        stack.extend(getattr(node, "handlers", ()))
+        stack.extend(nested_statements(stack.pop()))
     return count
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from mllint.analysis.statements import nested_statements
+
 _BUILTIN_NAMES = frozenset(dir(builtins))
 
 
@@ -92,22 +94,18 @@ class _ImportCollector:
     def __init__(self) -> None:
         self.table = ImportTable()
 
-    def visit(self, node: cst.CSTNode) -> None:
-        self._statements(getattr(node, "body", ()))
+    def visit(self, module: cst.Module) -> None:
+        for statement in module.body:
+            self._statement(statement)
 
-    def _statements(self, body: object) -> None:
-        if isinstance(body, cst.BaseSuite):
-            body = body.body
-        if not isinstance(body, tuple | list):
-            return
-        for statement in body:
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    self._small_statement(small)
-            elif isinstance(statement, cst.BaseSmallStatement):
-                self._small_statement(statement)
-            else:
-                self._compound(statement)
+    def _statement(self, node: cst.CSTNode) -> None:
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                self._small_statement(small)
+        elif isinstance(node, cst.BaseSmallStatement):  # `if x: import y` on one line
+            self._small_statement(node)
+        else:
+            self._compound(node)
 
     def _compound(self, node: cst.CSTNode) -> None:
         table = self.table
@@ -123,15 +121,8 @@ class _ImportCollector:
             for item in node.items:
                 if item.asname is not None:
                     self._bind(item.asname.name)
-        self._statements(getattr(node, "body", ()))
-        for attr in ("orelse", "finalbody"):
-            branch = getattr(node, attr, None)
-            if branch is not None:
-                self._compound(branch)
-        for handler in getattr(node, "handlers", ()):
-            self._compound(handler)
-        for case in getattr(node, "cases", ()):
-            self._compound(case)
+        for child in nested_statements(node):
+            self._statement(child)
 
     def _small_statement(self, node: cst.BaseSmallStatement) -> None:
         if isinstance(node, cst.Import):
