@@ -780,24 +780,30 @@ class ProjectFiles:
                 for event in function.events:
                     if event.kind != "write":
                         continue
+                    written = event.data["path"]
+                    path = self._resolve_written(written, here)
+                    alternative = None
+                    if path is not None and here != self.root and not written.startswith("$"):
+                        alternative = self._resolve_written(written, here, base=here)
                     found.append(
                         ArtifactWrite(
                             module,
                             event,
-                            self._resolve_written(event.data["path"], here),
+                            path,
                             event.data["artifact"],
                             event.data["folder"],
+                            alternative,
                         )
                     )
         return found
 
-    def _resolve_written(self, written: str, here: Path) -> Path | None:
+    def _resolve_written(self, written: str, here: Path, base: Path | None = None) -> Path | None:
         from mllint.analysis.artifacts import HERE
 
         if written.startswith(HERE):
             base, written = here, written[len(HERE) :].lstrip("/")
-        else:
-            base = self.root  # scripts are run from the project root
+        elif base is None:
+            base = self.root  # scripts are usually run from the project root
         if not written or written.startswith(("/", "~", "$", "*")) or "://" in written:
             return None
         path = Path(os.path.normpath(base / written))
@@ -806,7 +812,7 @@ class ProjectFiles:
     def artifact_writes(self) -> list[ArtifactWrite]:
         """Calls in the project's modules that write checkpoints, data or logs to a path
         the code spells out, resolved against the root (or the module's folder for paths
-        built from ``__file__``)."""
+        built from ``__file__``); for a script in a sub-folder, also against its folder."""
         return self._writes
 
     # -- environment and disk ------------------------------------------------------
@@ -890,6 +896,14 @@ class ArtifactWrite:
     path: Path | None
     kind: str  # checkpoint | data | logs
     is_folder: bool
+    #: For a script outside the root folder writing to a relative path: the same path
+    #: taken relative to the script's folder (it may be run from there); else None.
+    from_script_folder: Path | None = None
+
+    @property
+    def candidates(self) -> list[Path]:
+        """Where the write may land: ``path``, and ``from_script_folder`` if any."""
+        return [p for p in (self.path, self.from_script_folder) if p is not None]
 
 
 @dataclass(frozen=True)

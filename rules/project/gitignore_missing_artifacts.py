@@ -59,7 +59,9 @@ class GitignoreMissingArtifacts(ProjectRule):
 
     ## Notes
     A script's relative paths are taken relative to the project root (where it is
-    usually run); paths built from `__file__` relative to the script. Findings are
+    usually run) and, for a script in a sub-folder, also relative to its folder: a write
+    ignored in either place is not reported. Paths built from `__file__` are relative
+    to the script. Findings are
     reported on the first line of `.gitignore` (or on a missing `.gitignore`, to be
     created); `# noqa: ML901` on that line or `# mllint: noqa: ML901` silences them.
     The folders looked at on disk are `[tool.mllint.project] artifact-folders`.
@@ -92,14 +94,11 @@ class GitignoreMissingArtifacts(ProjectRule):
         for write in files.artifact_writes():
             if write.path is None or write.module.is_test or write.path == files.root:
                 continue
-            probe = _probe(write.path)
-            if write.is_folder:
-                ignored = files.is_ignored(probe, True) or files.is_ignored(
-                    probe / "artifact", False
-                )
-            else:
-                ignored = files.is_ignored(probe, False)
-            if ignored or files.is_tracked(probe):
+            # A script in a sub-folder may be run from the root or from its folder: the
+            # write is fine when either place is ignored (or tracked on purpose).
+            if any(
+                _ignored_or_tracked(files, place, write.is_folder) for place in write.candidates
+            ):
                 continue
             pattern = _suggestion(files, write.path, write.is_folder)
             if pattern in findings:
@@ -163,6 +162,15 @@ def _untracked_artifacts(files, name: str, untracked: frozenset[str]) -> list[st
         elif not entry.endswith(SOURCE_SUFFIXES):
             found.append(entry)
     return found
+
+
+def _ignored_or_tracked(files, place: Path, is_folder: bool) -> bool:
+    probe = _probe(place)
+    if is_folder:
+        ignored = files.is_ignored(probe, True) or files.is_ignored(probe / "artifact", False)
+    else:
+        ignored = files.is_ignored(probe, False)
+    return ignored or bool(files.is_tracked(probe))
 
 
 def _probe(path: Path) -> Path:
