@@ -1,4 +1,4 @@
-"""The command line: ``mllint check | rules | rule | probe | env``."""
+"""The command line: ``mllint check | rules | rule | probe | env | server``."""
 
 from __future__ import annotations
 
@@ -134,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     rule.add_argument("rule", metavar="CODE|NAME")
     rule.add_argument("--format", choices=("text", "json"), default="text")
     rule.set_defaults(handler=run_rule)
+
+    server = commands.add_parser(
+        "server", help="run the language server (LSP over stdio; needs mllint[lsp])"
+    )
+    server.set_defaults(handler=run_server)
 
     try:
         from mllint.probe.cli import register as register_probe
@@ -478,6 +483,17 @@ def run_rule(args: argparse.Namespace) -> int:
     print(f"Category: {rule.category}. Severity: {rule.severity.value} ({default}{fix}).\n")
     print(rule.documentation())
     return EXIT_OK
+
+
+def run_server(args: argparse.Namespace) -> int:
+    # pygls is imported here only: `mllint check` never pays for the language server.
+    try:
+        from mllint.lsp.server import main as serve
+    except ImportError as error:
+        return _error(
+            f"the language server needs the extra `lsp`: pip install 'mllint-ml[lsp]' ({error})"
+        )
+    return serve()
 
 
 def main(argv: list[str] | None = None) -> int:
