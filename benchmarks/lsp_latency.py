@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import statistics
 import sys
 import tempfile
@@ -391,6 +392,8 @@ def main() -> None:
         "--engine-runs", type=int, default=20, help="also time the engine alone (0: skip)"
     )
     args = parser.parse_args()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"{os.cpu_count()} CPUs, load average {load:.1f} at the start")
     timings = asyncio.run(run(args.edits, args.lines, args.debounce, args.warmup))
     print(f"didChange -> publishDiagnostics over {len(timings)} edits: {summary(timings)}")
     if args.engine_runs:

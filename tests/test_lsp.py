@@ -664,6 +664,9 @@ def test_multi_root_workspaces_have_their_own_settings(tmp_path: Path) -> None:
         folder.mkdir()
         (folder / "leaky.py").write_text(LEAKY)
     (relaxed / "mllint.toml").write_text('ignore = ["leakage"]\n')
+    build = strict / "build"
+    build.mkdir()
+    (build / "leaky.py").write_text(LEAKY)
 
     async def body(editor: Editor) -> None:
         await editor.start([strict, relaxed])
@@ -671,6 +674,9 @@ def test_multi_root_workspaces_have_their_own_settings(tmp_path: Path) -> None:
         relaxed_uri = editor.open(relaxed / "leaky.py", LEAKY)
         assert "ML201" in codes(await editor.diagnostics(strict_uri, version=1))
         assert "ML201" not in codes(await editor.diagnostics(relaxed_uri, version=1))
+        # A file the excludes leave out (here the default `build`) gets no findings.
+        generated = editor.open(build / "leaky.py", LEAKY)
+        assert await editor.diagnostics(generated) == []
         assert await editor.stop() == 0
 
     session(body)
@@ -697,6 +703,7 @@ def test_notebook_documents(project: Path) -> None:
             "model = Ridge().fit(X_train, y_train)\n"
             "model.score(X_test, y_test)",
         ),
+        ("python", "from torchvision import models\n\nbackbone = models.resnet50(pretrained=True)"),
     ]
     notebook_uri = notebook_path.as_uri()
     cell_uris = [f"{notebook_uri}#cell{index}" for index in range(len(cells))]
@@ -731,6 +738,28 @@ def test_notebook_documents(project: Path) -> None:
         assert leak.range.start == types.Position(3, 4)
         assert "cell 4" in leak.message  # the split, named by its cell
         assert await editor.diagnostics(cell_uris[1]) == []
+
+        # The rule's fix and "fix all" edit the cell the finding is in.
+        await editor.diagnostics(cell_uris[4], where=lambda d: "ML707" in codes(d))
+        for only in (None, [types.CodeActionKind.SourceFixAll]):
+            result = await asyncio.wait_for(
+                editor.client.text_document_code_action_async(
+                    types.CodeActionParams(
+                        text_document=types.TextDocumentIdentifier(uri=cell_uris[4]),
+                        range=types.Range(types.Position(2, 0), types.Position(2, 0)),
+                        context=types.CodeActionContext(diagnostics=[], only=only),
+                    )
+                ),
+                TIMEOUT,
+            )
+            actions = [a for a in result or [] if isinstance(a, types.CodeAction)]
+            wanted = "source.fixAll.mllint" if only else "quickfix"
+            action = next(a for a in actions if a.kind == wanted)
+            assert action.edit is not None and action.edit.changes is not None
+            assert list(action.edit.changes) == [cell_uris[4]]
+            fixed = apply_edits(cells[4][1], list(action.edit.changes[cell_uris[4]]))
+            assert "models.resnet50(weights=" in fixed
+            assert "pretrained" not in fixed
 
         # Edit the cell: fit after the split instead.
         mark = editor.sequence
@@ -902,3 +931,21 @@ def test_check_and_version_never_import_the_language_server(project: Path) -> No
             check=False,
         )
         assert "LOADED []" in done.stdout, done.stdout + done.stderr
+
+
+# -- positions --------------------------------------------------------------------
+
+
+def test_columns_convert_between_characters_and_the_clients_units() -> None:
+    from mllint.lsp.server import to_character, to_client_column
+
+    line = 'label = "🙂é"; X = scaler.fit_transform(X)'
+    column = line.index("scaler")  # in characters (what mllint reports, 0-based)
+    utf16 = to_client_column(line, column, "utf-16")
+    utf8 = to_client_column(line, column, "utf-8")
+    assert utf16 == column + 1  # the emoji is two UTF-16 units
+    assert utf8 == column + 3 + 1  # four bytes for the emoji, two for é
+    assert to_client_column(line, column, "utf-32") == column
+    assert to_character(line, utf16, "utf-16") == column
+    assert to_character(line, utf8, "utf-8") == column
+    assert to_client_column("x = 1", 99, "utf-16") == 99  # past the end stays past it

@@ -172,11 +172,29 @@ class Project:
         except Exception:  # an engine bug on one file must not stop the server
             return None
 
+    def excluded(self, path: Path) -> bool:
+        """An open document that the configuration's excludes leave out (generated code,
+        a virtual environment): like ``mllint check .``, the server reports nothing there."""
+        return (
+            self.index_files
+            and self.contains(path)
+            and bool(self.settings.exclude.match_file(self.relative(path)))
+        )
+
+    def indexable(self, path: Path) -> bool:
+        """Whether ``mllint check`` run in the root would check this file (include
+        patterns, excludes and .gitignore files)."""
+        if not self.index_files or not self.contains(path) or not path.is_file():
+            return False
+        if not self.settings.includes(self.relative(path)):
+            return False
+        return bool(discover([path], self.settings, force_exclude=True).files)
+
     def file_changed_on_disk(self, path: Path) -> None:
         """A module changed (or appeared, or went away) outside the editor."""
         if path in self.documents or not self.ruleset.has_project_rules:
             return
-        if not path.is_file():
+        if not self.indexable(path):
             self.summaries.pop(path, None)
             return
         if not self.indexed:
@@ -192,7 +210,12 @@ class Project:
     # -- documents -------------------------------------------------------------------
 
     def lint(self, path: Path, source: SourceFile, version: int | None) -> OpenDocument:
-        """Run the file rules on the editor's text; its summary replaces the module's."""
+        """Run the file rules on the editor's text; its summary replaces the module's.
+        The same text as last time (a save, an undo back to it) is not checked again."""
+        known = self.documents.get(path)
+        if known is not None and _same_text(known.source, source):
+            known.version = version
+            return known
         relative = self.relative(path)
         result = check_source(source, self.ruleset, relative)
         document = OpenDocument(path, source, version, result)
@@ -205,8 +228,7 @@ class Project:
         """The editor closed the document: the module is what is on disk again."""
         self.documents.pop(path, None)
         self.summaries.pop(path, None)
-        indexed = self.index_files and self.ruleset.has_project_rules
-        if indexed and path.is_file() and self.settings.includes(self.relative(path)):
+        if self.ruleset.has_project_rules and self.indexable(path):
             summary = self._summarize_disk(path)
             if summary is not None:
                 self.summaries[path] = summary
@@ -237,6 +259,12 @@ class Project:
             outcome.diagnostics[path] = result.diagnostics
             outcome.errors.extend(self.documents[path].result.internal_errors)
         return outcome
+
+
+def _same_text(old: SourceFile, new: SourceFile) -> bool:
+    if old.is_notebook or new.is_notebook:
+        return old.is_notebook and new.is_notebook and old.raw == new.raw
+    return old.text == new.text
 
 
 def source_from_text(path: Path, display: str, text: str) -> SourceFile:

@@ -433,6 +433,9 @@ class MllintServer(LanguageServer):
             if project is None:  # a broken configuration: nothing is reported
                 self.clear(snapshot.uri, snapshot.cells)
                 continue
+            if project.excluded(snapshot.path):
+                self.clear(snapshot.uri, snapshot.cells)
+                continue
             for other in self.projects.values():  # the document moved to another project
                 if other is not project and snapshot.path in other.documents:
                     other.close(snapshot.path)
