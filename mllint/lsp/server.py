@@ -338,6 +338,7 @@ class MllintServer(LanguageServer):
         self.open_paths: dict[Path, str] = {}  # path -> document uri
         self.last_sent: dict[str, list[types.Diagnostic]] = {}
         self._snapshots: dict[Path, Snapshot] = {}  # the text of each open document
+        self.reported: set[tuple[str, str | None, str]] = set()  # internal errors logged
         # Read by the loop (code actions, hover), replaced whole by the worker:
         self.published: dict[str, Published] = {}
         self.cell_owner: dict[str, tuple[str, int]] = {}  # cell uri -> (notebook uri, cell)
@@ -429,6 +430,7 @@ class MllintServer(LanguageServer):
     def lint_snapshots(self, snapshots: list[Snapshot]) -> None:
         touched: dict[int, tuple[Project, set[Path]]] = {}
         for snapshot in snapshots:
+            self._snapshots[snapshot.path] = snapshot  # (a reload lints it again)
             project = self.project_for(snapshot.path)
             if project is None:  # a broken configuration: nothing is reported
                 self.clear(snapshot.uri, snapshot.cells)
@@ -448,9 +450,13 @@ class MllintServer(LanguageServer):
             except SourceDecodeError as error:
                 self.log(f"mllint: cannot read {snapshot.uri}: {error}")
                 continue
-            project.lint(snapshot.path, source, snapshot.version)
+            try:
+                project.lint(snapshot.path, source, snapshot.version)
+            except Exception as error:  # an engine bug: say so, and go on with the others
+                logger.exception("mllint failed on %s", snapshot.uri)
+                self.log(f"mllint: internal error on {snapshot.uri}: {error!r}")
+                continue
             self.open_paths[snapshot.path] = snapshot.uri
-            self._snapshots[snapshot.path] = snapshot
             touched.setdefault(id(project), (project, set()))[1].add(snapshot.path)
         for project, linted in touched.values():
             self.publish(project, project.finish(), linted)
@@ -459,7 +465,10 @@ class MllintServer(LanguageServer):
         """Send each open document's findings (always for those just linted, else only
         when they changed: a project rule's verdict may move with an edit elsewhere)."""
         for error in outcome.errors:
-            self.log(crash_report(error), types.MessageType.Error)
+            key = (error.path, error.rule, error.message)
+            if key not in self.reported:  # once, not on every keystroke
+                self.reported.add(key)
+                self.log(crash_report(error), types.MessageType.Error)
         encoding = self.encoding
         for path, diagnostics in outcome.diagnostics.items():
             snapshot = self._snapshots.get(path)
