@@ -270,12 +270,25 @@ def training_script(lines: int) -> str:
     return "".join(parts)
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux: /proc/PID/stat), else None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Editor:
     def __init__(self) -> None:
         self.client = LanguageClient("mllint-benchmark", "1")
         self.arrived: dict[tuple[str, int | None], float] = {}
         self.event = asyncio.Event()
         self.published: dict[str, list[types.Diagnostic]] = {}
+
+        @self.client.feature(types.WINDOW_LOG_MESSAGE)
+        def log(params: types.LogMessageParams) -> None:
+            pass
 
         @self.client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
         def diagnostics(params: types.PublishDiagnosticsParams) -> None:
@@ -295,7 +308,9 @@ class Editor:
         return self.arrived[(uri, version)]
 
 
-async def run(edits: int, lines: int, debounce: float | None, warmup: int) -> list[float]:
+async def run(
+    edits: int, lines: int, debounce: float | None, warmup: int
+) -> tuple[list[float], list[float]]:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         script = training_script(lines)
@@ -325,7 +340,8 @@ async def run(edits: int, lines: int, debounce: float | None, warmup: int) -> li
             "    progress = (step - warmup) / max(1, config.max_iters - warmup)"
         )
         column = len("    progress = (step - warmup) / max(1, config.max_iters - warmup)")
-        timings = []
+        timings, server_cpu = [], []
+        pid = client._server.pid if client._server else 0
         version = 1
         for index in range(warmup + edits):
             version += 1
@@ -337,23 +353,26 @@ async def run(edits: int, lines: int, debounce: float | None, warmup: int) -> li
                 ),
                 text=typed,
             )
-            sent = time.perf_counter()
+            sent, cpu_before = time.perf_counter(), cpu_seconds(pid)
             client.text_document_did_change(
                 types.DidChangeTextDocumentParams(
                     types.VersionedTextDocumentIdentifier(version=version, uri=uri), [change]
                 )
             )
             arrived = await editor.wait(uri, version)
+            cpu_after = cpu_seconds(pid)
             if index >= warmup:
                 timings.append((arrived - sent) * 1000)
+                if cpu_before is not None and cpu_after is not None:
+                    server_cpu.append((cpu_after - cpu_before) * 1000)
             await asyncio.sleep(0.05)  # a typist's pause, so edits do not pile up
         await client.shutdown_async(None)
         client.exit(None)
         await client.stop()
-        return timings
+        return timings, server_cpu
 
 
-def engine_baseline(lines: int, runs: int) -> list[float]:
+def engine_baseline(lines: int, runs: int) -> tuple[list[float], list[float]]:
     """The engine alone on the same text, in this process (what one lint costs, without
     the server): ``check_source`` with the default rules, as the server calls it."""
     from mllint.config import Options, build_settings
@@ -366,13 +385,14 @@ def engine_baseline(lines: int, runs: int) -> list[float]:
     root = Path(tempfile.gettempdir())
     ruleset = RuleSet(rules, build_settings(rules, None, Options(), root, None))
     source = SourceFile(root / "train.py", "train.py", text.encode(), text)
-    timings = []
+    timings, cpu = [], []
     for index in range(runs + 2):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         check_source(source.with_text(text + " " * (index % 2)), ruleset, "train.py")
         if index >= 2:
             timings.append((time.perf_counter() - started) * 1000)
-    return timings
+            cpu.append((time.process_time() - started_cpu) * 1000)
+    return timings, cpu
 
 
 def summary(timings: list[float]) -> str:
@@ -394,11 +414,14 @@ def main() -> None:
     args = parser.parse_args()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{os.cpu_count()} CPUs, load average {load:.1f} at the start")
-    timings = asyncio.run(run(args.edits, args.lines, args.debounce, args.warmup))
+    timings, server_cpu = asyncio.run(run(args.edits, args.lines, args.debounce, args.warmup))
     print(f"didChange -> publishDiagnostics over {len(timings)} edits: {summary(timings)}")
+    if server_cpu:
+        print(f"server CPU time per edit (/proc, 10 ms ticks): {summary(server_cpu)}")
     if args.engine_runs:
-        engine = engine_baseline(args.lines, args.engine_runs)
+        engine, cpu = engine_baseline(args.lines, args.engine_runs)
         print(f"engine alone (check_source, {len(engine)} runs): {summary(engine)}")
+        print(f"engine alone, CPU time (what an idle core would take): {summary(cpu)}")
 
 
 if __name__ == "__main__":
