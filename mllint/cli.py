@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     rule.set_defaults(handler=run_rule)
 
     server = commands.add_parser(
-        "server", help="run the language server (LSP over stdio; needs mllint[lsp])"
+        "server", help="run the language server (LSP over stdio; needs the extra lsp)"
     )
     server.set_defaults(handler=run_server)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,6 +19,7 @@ import pytest
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+from mllint.api import lint_paths
 from mllint.rule import find_rule
 
 TIMEOUT = int(
@@ -600,6 +602,40 @@ def test_modules_changed_on_disk_are_reindexed(tmp_path: Path) -> None:
             )
         )
         await editor.diagnostics(train, where=lambda d: "ML101" in codes(d))
+        assert await editor.stop() == 0
+
+    session(body)
+
+
+def test_the_server_reports_what_the_cli_reports(tmp_path: Path) -> None:
+    """The demo project: each open file gets exactly the CLI's findings (code, position,
+    message), whole-program ones included, with modules that are not open read from disk."""
+    root = tmp_path / "demo"
+    shutil.copytree(Path(__file__).parent.parent / "fixtures" / "demo", root)
+    run = lint_paths([root], cwd=root, jobs=1)
+    expected: dict[str, set[tuple[int, int, str, str]]] = {}
+    for d in run.result.diagnostics:
+        key = (d.location.row - 1, d.location.column - 1, d.code, d.message)
+        expected.setdefault(d.path, set()).add(key)
+    assert "ML101" in {code for found in expected.values() for _, _, code, _ in found}
+
+    async def body(editor: Editor) -> None:
+        await editor.start([root])
+        opened = {
+            name: editor.open(root / name, (root / name).read_text())
+            for name in ("train.py", "model.py")
+        }
+        await editor.until(lambda: any("indexed" in log for log in editor.logs), "indexing")
+        for name, uri in opened.items():
+            want = expected.get(name, set())
+            found = await editor.diagnostics(
+                uri,
+                where=lambda d, want=want: (
+                    {(x.range.start.line, x.range.start.character, x.code, x.message) for x in d}
+                    == want
+                ),
+            )
+            assert len(found) == len(want)
         assert await editor.stop() == 0
 
     session(body)
