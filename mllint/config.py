@@ -45,7 +45,11 @@ CONFIG_KEYS = {
     "include": "list of gitignore-style patterns of files to check (replaces the default)",
     "extend-include": "list of gitignore-style patterns of more files to check",
     "baseline": "path of a baseline file (relative to the configuration file)",
+    "audit": "table: require = list of checklist items that `mllint audit` must pass",
 }
+
+#: Keys of ``[tool.mllint.audit]``.
+AUDIT_KEYS = {"require": "list of checklist item ids, section ids or ALL (`mllint audit`)"}
 
 #: Which files a directory walk checks (files named on the command line always are).
 DEFAULT_INCLUDES = ("*.py", "*.pyi", "*.ipynb")
@@ -96,6 +100,7 @@ class Options:
     extend_include: list[str] = field(default_factory=list)
     source: str = "command line"
     baseline: str | None = None
+    audit_require: list[str] | None = None
 
 
 @dataclass
@@ -112,6 +117,8 @@ class Settings:
     include_patterns: tuple[str, ...] = DEFAULT_INCLUDES
     #: The configured baseline file (``baseline = ...``), resolved against the root.
     baseline: Path | None = None
+    #: ``[tool.mllint.audit] require``: checklist items ``mllint audit`` must pass.
+    audit_require: tuple[str, ...] = ()
 
     def includes(self, relative_path: str) -> bool:
         """Whether a file found walking a directory is checked (by name or path glob)."""
@@ -206,7 +213,24 @@ def read_options(path: Path) -> Options:
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"{where}: {key!r} must be a {CONFIG_KEYS[key]}, got {value!r}")
             options.baseline = value
+        elif key == "audit":
+            options.audit_require = _audit_table(value, where)
     return options
+
+
+def _audit_table(value: object, where: str) -> list[str]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: 'audit' must be a {CONFIG_KEYS['audit']}, got {value!r}")
+    for key in value:
+        if key not in AUDIT_KEYS:
+            valid = ", ".join(sorted(AUDIT_KEYS))
+            raise ConfigError(f"{where}: audit: unknown key {key!r}; valid keys: {valid}")
+    require = value.get("require", [])
+    if not isinstance(require, list) or not all(isinstance(item, str) for item in require):
+        raise ConfigError(
+            f"{where}: audit.require must be a {AUDIT_KEYS['require']}, got {require!r}"
+        )
+    return list(require)
 
 
 def _string_list(value: object, where: str, key: str) -> list[str]:
@@ -345,6 +369,7 @@ def build_settings(
         include=_pathspec(includes),
         include_patterns=tuple(includes),
         baseline=root / file_options.baseline if file_options and file_options.baseline else None,
+        audit_require=tuple(file_options.audit_require or ()) if file_options else (),
     )
 
 

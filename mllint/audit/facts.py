@@ -1,0 +1,100 @@
+"""What the audit reads from a finished engine run: findings by rule, the project index and
+its traces, and the imports of every module. Nothing here parses or analyses code again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from mllint.analysis.project import MODULE_BODY, ModuleSummary, Traced
+from mllint.diagnostic import Diagnostic
+from mllint.engine import RunResult
+
+
+@dataclass
+class Facts:
+    result: RunResult
+    root: Path
+    #: The codes of the rules that ran.
+    enabled: frozenset[str]
+    settings: object = None
+    _function_names: dict = field(default_factory=dict, repr=False)
+
+    # -- findings ---------------------------------------------------------------
+
+    def findings(self, codes: tuple[str, ...]) -> list[Diagnostic]:
+        return [d for d in self.result.diagnostics if d.code.startswith(codes)]
+
+    # -- the project index --------------------------------------------------------
+
+    @property
+    def project(self):
+        return self.result.project
+
+    @cached_property
+    def modules(self) -> list[ModuleSummary]:
+        return list(self.project.index.modules) if self.project is not None else []
+
+    @cached_property
+    def entry_points(self) -> list[ModuleSummary]:
+        return self.project.index.entry_points() if self.project is not None else []
+
+    def trace(self, entry: ModuleSummary) -> list[Traced]:
+        return self.project.trace(entry)
+
+    def events(self, entry: ModuleSummary, *kinds: str) -> list[Traced]:
+        return [traced for traced in self.trace(entry) if traced.event.kind in kinds]
+
+    @cached_property
+    def training_entries(self) -> list[tuple[ModuleSummary, Traced]]:
+        """Entry points that train a model, with their first training step."""
+        found = []
+        for entry in self.entry_points:
+            steps = self.events(entry, "train")
+            if steps:
+                found.append((entry, steps[0]))
+        return found
+
+    def modules_importing(self, *prefixes: str) -> list[ModuleSummary]:
+        """Modules (tests excluded) that import a name starting with one of ``prefixes``
+        (``"sklearn"`` matches ``sklearn.preprocessing.StandardScaler``)."""
+        found = []
+        for module in self.modules:
+            if module.is_test:
+                continue
+            if any(_matches(qualified, prefixes) for qualified in module.imports.values()):
+                found.append(module)
+        return found
+
+    def function_of(self, traced: Traced) -> str | None:
+        """The name of the function holding a traced event (None at module level)."""
+        key = (traced.module.relative, id(traced.event))
+        if key not in self._function_names:
+            name = None
+            for function in traced.module.functions.values():
+                if any(event is traced.event for event in function.events):
+                    name = function.name
+                    break
+            self._function_names[key] = None if name == MODULE_BODY else name
+        return self._function_names[key]
+
+    def describe(self, traced: Traced, entry: ModuleSummary) -> str:
+        """"`torch.manual_seed(seed)` (utils/repro.py:12, in `seed_all`), called from
+        train.py:40 `seed_all(cfg.seed)`"."""
+        event = traced.event
+        function = self.function_of(traced)
+        inside = f", in `{function}`" if function else ""
+        text = f"`{event.text}` ({traced.module.path}:{event.line}{inside})"
+        if traced.chain:
+            anchor = traced.anchor(entry)
+            if anchor.module is entry and (anchor.module, anchor.event) != (
+                traced.module,
+                traced.event,
+            ):
+                text += f", called from {entry.path}:{anchor.event.line} `{anchor.event.text}`"
+        return text
+
+
+def _matches(qualified: str, prefixes: tuple[str, ...]) -> bool:
+    return any(qualified == prefix or qualified.startswith(prefix + ".") for prefix in prefixes)
