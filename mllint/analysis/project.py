@@ -557,6 +557,9 @@ class ModuleSummarizer(_Summarizer):
         self.summary.header_end_line = _header_end_line(self.context)
         if self.summary.is_notebook:
             self.summary.top_level_work = True
+        from mllint.analysis.validation import record_validation_passes
+
+        record_validation_passes(self.context, self.summary)
         return self.summary
 
 

@@ -128,7 +128,10 @@ def answer(item: Item, facts: Facts, required: bool = False) -> ItemResult:
 
 def _findings_summary(findings: list[Diagnostic]) -> str:
     counts = Counter((d.code, d.name) for d in findings)
-    parts = [f"{code} {name}" + (f" ×{n}" if n > 1 else "") for (code, name), n in sorted(counts.items())]
+    parts = [
+        f"{code} {name}" + (f" \u00d7{n}" if n > 1 else "")
+        for (code, name), n in sorted(counts.items())
+    ]
     noun = "finding" if len(findings) == 1 else "findings"
     return f"{len(findings)} {noun}: {', '.join(parts)}"
 

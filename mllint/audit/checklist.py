@@ -207,7 +207,7 @@ def default_items() -> list[Item]:
             ("ML201", "ML203", "ML204", "ML207"),
             judge_no_finding(
                 "preprocessing fitted before a split or outside cross-validation",
-                TABULAR + ("keras", "tensorflow"),
+                (*TABULAR, "keras", "tensorflow"),
                 "no scikit-learn, pandas or Keras preprocessing in the project",
             ),
         ),
@@ -218,7 +218,7 @@ def default_items() -> list[Item]:
             ("ML202", "ML205"),
             judge_no_finding(
                 "fit on test data or test set reused for model selection",
-                TABULAR + DEEP,
+                (*TABULAR, *DEEP),
                 "no data splitting code in the project",
             ),
         ),

@@ -80,7 +80,7 @@ class Facts:
         return self._function_names[key]
 
     def describe(self, traced: Traced, entry: ModuleSummary) -> str:
-        """"`torch.manual_seed(seed)` (utils/repro.py:12, in `seed_all`), called from
+        """ "`torch.manual_seed(seed)` (utils/repro.py:12, in `seed_all`), called from
         train.py:40 `seed_all(cfg.seed)`"."""
         event = traced.event
         function = self.function_of(traced)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+#: The mark of an item that does not apply (an en dash).
+DASH = "\u2013"
+
 
 class Status(str, enum.Enum):
     PASS = "pass"
@@ -13,7 +16,7 @@ class Status(str, enum.Enum):
 
     @property
     def mark(self) -> str:
-        return {"pass": "✓", "fail": "✗", "n/a": "–"}[self.value]
+        return {"pass": "\u2713", "fail": "\u2717", "n/a": DASH}[self.value]
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ class Score:
 
     def text(self) -> str:
         if not self.applicable:
-            return "–"
+            return DASH
         return f"{self.passed}/{self.applicable} ({self.percent}%)"
 
     def to_json(self) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-from mllint.audit.model import AuditReport, Evidence, ItemResult, Status
+from mllint.audit.model import DASH, AuditReport, Evidence, ItemResult, Status
 
 
 def render(report: AuditReport, output_format: str, *, color: bool = False) -> str:
@@ -59,7 +59,7 @@ def render_markdown(report: AuditReport) -> str:
     lines += [
         "",
         "✓ passes, ✗ fails (the findings are listed; `mllint check` shows them in full), "
-        "– does not apply to this project.",
+        f"{DASH} does not apply to this project.",
     ]
     return "\n".join(lines) + "\n"
 
