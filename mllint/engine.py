@@ -35,6 +35,7 @@ from mllint.diagnostic import Diagnostic, Location, Severity
 from mllint.noqa import (
     Suppressions,
     apply_suppressions,
+    find_comment_suppressions,
     find_suppressions,
     unused_noqa_diagnostics,
 )
@@ -681,7 +682,7 @@ def run_project_rules(
     summaries = [result.summary for result in [*results, *context] if result.summary is not None]
     if not project_rules or not summaries:
         return []
-    project = ProjectContext(ProjectIndex(summaries))
+    project = ProjectContext(ProjectIndex(summaries), ruleset.settings)
     if keep is not None:
         keep.append(project)
     errors: list[InternalError] = []
@@ -701,6 +702,7 @@ def run_project_rules(
     by_path: dict[str, list[Diagnostic]] = {}
     for diagnostic in project.diagnostics:
         by_path.setdefault(diagnostic.path, []).append(diagnostic)
+    results.extend(_other_file_results(project, by_path, results, ruleset))
     for result in results:
         found = by_path.get(result.path)
         if not found:
@@ -713,6 +715,33 @@ def run_project_rules(
             key=Diagnostic.sort_key,
         )
     return errors
+
+
+def _other_file_results(
+    project: ProjectContext,
+    by_path: dict[str, list[Diagnostic]],
+    results: list[FileResult],
+    ruleset: RuleSet,
+) -> list[FileResult]:
+    """Results for the non-Python files (``.gitignore``, ``pyproject.toml``) that project
+    rules reported on, with the ``#`` comment suppressions found in them."""
+    checked = {result.path for result in results}
+    extra = []
+    for display, path in sorted(project.other_files.items()):
+        if display in checked or display not in by_path:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""  # e.g. a .gitignore the finding asks to create
+        extra.append(
+            FileResult(
+                path=display,
+                relative=_relative_path(path, ruleset.settings.root),
+                suppressions=find_comment_suppressions(text),
+            )
+        )
+    return extra
 
 
 def add_unused_noqa(results: list[FileResult], ruleset: RuleSet) -> None:

@@ -7,7 +7,9 @@ fixtures/ with Python files or notebooks in it is one project; a folder holding 
 folders (`fixtures/ML101/helper_seed/`, `fixtures/ML101/src_layout/`, ...) is a set of
 projects, one per subfolder, for rules that judge whole programs. In a notebook, markers
 are read from the code cells and compared as (file, cell number, row in the cell, code);
-for a Python file the cell is None.
+for a Python file the cell is None. Project checks report on `.gitignore`, TOML,
+requirements and YAML files too: markers there are `#` comments (a line of its own in
+`.gitignore`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from .conftest import FIXTURES
 
 MARKER_RE = re.compile(r"#\s*expect:\s*(ML\d{3}(?:\s*,\s*ML\d{3})*)")
 SUFFIXES = (".py", ".pyi", ".ipynb")
+#: Non-Python files that project checks (ML9xx) report on; markers in them are `#` comments.
+OTHER_MARKED = (".gitignore", ".toml", ".txt", ".yml", ".yaml", ".cfg")
 
 
 def _texts(path: Path) -> list[tuple[int | None, str]]:
@@ -44,7 +48,7 @@ def _texts(path: Path) -> list[tuple[int | None, str]]:
 def expected_markers(folder: Path) -> set[tuple[str, int | None, int, str]]:
     expected = set()
     for path in sorted(folder.rglob("*")):
-        if path.suffix not in SUFFIXES or not path.is_file():
+        if not path.is_file() or not (path.suffix in SUFFIXES or path.name.endswith(OTHER_MARKED)):
             continue
         for cell, text in _texts(path):
             for row, line in enumerate(text.splitlines(), start=1):
