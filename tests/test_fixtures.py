@@ -27,7 +27,7 @@ from .conftest import FIXTURES
 MARKER_RE = re.compile(r"#\s*expect:\s*(ML\d{3}(?:\s*,\s*ML\d{3})*)")
 SUFFIXES = (".py", ".pyi", ".ipynb")
 #: Non-Python files that project checks (ML9xx) report on; markers in them are `#` comments.
-OTHER_MARKED = (".gitignore", ".toml", ".txt", ".yml", ".yaml", ".cfg")
+OTHER_MARKED = (".gitignore", ".toml", ".txt", ".yml", ".yaml", ".cfg", ".md")
 
 
 def _texts(path: Path) -> list[tuple[int | None, str]]:
@@ -100,6 +100,7 @@ def test_every_rule_has_a_fixture():
 
     marked = {code for folder in FOLDERS for (_f, _c, _l, code) in expected_markers(folder)}
     # ML003 (unreadable file) cannot live in a committed fixture; tests/test_bad_input.py
-    # covers it.
-    missing = sorted(set(all_rules()) - marked - {"ML003"})
+    # covers it. ML906 needs data files of 10 MB and more, which are never committed:
+    # tests/test_audit.py creates them at run time.
+    missing = sorted(set(all_rules()) - marked - {"ML003", "ML906"})
     assert not missing, f"rules without a fixture marker: {missing}"

@@ -33,6 +33,11 @@ DATA_SUFFIXES = (
     ".wav", ".flac", ".mp3", ".mp4", ".avi",
 )  # fmt: skip
 
+#: Text suffixes that small configuration and documentation files share with data: such a
+#: file counts as data only from this size on.
+TEXT_SUFFIXES = (".txt", ".json")
+MIN_TEXT_DATA_BYTES = 1_000_000
+
 #: A folder whose unversioned data files add up to this many bytes (or holds one file this
 #: large) is reported: small samples and test data may live in git as they are.
 LARGE_DATA_BYTES = 10_000_000
@@ -160,6 +165,8 @@ def find_data_files(root: Path, is_ignored=None) -> DataFacts:
                 size = entry.stat(follow_symlinks=False).st_size
             except OSError:
                 continue
+            if entry.name.lower().endswith(TEXT_SUFFIXES) and size < MIN_TEXT_DATA_BYTES:
+                continue  # requirements.txt, LICENSE.txt, package.json: not data
             facts.files.append(DataFile(path, size, None))
     facts.lfs_files = lfs.files
     judged = []

@@ -55,7 +55,12 @@ def audit_paths(
     )
     required = _required(prepared.settings, items)
     facts = Facts(result, prepared.settings.root, prepared.settings.enabled, prepared.settings)
-    return build_report(facts, items, required, cwd), run
+    report = build_report(facts, items, required, cwd)
+    audited = (cwd / paths[0]).resolve() if paths else cwd.resolve()
+    if audited.is_dir():
+        report.project = audited.name
+        report.root = _shown(audited, cwd)
+    return report, run
 
 
 def _required(settings, items: list[Item]) -> set[str]:
@@ -85,16 +90,19 @@ def build_report(facts: Facts, items: list[Item], required: set[str], cwd: Path)
     for item in items:
         sections[item.section].items.append(answer(item, facts, item.id in required))
     root = facts.root
-    try:
-        shown_root = os.path.relpath(root, cwd)
-    except ValueError:
-        shown_root = str(root)
     return AuditReport(
         project=root.name or str(root),
-        root=shown_root.replace(os.sep, "/"),
+        root=_shown(root, cwd),
         files_checked=facts.result.files_checked,
         sections=[section for section in sections.values() if section.items],
     )
+
+
+def _shown(path: Path, cwd: Path) -> str:
+    try:
+        return os.path.relpath(path, cwd).replace(os.sep, "/")
+    except ValueError:
+        return str(path)
 
 
 def answer(item: Item, facts: Facts, required: bool = False) -> ItemResult:

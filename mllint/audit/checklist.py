@@ -67,6 +67,9 @@ def _names(modules) -> str:
 # -- reproducibility -------------------------------------------------------------
 
 
+_FAMILY_NAMES = {"python": "random", "numpy": "NumPy", "torch": "torch", "tensorflow": "TensorFlow"}
+
+
 def judge_seeds(facts: Facts) -> Verdict:
     evidence = []
     drawing = 0
@@ -77,9 +80,11 @@ def judge_seeds(facts: Facts) -> Verdict:
         drawing += 1
         seeds = [t for t in trace if t.event.kind == "seed"]
         if seeds:
+            families = sorted({family for t in seeds for family in t.event.families})
+            names = ", ".join(_FAMILY_NAMES.get(family, family) for family in families)
             evidence.append(
                 Evidence(
-                    f"{entry.path}: seeded by {facts.describe(seeds[0], entry)}",
+                    f"{entry.path}: seeded {facts.describe(seeds[0], entry)} ({names})",
                     seeds[0].module.path,
                     seeds[0].event.line,
                 )
@@ -101,7 +106,7 @@ def judge_determinism(facts: Facts) -> Verdict:
         if switches:
             evidence.append(
                 Evidence(
-                    f"{entry.path}: {facts.describe(switches[0], entry)}",
+                    f"{entry.path}: enabled {facts.describe(switches[0], entry)}",
                     switches[0].module.path,
                     switches[0].event.line,
                 )
@@ -109,7 +114,7 @@ def judge_determinism(facts: Facts) -> Verdict:
         else:
             missing.append(
                 Evidence(
-                    f"trains with `{step.event.text}` ({step.module.path}:{step.event.line}) "
+                    f"trains with `{step.event.text}` "
                     "and never enables deterministic algorithms (ML102 reports this once the "
                     "program seeds torch)",
                     entry.path,
@@ -143,7 +148,7 @@ def judge_training_loop(facts: Facts) -> Verdict:
         return _na("no PyTorch training code")
     evidence = [
         Evidence(
-            f"{entry.path}: trains with `{step.event.text}` ({step.module.path}:{step.event.line})",
+            f"{entry.path} trains with `{step.event.text}`",
             step.module.path,
             step.event.line,
         )

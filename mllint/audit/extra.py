@@ -187,30 +187,50 @@ def judge_metrics(facts: Facts) -> Verdict:
 
 
 def judge_hyperparameters(facts: Facts) -> Verdict:
-    programs = [(e, p) for e, p in _program_facts(facts) if p.trackers]
+    programs = [(e, p) for e, p in _program_facts(facts) if p.explicit_trackers]
     if not programs:
-        return _na("no training program logs to a tracker (see Experiments tracked)")
-    evidence = []
+        return _na("no training program logs to an experiment tracker")
+    evidence, missing = [], []
     for entry, program in programs:
         if program.hyperparameters:
             first = program.hyperparameters[0]
-            evidence.append(_at(first, entry, _describe(first, entry)))
-    if not evidence:
-        return _na("no tracker receives a configuration")
+            evidence.append(_at(first, entry, f"logged with {_describe(first, entry)}"))
+        else:
+            use = program.explicit_trackers[0]
+            missing.append(
+                _at(
+                    use.evidence[0],
+                    entry,
+                    f"logs to {use.label} but never gives it the run's configuration",
+                )
+            )
+    if missing:
+        return _fail("a tracked training program does not log its configuration", missing)
     return _pass("the configuration of each run is logged", evidence)
 
 
+#: Ways of training that checkpointing is judged for (a visible loop or a framework).
+_CHECKPOINTED_KINDS = {"loop", "lightning", "hf", "keras"}
+
+
 def judge_checkpointing(facts: Facts) -> Verdict:
-    programs = _program_facts(facts)
+    programs = [(e, p) for e, p in _program_facts(facts) if p.training_kinds & _CHECKPOINTED_KINDS]
     if not programs:
-        return _na("no program trains a model")
-    evidence = []
+        return _na("no program trains a model in a loop or with a framework trainer")
+    evidence, missing = [], []
     for entry, program in programs:
         periodic = program.periodic_checkpoints
-        chosen = (
-            periodic[0] if periodic else (program.checkpoints[0] if program.checkpoints else None)
-        )
+        chosen = periodic[0] if periodic else None
         if chosen is None:
+            saved = program.checkpoints[0] if program.checkpoints else None
+            step = program.training[0] if program.training else None
+            text = (
+                f"saves only after training ({_describe(saved.evidence, entry)})"
+                if saved is not None
+                else "never saves the model's state"
+            )
+            line = step.event.line if step is not None and step.module is entry else None
+            missing.append(Evidence(text, entry.path, line))
             continue
         where = {
             "in-loop": "inside the training loop",
@@ -219,8 +239,8 @@ def judge_checkpointing(facts: Facts) -> Verdict:
         evidence.append(
             _at(chosen.evidence, entry, f"saves with {_describe(chosen.evidence, entry)} {where}")
         )
-    if not evidence:
-        return _na("no training program saves model state")
+    if missing:
+        return _fail("a training program does not checkpoint while it trains", missing)
     return _pass("training saves checkpoints", evidence)
 
 

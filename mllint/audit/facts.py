@@ -80,19 +80,20 @@ class Facts:
         return self._function_names[key]
 
     def describe(self, traced: Traced, entry: ModuleSummary) -> str:
-        """ "`torch.manual_seed(seed)` (utils/repro.py:12, in `seed_all`), called from
-        train.py:40 `seed_all(cfg.seed)`"."""
+        """Where an entry point does something: "at train.py:12 `torch.manual_seed(0)`", or
+        through a helper: "via utils/repro.py:12 `seed_all`, called from train.py:40"."""
         event = traced.event
         function = self.function_of(traced)
-        inside = f", in `{function}`" if function else ""
-        text = f"`{event.text}` ({traced.module.path}:{event.line}{inside})"
-        if traced.chain:
-            anchor = traced.anchor(entry)
-            if anchor.module is entry and (anchor.module, anchor.event) != (
-                traced.module,
-                traced.event,
-            ):
-                text += f", called from {entry.path}:{anchor.event.line} `{anchor.event.text}`"
+        anchor = traced.anchor(entry) if traced.chain else None
+        if (
+            function is None
+            or anchor is None
+            or (anchor.module is traced.module and (anchor.event is event))
+        ):
+            return f"at {traced.module.path}:{event.line} `{event.text}`"
+        text = f"via {traced.module.path}:{event.line} `{function}`"
+        if anchor.module is entry:
+            text += f", called from {entry.path}:{anchor.event.line}"
         return text
 
 

@@ -3,29 +3,50 @@
 from __future__ import annotations
 
 from mllint.analysis import tracking
+from mllint.analysis.project import Step
 from mllint.diagnostic import Severity
 from mllint.rule import ProjectRule
 
 
 def validations_during_training(project, entry) -> list:
-    """Validation passes (``validation`` events, mllint.analysis.validation) that run
-    inside a training loop of ``entry``, or in a function called from one."""
+    """``(traced, step)`` for the validation passes (``validation`` events,
+    mllint.analysis.validation) of ``entry`` that run inside one of its training loops, or
+    in a function called from one; ``step`` is the place inside the loop."""
+    trace = project.trace(entry)
+    # Loops that train through calls (an epoch loop calling `train_one_epoch()` in another
+    # module) hold a step of a training event's call chain.
+    marked: set[tuple[str, int]] = set()
+    for traced in trace:
+        if traced.event.kind == "train":
+            for step in traced.chain:
+                for start, end, _trains in getattr(step.module, "loops", ()):
+                    if start <= step.event.line <= end:
+                        marked.add((step.module.relative, start))
     found = []
-    for traced in project.trace(entry):
+    for traced in trace:
         if traced.event.kind != "validation":
             continue
-        steps = [(traced.module, traced.event.line)] + [
-            (step.module, step.event.line) for step in traced.chain
-        ]
-        if any(_in_training_loop(module, line) for module, line in steps):
-            found.append(traced)
+        steps = [*traced.chain, Step(traced.module, traced.event)]
+        inside = [step for step in steps if _in_training_loop(step, marked)]
+        if inside:
+            found.append((traced, inside[0]))
     return found
 
 
-def _in_training_loop(module, line: int) -> bool:
+def _in_training_loop(step, marked: set[tuple[str, int]]) -> bool:
+    line = step.event.line
     return any(
-        start <= line <= end and trains for start, end, trains in getattr(module, "loops", ())
+        start <= line <= end and (trains or (step.module.relative, start) in marked)
+        for start, end, trains in getattr(step.module, "loops", ())
     )
+
+
+def describe_pass(event) -> str:
+    """``the loop over `val_loader``` / ```validate()``` / ```model.eval()```."""
+    label = event.data.get("label", event.text)
+    if event.data.get("kind") == "loader-loop":
+        return f"the loop over `{label}`"
+    return f"`{label}`"
 
 
 class NoEarlyStopping(ProjectRule):
@@ -95,21 +116,20 @@ class NoEarlyStopping(ProjectRule):
             if not validations:
                 continue
             # Name the pass over the validation data rather than the `model.eval()` before it.
-            first = min(
+            first, step = min(
                 validations,
-                key=lambda t: (t.event.data.get("kind") == "after-eval", t.event.line),
+                key=lambda found: (
+                    found[0].event.data.get("kind") == "after-eval",
+                    found[0].event.line,
+                ),
             )
-            anchor = first.anchor(entry)
-            where = (
-                f"line {first.event.line}"
-                if first.module is entry
-                else f"{first.where()}, reached via {first.via_from(anchor)}"
-            )
+            anchor = step if step.module is entry else first.anchor(entry)
+            where = "" if first.module is entry else f", {first.where()}"
             self.report_at(
                 entry,
                 anchor.event,
-                f"training validates every epoch (`{first.event.text}`, {where}) but keeps "
-                "the last model: nothing stops early or saves the best checkpoint on the "
-                "validation score; save the model when the score improves (or stop after "
-                "it stops improving)",
+                f"training validates every epoch ({describe_pass(first.event)}{where}) but "
+                "keeps the last model: nothing stops early or saves the best checkpoint on the "
+                "validation score; save the model when the score improves (or stop after it "
+                "stops improving)",
             )

@@ -131,10 +131,16 @@ class RunNotLinkedToCode(ProjectRule):
                 continue
             first = trackers[0].evidence[0]
             anchor = first.traced.anchor(entry)
+            if first.module is entry and anchor.event is first.event:
+                where = ""
+            elif first.module is entry:
+                where = f", line {first.event.line}"
+            else:
+                where = f", {first.where()}, reached via {first.traced.via_from(anchor)}"
             self.report_at(
                 entry,
                 anchor.event,
-                f"runs logged to {trackers[0].label} ({first.describe(entry)}) do not record "
+                f"runs logged to {trackers[0].label} (`{first.event.text}`{where}) do not record "
                 "the code version, so a logged result cannot be traced back to the code that "
                 "produced it; log the git commit (`git rev-parse HEAD`) with the run's "
                 "configuration",
