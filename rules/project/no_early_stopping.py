@@ -128,8 +128,8 @@ class NoEarlyStopping(ProjectRule):
             self.report_at(
                 entry,
                 anchor.event,
-                f"training validates every epoch ({describe_pass(first.event)}{where}) but "
-                "keeps the last model: nothing stops early or saves the best checkpoint on the "
-                "validation score; save the model when the score improves (or stop after it "
-                "stops improving)",
+                f"training runs a validation pass ({describe_pass(first.event)}{where}) inside "
+                "its training loop but keeps the last model: nothing stops early or saves the "
+                "best checkpoint on the validation score; save the model when the score "
+                "improves (or stop after it stops improving)",
             )

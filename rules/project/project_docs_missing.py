@@ -8,6 +8,18 @@ from mllint.diagnostic import Severity
 from mllint.rule import ProjectRule
 
 
+#: Where a missing README is reported: the file that makes the folder a project (so that a
+#: `# mllint: noqa: ML909` can go there), else the README.md to create.
+PROJECT_FILES = (
+    "pyproject.toml",
+    "setup.cfg",
+    "setup.py",
+    "requirements.txt",
+    "environment.yml",
+    "environment.yaml",
+)
+
+
 class ProjectDocsMissing(ProjectRule):
     """
     ## What it does
@@ -47,8 +59,10 @@ class ProjectDocsMissing(ProjectRule):
     ````
 
     ## Notes
-    A missing README is reported on `README.md` (the file to create), a README without
-    setup instructions on its first line. Folders of loose scripts with no project
+    A missing README is reported on the first line of the file that makes the folder a
+    project (`pyproject.toml`, `setup.cfg`, `setup.py`, `requirements.txt`,
+    `environment.yml`; else on `README.md`, the file to create), a README without setup
+    instructions on its first line. Folders of loose scripts with no project
     marker are not judged.
 
     ## References
@@ -67,11 +81,15 @@ class ProjectDocsMissing(ProjectRule):
                 continue
             readme = find_readme(files.root)
             if readme is None:
+                anchor = next(
+                    (name for name in PROJECT_FILES if (files.root / name).is_file()), "README.md"
+                )
                 files.report(
                     self,
-                    "README.md",
+                    anchor,
                     "the project has no README; add a README.md that says what the project "
                     "does and how to set it up and run it (environment, data, commands)",
+                    line=1 if anchor != "README.md" else None,
                 )
             elif readme.setup is None:
                 files.report(
