@@ -7,7 +7,6 @@ from mllint.analysis.projectfiles import is_project_root, projects
 from mllint.diagnostic import Severity
 from mllint.rule import ProjectRule
 
-
 #: Where a missing README is reported: the file that makes the folder a project (so that a
 #: `# mllint: noqa: ML909` can go there), else the README.md to create.
 PROJECT_FILES = (
