@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from mllint.audit.checklist import MAX_EVIDENCE, SECTIONS, Item, default_items, rule_codes
@@ -56,6 +57,13 @@ def audit_paths(
     required = _required(prepared.settings, items)
     facts = Facts(result, prepared.settings.root, prepared.settings.enabled, prepared.settings)
     report = build_report(facts, items, required, cwd)
+    for found in report.items:  # a finding on a folder (ML906) has no line to show
+        found.evidence = [
+            replace(evidence, line=None)
+            if evidence.path and (cwd / evidence.path).is_dir()
+            else evidence
+            for evidence in found.evidence
+        ]
     audited = (cwd / paths[0]).resolve() if paths else cwd.resolve()
     if audited.is_dir():
         report.project = audited.name

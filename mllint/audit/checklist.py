@@ -58,12 +58,6 @@ def _capped(evidence: list[Evidence]) -> list[Evidence]:
     return evidence[:MAX_EVIDENCE]
 
 
-def _names(modules) -> str:
-    paths = [module.path for module in modules]
-    shown = ", ".join(paths[:4])
-    return shown + (f" and {len(paths) - 4} more" if len(paths) > 4 else "")
-
-
 # -- reproducibility -------------------------------------------------------------
 
 
@@ -137,7 +131,19 @@ def judge_no_finding(what: str, imports: tuple[str, ...] = (), absent: str = "")
         if not modules:
             return _na(absent or "nothing in the project that this applies to")
         noun = "file" if len(modules) == 1 else "files"
-        return _pass(f"no {what} in {len(modules)} {noun} ({_names(modules)})")
+        evidence = []
+        for module in modules:
+            used = sorted(
+                {
+                    root
+                    for qualified in module.imports.values()
+                    for root in imports
+                    if qualified == root or qualified.startswith(root + ".")
+                }
+            )
+            uses = f" (uses {', '.join(used)})" if used else ""
+            evidence.append(Evidence(f"checked{uses}: no finding", module.path))
+        return _pass(f"no {what} in {len(modules)} {noun}", evidence)
 
     return judge
 
