@@ -311,6 +311,7 @@ class _Summarizer(cst.CSTVisitor):
             self._event("determinism", statement)
         elif qualified == "torch.backends.cudnn.benchmark" and _literal_true(value):
             self._event("benchmark", statement)
+        tracking.record_assignment(self, target, statement)
         if not isinstance(value, cst.Call):
             return
         # `x = LocalClass(...)`: later `x.method()` calls resolve to that class.

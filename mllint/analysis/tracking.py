@@ -328,9 +328,10 @@ def _record(summarizer, node: cst.Call, qualified: str | None) -> None:
                 event("selection", node, data={"how": "`ModelCheckpoint(save_best_only=True)`"})
             return
         if name in ("TensorBoard", "CSVLogger"):
-            event(
-                "tracker", node, data={"tracker": "keras" if name == "CSVLogger" else "tensorboard"}
-            )
+            # Callbacks that log by themselves: counted as tracking, but like framework
+            # defaults they are not where a configuration is passed (implicit).
+            tracker = "keras" if name == "CSVLogger" else "tensorboard"
+            event("tracker", node, data={"tracker": tracker, "implicit": True})
             return
         if q.endswith(("CheckpointManager", "Checkpoint")) and "train" in q:
             event(
@@ -415,12 +416,38 @@ def _record(summarizer, node: cst.Call, qualified: str | None) -> None:
         )
 
 
+def record_assignment(summarizer, target: cst.BaseExpression, statement: cst.CSTNode) -> None:
+    """``wandb.config.lr = ...``, ``run["parameters"] = params`` (Neptune, Aim): the
+    configuration reaches a tracker through an assignment."""
+    if isinstance(target, cst.Attribute):
+        qualified = summarizer.context.qualified_name(target) or ""
+        if qualified.startswith("wandb.config."):
+            summarizer._event("hparams", statement, data={"tracker": "wandb"})
+        return
+    if not isinstance(target, cst.Subscript):
+        return
+    qualified = summarizer.context.qualified_name(target.value) or ""
+    if qualified == "wandb.config":
+        summarizer._event("hparams", statement, data={"tracker": "wandb"})
+        return
+    if len(target.slice) != 1 or not isinstance(target.slice[0].slice, cst.Index):
+        return
+    key = target.slice[0].slice.value
+    text = key.evaluated_value if isinstance(key, cst.SimpleString) else None
+    if isinstance(text, str) and re.fullmatch(
+        r"(parameters|params|hparams|hyperparameters|config|cfg|args)(/.*)?", text
+    ):
+        receiver = dotted_name(target.value) or ""
+        if re.search(r"run|experiment|exp|task|tracker|logger", receiver, re.I):
+            summarizer._event("hparams", statement, data={"tracker": receiver})
+
+
 def _save(summarizer, node: cst.Call, obj: cst.BaseExpression | None, how: str) -> None:
     data: dict = {"how": how, "contents": None}
     if obj is not None:
         contents = _contents(summarizer, obj)
         data["contents"] = sorted(contents) if contents is not None else None
-        if _is_whole_module(summarizer, obj):
+        if is_whole_module(summarizer.context, obj):
             data["whole_module"] = True
             data["contents"] = ["model"]
         if isinstance(obj, cst.Name) and data["contents"] is None:
@@ -571,21 +598,23 @@ def _parameter_index(summarizer, name: str) -> int | None:
     return None
 
 
-def _is_whole_module(summarizer, obj: cst.BaseExpression) -> bool:
-    """``torch.save(model, ...)``: the object is evidently a model, not its state."""
+def is_whole_module(context, obj: cst.BaseExpression) -> bool:
+    """``torch.save(model, ...)``: the saved object is evidently a model (an
+    ``nn.Module`` built in the file, ``self`` in a module's method, or a name such as
+    ``model``/``net``), not its ``state_dict()``."""
     from mllint.analysis.torchobjects import file_index
 
     name = dotted_name(obj)
     if name is None:
         return False
     try:
-        found = file_index(summarizer.context).object_of(obj)
+        found = file_index(context).object_of(obj)
     except Exception:  # the file index is best-effort here
         found = None
     if found is not None:
         return found.kind == "model"
     last = name.split(".")[-1]
-    return bool(re.fullmatch(r"(model|net|network|.*_model|model_.*|.*_net)", last, re.I))
+    return bool(re.fullmatch(r"(model|net|network|\w+_model|model_\w+|\w+_net)", last, re.I))
 
 
 def _guard_text(summarizer) -> str:
@@ -746,6 +775,17 @@ class ProgramFacts:
     @property
     def trains(self) -> bool:
         return bool(self.training_kinds)
+
+    @property
+    def training_run(self) -> bool:
+        """The program runs a training job whose tracking and checkpointing are its own to
+        decide: a visible training loop, a Keras ``fit``, or a Lightning/HF trainer; not a
+        trainer of an unknown library (which may checkpoint and log by itself), nor a
+        benchmark or profiling script."""
+        name = self.entry.relative.lower()
+        if re.search(r"(^|/)(benchmarks?|profil\w*|perf)(/|$)|bench|profil", name):
+            return False
+        return bool(self.training_kinds - {"other"})
 
     @property
     def tracked(self) -> bool:
