@@ -4,6 +4,7 @@ findings on non-Python files as a user sees them (output formats, noqa, per-file
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -132,7 +133,7 @@ def test_requirements_pins_and_versions(tmp_path):
 def test_pyproject_poetry_conda_and_lock_files(tmp_path):
     _write(
         tmp_path / "pyproject.toml",
-        '[project]\nname = "lib"\ndependencies = [\n  "torch>=2",\n  "numpy",\n]\n'
+        '[project]\nname = "app"\ndependencies = [\n  "torch>=2",\n  "numpy",\n]\n'
         '[dependency-groups]\ndev = ["pytest==8.0.0"]\n'
         '[tool.poetry.dependencies]\npython = "^3.10"\nrich = "^13.0"\n',
     )
@@ -144,7 +145,7 @@ def test_pyproject_poetry_conda_and_lock_files(tmp_path):
     _write(tmp_path / "uv.lock", "version = 1\n")
     found = find_dependencies(tmp_path)
     by_name = {r.name: r for r in found.requirements if r.file.name == "pyproject.toml"}
-    assert found.is_package
+    assert not found.is_package  # an application managed by uv: [project], no build system
     assert by_name["torch"].line == 4 and by_name["numpy"].line == 5
     assert not by_name["numpy"].versioned
     by_name.update({r.name: r for r in found.requirements if r.file.name != "pyproject.toml"})
@@ -288,3 +289,45 @@ def test_output_formats_cope_with_non_python_files(probe_project, fmt, capsys, m
         assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
             ".gitignore"
         )
+
+
+# -- [tool.mllint.project] -----------------------------------------------------------------
+
+
+def _settings(tmp_path, table: str):
+    from mllint.config import Options, load_settings
+    from mllint.rule import all_rules
+
+    _write(tmp_path / "pyproject.toml", table)
+    return load_settings(all_rules(), [tmp_path], Options())
+
+
+def test_project_settings_are_read_and_defaulted(tmp_path):
+    settings = _settings(
+        tmp_path,
+        "[tool.mllint.project]\ncheckpoint-folder-gb = 2\nartifact-folders = ['exp/', 'data']\n",
+    )
+    assert settings.project.checkpoint_folder_gb == 2.0
+    assert settings.project.artifact_folders == ("exp", "data")
+    assert settings.project.large_model_file_mb == 50.0  # the default stays
+    assert ".ckpt" in settings.project.model_file_suffixes
+
+
+@pytest.mark.parametrize(
+    ("table", "error"),
+    [
+        ("project = 3", "'project' must be a table"),
+        ("[tool.mllint.project]\nmax-gb = 1", "unknown key 'project.max-gb'; valid keys:"),
+        ("[tool.mllint.project]\ncheckpoint-folder-gb = 0", "must be a positive number"),
+        ("[tool.mllint.project]\nlarge-model-file-mb = true", "must be a positive number"),
+        ("[tool.mllint.project]\ntest-folders = 'tests'", 'e.g. test-folders = ["tests"]'),
+        ("[tool.mllint.project]\nartifact-folders = [1]", "must be a list of folder names"),
+    ],
+)
+def test_project_settings_errors_name_the_key(tmp_path, table, error):
+    from mllint.config import ConfigError
+
+    if not table.startswith("["):
+        table = "[tool.mllint]\n" + table
+    with pytest.raises(ConfigError, match=re.escape(error)):
+        _settings(tmp_path, table)

@@ -7,8 +7,10 @@ also need what lies around them. This module answers, for each project root of a
   is the nearest folder above it holding a project marker (``.git``, ``pyproject.toml``,
   ``setup.py``, ``setup.cfg``, ``requirements.txt``, ``environment.yml``, a lock file, an
   mllint configuration); without one, the configuration root when the module lies under
-  it, else the module's own folder. ``mllint check src/`` thus judges the repository that
-  holds ``src/``, and one run over two projects judges each on its own.
+  it, else the module's own folder. The search stops at the configuration root (or the
+  working directory) when the module lies under it. ``mllint check src/`` from the
+  repository's top thus judges the repository, and one run over two projects judges
+  each on its own.
 - :meth:`ProjectFiles.is_ignored` / :attr:`ProjectFiles.gitignore` -- whether git would
   ignore a path, with the ``.gitignore`` files (and ``.git/info/exclude``) that apply,
   read with the same matcher as file discovery (:mod:`mllint.discovery`), and which
@@ -98,15 +100,18 @@ def is_project_root(directory: Path) -> bool:
 def project_root_of(path: Path, fallback: Path | None = None) -> Path:
     """The root of the project holding ``path`` (an absolute file or folder path).
 
-    The nearest folder at or above ``path``'s folder with a project marker; else
-    ``fallback`` when ``path`` lies under it; else ``path``'s own folder.
+    The nearest folder at or above ``path``'s folder with a project marker. When
+    ``path`` lies under ``fallback`` (the configuration root: the folder of the mllint
+    configuration, else the working directory) the search stops there: a folder checked
+    from inside (``cd experiment && mllint check .``) is judged on its own.
     """
     start = path if path.is_dir() else path.parent
+    inside = fallback is not None and (start == fallback or fallback in start.parents)
     for candidate in (start, *start.parents):
         if is_project_root(candidate):
             return candidate
-    if fallback is not None and (start == fallback or fallback in start.parents):
-        return fallback
+        if inside and candidate == fallback:
+            return fallback
     return start
 
 
@@ -149,6 +154,15 @@ def _find_projects(project) -> list[ProjectFiles]:
             roots_of_folders[folder] = project_root_of(path, fallback)
         by_root.setdefault(roots_of_folders[folder], []).append(module)
     return [ProjectFiles(root, modules, project) for root, modules in sorted(by_root.items())]
+
+
+def project_options(project):
+    """The run's ``[tool.mllint.project]`` settings (a ``mllint.config.ProjectOptions``;
+    the defaults when the context was built without settings)."""
+    from mllint.config import ProjectOptions
+
+    settings = getattr(project, "settings", None)
+    return getattr(settings, "project", None) or ProjectOptions()
 
 
 def _settings_root(project) -> Path | None:
@@ -353,7 +367,7 @@ class Dependencies:
     #: Lock files present at the root (see :data:`LOCK_FILE_PATTERNS`).
     lock_files: list[Path] = field(default_factory=list)
     #: The project is a distributable package: ``pyproject.toml`` with a
-    #: ``[build-system]`` or ``[project]`` table, ``setup.py`` or ``setup.cfg``.
+    #: ``[build-system]`` table, ``setup.py``, or ``setup.cfg`` with ``[options]``.
     is_package: bool = False
 
     def in_file(self, file: Path) -> list[Requirement]:
@@ -444,7 +458,9 @@ def _pyproject(path: Path) -> tuple[list[Requirement], bool, bool]:
             version = "" if version == "*" else version
             line = _line_of(text, f"\n{name} =") + 1 if f"\n{name} =" in text else 0
             found.append(Requirement(name, version, path, line, syntax="poetry"))
-    is_package = "build-system" in data or isinstance(project, dict)
+    # An application managed with uv or Poetry may have [project] without a build system;
+    # a package is what declares how to build it.
+    is_package = "build-system" in data
     return found, declared, is_package
 
 
@@ -694,28 +710,47 @@ class ProjectFiles:
     def is_ignored(self, path: Path, is_dir: bool | None = None) -> bool:
         return self.gitignore.is_ignored(path, is_dir)
 
+    def gitignore_file(self) -> Path:
+        """Where a missing ignore pattern belongs: the root's ``.gitignore`` if it
+        exists, else the nearest one above it in the repository, else the root's (to be
+        created)."""
+        if self.gitignore.root_file.is_file():
+            return self.gitignore.root_file
+        existing = self.gitignore.files()
+        return existing[-1] if existing else self.gitignore.root_file
+
+    def lfs_tracked(self, path: Path) -> bool:
+        """Whether ``.gitattributes`` at the root hands ``path`` to Git LFS."""
+        patterns = []
+        for line in _read(self.root / ".gitattributes").splitlines():
+            parts = line.split()
+            if len(parts) > 1 and "filter=lfs" in parts[1:]:
+                patterns.append(parts[0])
+        if not patterns:
+            return False
+        return GitIgnoreSpec.from_lines(patterns).match_file(self.relative(path))
+
     @cached_property
     def _tracked(self) -> frozenset[str] | None:
         if self.repository is None:
             return None
-        environment = {key: value for key, value in os.environ.items() if key != "GIT_DIR"}
-        environment.pop("GIT_INDEX_FILE", None)
-        environment.pop("GIT_WORK_TREE", None)
-        try:
-            completed = subprocess.run(
-                ["git", "ls-files", "-z", "--cached"],
-                cwd=self.root,
-                capture_output=True,
-                timeout=GIT_TIMEOUT_S,
-                env=environment,
-                check=False,
-            )
-        except (OSError, subprocess.SubprocessError):
+        listed = _git_lines(self.root, ["ls-files", "-z", "--cached"])
+        return frozenset(listed) if listed is not None else None
+
+    @cached_property
+    def _untracked(self) -> frozenset[str] | None:
+        if self.repository is None:
             return None
-        if completed.returncode != 0:
-            return None
-        names = completed.stdout.decode("utf-8", errors="surrogateescape").split("\0")
-        return frozenset(name for name in names if name)
+        listed = _git_lines(
+            self.root, ["ls-files", "-z", "--others", "--exclude-standard", "--directory"]
+        )
+        return frozenset(listed) if listed is not None else None
+
+    def untracked_paths(self) -> frozenset[str] | None:
+        """What ``git status`` lists as untracked under the root (files, and folders
+        ending in ``/`` whose files are all untracked), relative to the root; ignored
+        paths are not listed. None when unknown."""
+        return self._untracked
 
     def tracked_files(self) -> frozenset[str] | None:
         """Posix paths (relative to the root) of the files git tracks under the root;
@@ -733,6 +768,46 @@ class ProjectFiles:
             return True
         prefix = relative.rstrip("/") + "/"
         return any(name.startswith(prefix) for name in tracked)
+
+    # -- what the code writes --------------------------------------------------------
+
+    @cached_property
+    def _writes(self) -> list[ArtifactWrite]:
+        found = []
+        for module in self.modules:
+            here = module_file(self.project, module).parent
+            for function in module.functions.values():
+                for event in function.events:
+                    if event.kind != "write":
+                        continue
+                    found.append(
+                        ArtifactWrite(
+                            module,
+                            event,
+                            self._resolve_written(event.data["path"], here),
+                            event.data["artifact"],
+                            event.data["folder"],
+                        )
+                    )
+        return found
+
+    def _resolve_written(self, written: str, here: Path) -> Path | None:
+        from mllint.analysis.artifacts import HERE
+
+        if written.startswith(HERE):
+            base, written = here, written[len(HERE) :].lstrip("/")
+        else:
+            base = self.root  # scripts are run from the project root
+        if not written or written.startswith(("/", "~", "$", "*")) or "://" in written:
+            return None
+        path = Path(os.path.normpath(base / written))
+        return path if path == self.root or self.root in path.parents else None
+
+    def artifact_writes(self) -> list[ArtifactWrite]:
+        """Calls in the project's modules that write checkpoints, data or logs to a path
+        the code spells out, resolved against the root (or the module's folder for paths
+        built from ``__file__``)."""
+        return self._writes
 
     # -- environment and disk ------------------------------------------------------
 
@@ -779,6 +854,44 @@ class ProjectFiles:
         self.project.add_diagnostic(rule, display, span, message, severity=severity)
 
 
+def _git_lines(root: Path, arguments: list[str]) -> list[str] | None:
+    """The NUL-separated output of ``git <arguments>`` run in ``root``; None on failure."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE")
+    }
+    try:
+        completed = subprocess.run(
+            ["git", *arguments],
+            cwd=root,
+            capture_output=True,
+            timeout=GIT_TIMEOUT_S,
+            env=environment,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if completed.returncode != 0:
+        return None
+    names = completed.stdout.decode("utf-8", errors="surrogateescape").split("\0")
+    return [name for name in names if name]
+
+
+@dataclass(frozen=True)
+class ArtifactWrite:
+    """A call in the project's code that writes an artifact (a ``write`` event of the
+    project index, see :mod:`mllint.analysis.artifacts`), with the path resolved."""
+
+    module: object  # the ModuleSummary
+    event: object  # the project index Event (line, column, text, data)
+    #: Where it writes, absolute, with ``*`` for unknown parts (None: outside the project,
+    #: an absolute or home path)
+    path: Path | None
+    kind: str  # checkpoint | data | logs
+    is_folder: bool
+
+
 @dataclass(frozen=True)
 class _Span:
     line: int
@@ -790,6 +903,7 @@ class _Span:
 __all__ = [
     "LOCK_FILE_PATTERNS",
     "PROJECT_MARKERS",
+    "ArtifactWrite",
     "Dependencies",
     "DiskUsage",
     "GitIgnore",
@@ -803,6 +917,7 @@ __all__ = [
     "module_file",
     "parse_requirement_line",
     "project_of",
+    "project_options",
     "project_root_of",
     "projects",
 ]

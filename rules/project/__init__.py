@@ -1,1 +1,1 @@
-"""Project checks (ML9xx): the files around the code (data, documentation, dependencies)."""
+"""Project checks (ML9xx): hygiene of the repository around the code."""
