@@ -7,9 +7,9 @@ model = nn.Linear(512, 10)
 features = torch.randn(64, 512)
 labels = torch.randint(0, 10, (64,))
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-for _ in range(100):
+for step in range(100):
     optimizer.zero_grad()
     loss = nn.functional.cross_entropy(model(features), labels)
     loss.backward()
     optimizer.step()
-print("final loss", loss.item())
+    print(f"step {step}: loss {loss.item():.4f}")

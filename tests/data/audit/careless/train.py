@@ -18,6 +18,15 @@ def validate(model, loader):
     return correct / len(loader.dataset)
 
 
+def train_one_epoch(model, loader, optimizer, criterion, writer, epoch):
+    for step, (images, labels) in enumerate(loader):
+        optimizer.zero_grad()
+        loss = criterion(model.forward(images), labels)
+        loss.backward()
+        optimizer.step()
+        writer.add_scalar("loss", loss.item(), epoch * len(loader) + step)
+
+
 def main() -> None:
     writer = SummaryWriter("runs/quick")
     train_set = datasets.CIFAR10("data", train=True, transform=augment, download=True)
@@ -28,12 +37,7 @@ def main() -> None:
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     criterion = nn.CrossEntropyLoss()
     for epoch in range(20):
-        for step, (images, labels) in enumerate(train_loader):
-            optimizer.zero_grad()
-            loss = criterion(model.forward(images), labels)
-            loss.backward()
-            optimizer.step()
-            writer.add_scalar("loss", loss.item(), epoch * len(train_loader) + step)
+        train_one_epoch(model, train_loader, optimizer, criterion, writer, epoch)
         accuracy = validate(model, val_loader)
         print(f"epoch {epoch}: val accuracy {accuracy:.3f}")
 
