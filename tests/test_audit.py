@@ -36,6 +36,7 @@ EXPECTED = {
     "determinism": (PASS, FAIL),
     "environment": (PASS, FAIL),
     "data-versioned": (PASS, FAIL),
+    "outputs-ignored": (PASS, FAIL),
     "code-version": (PASS, FAIL),
     "split-before-preprocessing": (PASS, FAIL),
     "test-data-isolated": (PASS, FAIL),

@@ -205,6 +205,13 @@ def default_items() -> list[Item]:
         ),
         Item("data-versioned", "reproducibility", "Data versioned", ("ML906",), extra.judge_data),
         Item(
+            "outputs-ignored",
+            "reproducibility",
+            "Run outputs kept out of git",
+            ("ML901", "ML903"),
+            extra.judge_outputs_ignored,
+        ),
+        Item(
             "code-version",
             "reproducibility",
             "Runs record the code version",

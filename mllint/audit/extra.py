@@ -121,6 +121,32 @@ def judge_data(facts: Facts) -> Verdict:
     return _na("no data files in the repository (folders git ignores are not looked at)")
 
 
+def judge_outputs_ignored(facts: Facts) -> Verdict:
+    from mllint.analysis.projectfiles import is_project_root
+
+    evidence = []
+    for files in _project_roots(facts):
+        if not is_project_root(files.root):
+            continue
+        shown = [files.relative(path) for path in files.gitignore.files()]
+        if shown:
+            evidence.append(
+                Evidence(
+                    f"no checkpoint or run output left out of {', '.join(shown)}",
+                    files.display_path(files.gitignore.files()[-1]),
+                )
+            )
+        else:
+            evidence.append(
+                Evidence(
+                    "no run output found that git would pick up", files.display_path(files.root)
+                )
+            )
+    if not evidence:
+        return _na("no project root (a folder with .git, pyproject.toml or requirements.txt)")
+    return _pass("checkpoints, data downloads and logs stay out of git", evidence)
+
+
 def judge_code_version(facts: Facts) -> Verdict:
     from mllint.rules.project.run_not_linked_to_code import records_commit
 

@@ -32,8 +32,8 @@ def main() -> None:
 
     augment = transforms.Compose([transforms.RandomHorizontalFlip(), transforms.ToTensor()])
     plain = transforms.ToTensor()
-    train_set = datasets.CIFAR10("data", train=True, transform=augment, download=True)
-    val_set = datasets.CIFAR10("data", train=False, transform=plain, download=True)
+    train_set = datasets.CIFAR10("downloads", train=True, transform=augment, download=True)
+    val_set = datasets.CIFAR10("downloads", train=False, transform=plain, download=True)
     train_loader = DataLoader(train_set, batch_size=128, shuffle=True)
     val_loader = DataLoader(val_set, batch_size=256)
 
