@@ -69,20 +69,17 @@ def judge_seeds(facts: Facts) -> Verdict:
     drawing = 0
     for entry in facts.entry_points:
         trace = facts.trace(entry)
-        if not any(t.event.kind in ("use", "sklearn", "generator") for t in trace):
+        seeds = [t for t in trace if t.event.kind == "seed"]
+        # A program that seeds (a framework trainer seeds for it) is judged too: its
+        # generators may be drawn from inside libraries mllint does not look into.
+        if not seeds and not any(t.event.kind in ("use", "sklearn", "generator") for t in trace):
             continue
         drawing += 1
-        seeds = [t for t in trace if t.event.kind == "seed"]
         if seeds:
             families = sorted({family for t in seeds for family in t.event.families})
             names = ", ".join(_FAMILY_NAMES.get(family, family) for family in families)
-            evidence.append(
-                Evidence(
-                    f"{entry.path}: seeded {facts.describe(seeds[0], entry)} ({names})",
-                    seeds[0].module.path,
-                    seeds[0].event.line,
-                )
-            )
+            text, line = facts.describe(seeds[0], entry)
+            evidence.append(Evidence(f"seeded {text} ({names})", entry.path, line))
     if not drawing:
         return _na("no program draws random numbers")
     if not evidence:
@@ -98,13 +95,8 @@ def judge_determinism(facts: Facts) -> Verdict:
     for entry, step in facts.training_entries:
         switches = facts.events(entry, "determinism")
         if switches:
-            evidence.append(
-                Evidence(
-                    f"{entry.path}: enabled {facts.describe(switches[0], entry)}",
-                    switches[0].module.path,
-                    switches[0].event.line,
-                )
-            )
+            text, line = facts.describe(switches[0], entry)
+            evidence.append(Evidence(f"enabled {text}", entry.path, line))
         else:
             missing.append(
                 Evidence(
@@ -131,18 +123,19 @@ def judge_no_finding(what: str, imports: tuple[str, ...] = (), absent: str = "")
         if not modules:
             return _na(absent or "nothing in the project that this applies to")
         noun = "file" if len(modules) == 1 else "files"
-        evidence = []
-        for module in modules:
-            used = sorted(
-                {
-                    root
-                    for qualified in module.imports.values()
-                    for root in imports
-                    if qualified == root or qualified.startswith(root + ".")
-                }
-            )
-            uses = f" (uses {', '.join(used)})" if used else ""
-            evidence.append(Evidence(f"checked{uses}: no finding", module.path))
+        used = sorted(
+            {
+                root
+                for module in modules
+                for qualified in module.imports.values()
+                for root in imports
+                if qualified == root or qualified.startswith(root + ".")
+            }
+        )
+        paths = [module.path for module in modules]
+        shown = ", ".join(paths[:6]) + (f" and {len(paths) - 6} more" if len(paths) > 6 else "")
+        uses = f" (using {', '.join(used)})" if used else ""
+        evidence = [Evidence(f"checked {shown}{uses}: no finding")]
         return _pass(f"no {what} in {len(modules)} {noun}", evidence)
 
     return judge

@@ -43,7 +43,9 @@ def _at(evidence, entry, text: str) -> Evidence:
 
 
 def _describe(evidence, entry) -> str:
-    return evidence.describe(entry).replace(f"(line {evidence.event.line})", "").strip()
+    text = evidence.describe(entry).replace(f"(line {evidence.event.line})", "").strip()
+    # A call cut short in the index ("`torch.save(...`") is shown closed.
+    return text.replace("...`", "...)`") if text.count("(") > text.count(")") else text
 
 
 # -- reproducibility ---------------------------------------------------------------------
@@ -128,11 +130,11 @@ def judge_outputs_ignored(facts: Facts) -> Verdict:
     for files in _project_roots(facts):
         if not is_project_root(files.root):
             continue
-        shown = [files.relative(path) for path in files.gitignore.files()]
+        shown = [files.display_path(path) for path in files.gitignore.files()]
         if shown:
             evidence.append(
                 Evidence(
-                    f"no checkpoint or run output left out of {', '.join(shown)}",
+                    f"what the code writes is ignored by {', '.join(shown)}",
                     files.display_path(files.gitignore.files()[-1]),
                 )
             )
@@ -213,7 +215,9 @@ def judge_metrics(facts: Facts) -> Verdict:
 
 
 def judge_hyperparameters(facts: Facts) -> Verdict:
-    programs = [(e, p) for e, p in _program_facts(facts) if p.explicit_trackers]
+    programs = [
+        (e, p) for e, p in _program_facts(facts) if p.hyperparameters or p.explicit_trackers
+    ]
     if not programs:
         return _na("no training program logs to an experiment tracker")
     evidence, missing = [], []
@@ -282,7 +286,8 @@ def judge_early_stopping(facts: Facts) -> Verdict:
         best = [c for c in program.checkpoints if c.best]
         if program.selection:
             first = program.selection[0]
-            evidence.append(_at(first, entry, f"selects with {_describe(first, entry)}"))
+            how = first.data.get("how") or _describe(first, entry)
+            evidence.append(_at(first, entry, f"selects the model with {how}"))
         elif best:
             evidence.append(
                 _at(

@@ -79,22 +79,27 @@ class Facts:
             self._function_names[key] = None if name == MODULE_BODY else name
         return self._function_names[key]
 
-    def describe(self, traced: Traced, entry: ModuleSummary) -> str:
-        """Where an entry point does something: "at train.py:12 `torch.manual_seed(0)`", or
-        through a helper: "via utils/repro.py:12 `seed_all`, called from train.py:40"."""
+    def describe(self, traced: Traced, entry: ModuleSummary) -> tuple[str, int]:
+        """How an entry point does something, and the line of ``entry`` where it happens:
+        ("by `torch.manual_seed(0)`", 12), or through a helper in another place:
+        ("via utils/repro.py:12 `seed_all`", 40) for the call ``seed_all(...)`` on line 40."""
         event = traced.event
         function = self.function_of(traced)
-        anchor = traced.anchor(entry) if traced.chain else None
-        if (
-            function is None
-            or anchor is None
-            or (anchor.module is traced.module and (anchor.event is event))
-        ):
-            return f"at {traced.module.path}:{event.line} `{event.text}`"
-        text = f"via {traced.module.path}:{event.line} `{function}`"
-        if anchor.module is entry:
-            text += f", called from {entry.path}:{anchor.event.line}"
-        return text
+        anchor = traced.anchor(entry)
+        text = closed(event.text)
+        if traced.module is entry and (function is None or anchor.event is event):
+            return f"by `{text}`", event.line
+        where = f"{traced.module.path}:{event.line}"
+        what = f"`{function}`" if function else f"`{text}`"
+        line = anchor.event.line if anchor.module is entry else event.line
+        return f"via {where} {what}", line
+
+
+def closed(text: str) -> str:
+    """A call cut short in the index (``torch.save(...``) shown closed."""
+    if text.endswith("...") and text.count("(") > text.count(")"):
+        return text + ")" * (text.count("(") - text.count(")"))
+    return text
 
 
 def _matches(qualified: str, prefixes: tuple[str, ...]) -> bool:

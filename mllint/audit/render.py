@@ -35,7 +35,7 @@ def render_markdown(report: AuditReport) -> str:
     score = report.score
     lines.append(
         f"**{score.text()}** of the applicable checklist items pass "
-        f"({score.not_applicable} not applicable; {report.files_checked} files checked)."
+        f"({score.not_applicable} not applicable; {_files(report.files_checked)} checked)."
     )
     if report.required_failed:
         failed = ", ".join(f"`{item.id}`" for item in report.required_failed)
@@ -101,12 +101,16 @@ def render_terminal(report: AuditReport, *, color: bool = False) -> str:
     console.print()
     console.print(
         f"[bold]Score: {score.text()}[/bold] of the applicable items pass "
-        f"({score.not_applicable} not applicable; {report.files_checked} files checked)."
+        f"({score.not_applicable} not applicable; {_files(report.files_checked)} checked)."
     )
     if report.required_failed:
         failed = ", ".join(item.id for item in report.required_failed)
         console.print(f"[bold red]Required items failing: {escape(failed)}[/bold red]")
     return buffer.getvalue()
+
+
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
 
 
 def _terminal_evidence(evidence: Evidence, escape) -> str:
