@@ -58,6 +58,10 @@ class ProjectDocsMissing(ProjectRule):
     ````
 
     ## Notes
+    Off by default in `mllint check`: a README belongs to the repository, not to the
+    code being checked or committed, so it is judged where the whole project is, by
+    `mllint audit` (which always runs it), or with `extend-select = ["ML909"]`.
+
     A missing README is reported on the first line of the file that makes the folder a
     project (`pyproject.toml`, `setup.cfg`, `setup.py`, `requirements.txt`,
     `environment.yml`; else on `README.md`, the file to create), a README without setup
@@ -73,6 +77,7 @@ class ProjectDocsMissing(ProjectRule):
     name = "project-docs-missing"
     category = "project"
     severity = Severity.WARNING
+    enabled_by_default = False
 
     def check(self) -> None:
         for files in projects(self.project):
