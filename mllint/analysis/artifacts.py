@@ -56,6 +56,10 @@ WRITER_CALLS: dict[str, tuple[str, int, str, bool, str | None]] = {
     "transformers.TrainingArguments": (CHECKPOINT, 0, "output_dir", True, None),
     "transformers.Seq2SeqTrainingArguments": (CHECKPOINT, 0, "output_dir", True, None),
     "trl.SFTConfig": (CHECKPOINT, 0, "output_dir", True, None),
+    "lightning.pytorch.loggers.TensorBoardLogger": (LOGS, 0, "save_dir", True, None),
+    "lightning.pytorch.loggers.CSVLogger": (LOGS, 0, "save_dir", True, None),
+    "pytorch_lightning.loggers.TensorBoardLogger": (LOGS, 0, "save_dir", True, None),
+    "pytorch_lightning.loggers.CSVLogger": (LOGS, 0, "save_dir", True, None),
     "keras.callbacks.ModelCheckpoint": (CHECKPOINT, 0, "filepath", False, None),
     "tensorflow.keras.callbacks.ModelCheckpoint": (CHECKPOINT, 0, "filepath", False, None),
 }
@@ -68,6 +72,15 @@ LIGHTNING_TRAINERS = frozenset(
         "pytorch_lightning.Trainer",
         "lightning.pytorch.trainer.Trainer",
         "lightning.pytorch.trainer.trainer.Trainer",
+    }
+)
+
+#: Loggers that write a ``wandb/`` folder under ``save_dir`` (default: the working folder).
+WANDB_LOGGERS = frozenset(
+    {
+        "wandb.init",
+        "lightning.pytorch.loggers.WandbLogger",
+        "pytorch_lightning.loggers.WandbLogger",
     }
 )
 
@@ -106,15 +119,14 @@ def written_path(call: cst.Call, qualified: str | None, resolve) -> tuple[str, s
         if qualified in LIGHTNING_TRAINERS:
             root = keyword_value(call, "default_root_dir")
             if root is None:
-                if _is_false(keyword_value(call, "logger")) and _is_false(
-                    keyword_value(call, "enable_checkpointing")
-                ):
-                    return None
+                logger = keyword_value(call, "logger")
+                if logger is not None and not _is_true(logger):
+                    return None  # its own logger decides (and checkpoints go below it)
                 return ("lightning_logs", LOGS, True)
             path = resolve(root)
             return (path, CHECKPOINT, True) if path else None
-        if qualified == "wandb.init":
-            folder = keyword_value(call, "dir")
+        if qualified in WANDB_LOGGERS:
+            folder = keyword_value(call, "dir" if qualified == "wandb.init" else "save_dir")
             if folder is None:
                 return ("wandb", LOGS, True)
             path = resolve(folder)
