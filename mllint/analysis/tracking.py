@@ -855,7 +855,13 @@ def _facts(index, trace: list[Traced], entry: ModuleSummary) -> ProgramFacts:
         event = traced.event
         kind = None
         if event.kind == "train" and event.data.get("how") == "backward":
-            if in_training_loop(traced.module, event.line, set()):
+            # In a training loop of its file, or in a helper that such a loop calls
+            # (REINFORCE's finish_episode()).
+            positions = [(step.module, step.event.line) for step in traced.chain]
+            if any(
+                in_training_loop(module, line, set())
+                for module, line in [*positions, (traced.module, event.line)]
+            ):
                 kind = "loop"
         elif event.kind == "fit":
             kind = "keras"
