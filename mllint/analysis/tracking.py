@@ -659,20 +659,30 @@ def loop_spans(context, summary: ModuleSummary) -> list[tuple[int, int, bool]]:
     """(first line, last line, trains) of every ``for``/``while`` loop of a file that
     trains or saves; ``trains`` comes from :mod:`mllint.analysis.loops` (a loop whose
     iteration backpropagates and steps an optimizer, or an epoch loop around one)."""
+    from mllint.analysis.statements import nested_statements
+
     events = [e for f in summary.functions.values() for e in f.events]
     if not any(e.kind in ("save", "train", "call", "selection") for e in events):
         return []
-    from mllint.analysis.loops import loop_analysis
-    from mllint.analysis.torchobjects import file_index
-
+    loops: list[cst.CSTNode] = []
+    stack: list[cst.CSTNode] = [context.module]
+    while stack:  # statements only: far cheaper than an index of every node
+        node = stack.pop()
+        if isinstance(node, cst.For | cst.While):
+            loops.append(node)
+        stack.extend(nested_statements(node) if node is not context.module else node.body)
+    if not loops:
+        return []
     training: set[int] = set()
     if any(e.kind == "train" and e.data.get("how") == "backward" for e in events):
+        from mllint.analysis.loops import loop_analysis
+
         training = {id(loop) for loop in loop_analysis(context).training_context_loops()}
     spans = []
-    for loop in file_index(context).loops:
+    for loop in loops:
         start, end = context.position(loop)
         spans.append((start.row, end.row, id(loop) in training))
-    return spans
+    return sorted(spans)
 
 
 # -- facts ------------------------------------------------------------------------------
@@ -855,7 +865,13 @@ def _facts(index, trace: list[Traced], entry: ModuleSummary) -> ProgramFacts:
         event = traced.event
         kind = None
         if event.kind == "train" and event.data.get("how") == "backward":
-            if in_training_loop(traced.module, event.line, set()):
+            # In a training loop of its file, or in a helper that such a loop calls
+            # (REINFORCE's finish_episode()).
+            positions = [(step.module, step.event.line) for step in traced.chain]
+            if any(
+                in_training_loop(module, line, set())
+                for module, line in [*positions, (traced.module, event.line)]
+            ):
                 kind = "loop"
         elif event.kind == "fit":
             kind = "keras"

@@ -120,6 +120,8 @@ class PrintForMetrics(Rule):
             return
         if any(isinstance(a, cst.ExceptHandler) for a in self.context.ancestors):
             return
+        if self._before_exit(node):
+            return  # `print("Solved! ..."); break`: a one-off report as the loop ends
         region = self._region(node)
         if region is None or id(region) in self._reported:
             return
@@ -158,6 +160,35 @@ class PrintForMetrics(Rule):
                 words = set(re.split(r"_|(?<=[a-z])(?=[A-Z])", name.lower()))
                 if words & _METRIC_WORDS:
                     return True
+        return False
+
+    def _before_exit(self, node: cst.Call) -> bool:
+        """The print's block, inside a loop, goes on to ``break``/``return``: it runs once,
+        as the loop ends (``print("Solved!"); break``)."""
+        ancestors = self.context.ancestors
+        for index in range(len(ancestors) - 1, 0, -1):
+            block = ancestors[index]
+            if isinstance(block, cst.IndentedBlock | cst.Module):
+                in_loop = False
+                for outer in reversed(ancestors[:index]):
+                    if isinstance(outer, cst.For | cst.While):
+                        in_loop = True
+                        break
+                    if isinstance(outer, cst.FunctionDef):
+                        break
+                if not in_loop:
+                    return False
+                statement = ancestors[index + 1] if index + 1 < len(ancestors) else None
+                body = list(block.body)
+                if statement not in body:
+                    return False
+                later = body[body.index(statement) + 1 :]
+                return any(
+                    isinstance(small, cst.Break | cst.Return)
+                    for line in later
+                    if isinstance(line, cst.SimpleStatementLine)
+                    for small in line.body
+                )
         return False
 
     # -- where -----------------------------------------------------------------------
