@@ -52,9 +52,13 @@ def _describe(evidence, entry) -> str:
 
 
 def judge_environment(facts: Facts) -> Verdict:
-    roots = _project_roots(facts)
+    from mllint.analysis.projectfiles import is_project_root
+
+    # Folders of loose scripts (no .git, pyproject.toml, requirements.txt, ...) are not
+    # projects: there is no place where their environment would be declared.
+    roots = [files for files in _project_roots(facts) if is_project_root(files.root)]
     if not roots:
-        return _na("no project files")
+        return _na("no project root (a folder with .git, pyproject.toml or requirements.txt)")
     evidence = []
     missing = []
     for files in roots:
