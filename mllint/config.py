@@ -45,8 +45,12 @@ CONFIG_KEYS = {
     "include": "list of gitignore-style patterns of files to check (replaces the default)",
     "extend-include": "list of gitignore-style patterns of more files to check",
     "baseline": "path of a baseline file (relative to the configuration file)",
+    "audit": "table: require = list of checklist items that `mllint audit` must pass",
     "project": "table of settings of the project checks (ML9xx): [tool.mllint.project]",
 }
+
+#: Keys of ``[tool.mllint.audit]``.
+AUDIT_KEYS = {"require": "list of checklist item ids, section ids or ALL (`mllint audit`)"}
 
 #: Keys of the ``project`` table: what the project checks (ML9xx) look for, and their limits.
 PROJECT_KEYS = {
@@ -146,6 +150,7 @@ class Options:
     extend_include: list[str] = field(default_factory=list)
     source: str = "command line"
     baseline: str | None = None
+    audit_require: list[str] | None = None
     #: The ``project`` table as given (validated), keys in snake case.
     project: dict[str, object] = field(default_factory=dict)
 
@@ -164,6 +169,8 @@ class Settings:
     include_patterns: tuple[str, ...] = DEFAULT_INCLUDES
     #: The configured baseline file (``baseline = ...``), resolved against the root.
     baseline: Path | None = None
+    #: ``[tool.mllint.audit] require``: checklist items ``mllint audit`` must pass.
+    audit_require: tuple[str, ...] = ()
     #: Settings of the project checks (the ``project`` table).
     project: ProjectOptions = field(default_factory=ProjectOptions)
 
@@ -260,9 +267,26 @@ def read_options(path: Path) -> Options:
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"{where}: {key!r} must be a {CONFIG_KEYS[key]}, got {value!r}")
             options.baseline = value
+        elif key == "audit":
+            options.audit_require = _audit_table(value, where)
         elif key == "project":
             options.project = _project_table(value, where)
     return options
+
+
+def _audit_table(value: object, where: str) -> list[str]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: 'audit' must be a {CONFIG_KEYS['audit']}, got {value!r}")
+    for key in value:
+        if key not in AUDIT_KEYS:
+            valid = ", ".join(sorted(AUDIT_KEYS))
+            raise ConfigError(f"{where}: audit: unknown key {key!r}; valid keys: {valid}")
+    require = value.get("require", [])
+    if not isinstance(require, list) or not all(isinstance(item, str) for item in require):
+        raise ConfigError(
+            f"{where}: audit.require must be a {AUDIT_KEYS['require']}, got {require!r}"
+        )
+    return list(require)
 
 
 def _project_table(value: object, where: str) -> dict[str, object]:
@@ -428,6 +452,7 @@ def build_settings(
         include=_pathspec(includes),
         include_patterns=tuple(includes),
         baseline=root / file_options.baseline if file_options and file_options.baseline else None,
+        audit_require=tuple(file_options.audit_require or ()) if file_options else (),
         project=replace(ProjectOptions(), **file_options.project)
         if file_options
         else ProjectOptions(),

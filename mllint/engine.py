@@ -81,6 +81,8 @@ class RunResult:
     files_checked: int
     #: How many fixes ``--fix`` applied (``--exit-non-zero-on-fix`` fails when > 0).
     fixes_applied: int = 0
+    #: The project index and its traces when project rules ran (``mllint audit`` reads it).
+    project: ProjectContext | None = None
 
 
 @dataclass
@@ -571,13 +573,19 @@ def check_files(
     else:
         results = [check_path(Path(path), ruleset, display) for path, display in items]
     context = _context_results(results, ruleset) if ruleset.has_project_rules else []
-    project_errors = run_project_rules(results, ruleset, context)
+    kept: list[ProjectContext] = []
+    project_errors = run_project_rules(results, ruleset, context, keep=kept)
     add_unused_noqa(results, ruleset)
     diagnostics = [d for result in results for d in result.diagnostics]
     diagnostics.sort(key=Diagnostic.sort_key)
     errors = [e for result in results for e in result.internal_errors] + project_errors
     errors.sort(key=lambda e: (e.path, e.rule or ""))
-    return RunResult(diagnostics=diagnostics, internal_errors=errors, files_checked=len(items))
+    return RunResult(
+        diagnostics=diagnostics,
+        internal_errors=errors,
+        files_checked=len(items),
+        project=kept[0] if kept else None,
+    )
 
 
 #: Rounds of following imports into files that were not named on the command line.
@@ -658,11 +666,14 @@ def _excluded_context(path: Path, ruleset: RuleSet) -> bool:
 
 
 def run_project_rules(
-    results: list[FileResult], ruleset: RuleSet, context: list[FileResult] = ()
+    results: list[FileResult],
+    ruleset: RuleSet,
+    context: list[FileResult] = (),
+    keep: list[ProjectContext] | None = None,
 ) -> list[InternalError]:
     """Build the project index from the files' summaries (and those of ``context`` files,
     imported but not checked) and run the project rules; their findings join the results
-    of the checked files they are reported on."""
+    of the checked files they are reported on. ``keep`` receives the project context."""
     project_rules = [
         rule
         for code, rule in ruleset.rules.items()
@@ -672,6 +683,8 @@ def run_project_rules(
     if not project_rules or not summaries:
         return []
     project = ProjectContext(ProjectIndex(summaries), ruleset.settings)
+    if keep is not None:
+        keep.append(project)
     errors: list[InternalError] = []
     for rule_class in project_rules:
         assert issubclass(rule_class, ProjectRule)

@@ -32,7 +32,7 @@ from pathlib import PurePosixPath
 
 import libcst as cst
 
-from mllint.analysis import artifacts, rng
+from mllint.analysis import artifacts, rng, tracking
 from mllint.analysis.calls import argument, has_star_arguments, keyword_value
 from mllint.analysis.names import dotted_name
 
@@ -67,6 +67,7 @@ class Event:
     """Something a function does that a project rule may care about, where it does it."""
 
     kind: str  # call | import | seed | use | generator | determinism | benchmark | train | sklearn
+    # (and the tracking/checkpointing kinds listed in analysis/tracking.py)
     # | write (mllint.analysis.artifacts)
     line: int
     column: int
@@ -109,6 +110,8 @@ class ModuleSummary:
     imports: dict[str, str] = field(default_factory=dict)
     functions: dict[str, FunctionSummary] = field(default_factory=dict)
     classes: dict[str, ClassSummary] = field(default_factory=dict)
+    #: (first line, last line, trains) of the file's loops (see analysis/tracking.py).
+    loops: list[tuple[int, int, bool]] = field(default_factory=list)
 
     @property
     def is_test(self) -> bool:
@@ -313,6 +316,7 @@ class _Summarizer(cst.CSTVisitor):
             self._event("determinism", statement)
         elif qualified == "torch.backends.cudnn.benchmark" and _literal_true(value):
             self._event("benchmark", statement)
+        tracking.record_assignment(self, target, statement)
         if not isinstance(value, cst.Call):
             return
         # `x = LocalClass(...)`: later `x.method()` calls resolve to that class.
@@ -394,9 +398,13 @@ class _Summarizer(cst.CSTVisitor):
                 self._event("train", node, data={"how": "backward"})
             elif method in ("fit", "train") and self._looks_like_trainer(func.value):
                 self._event("train", node, data={"how": method})
+        tracking.record_call(self, node, qualified)
         target = self._call_target(func)
         if target is not None:
-            self._event("call", node, target=target)
+            event = self._event("call", node, target=target)
+            saved = tracking.saved_arguments(self, node)
+            if saved:
+                event.data["saved_args"] = saved
 
     def _is_top_level_assignment_value(self, node: cst.Call) -> bool:
         ancestors = self.context.ancestors
@@ -566,6 +574,10 @@ class ModuleSummarizer(_Summarizer):
         self.summary.header_end_line = _header_end_line(self.context)
         if self.summary.is_notebook:
             self.summary.top_level_work = True
+        self.summary.loops = tracking.loop_spans(self.context, self.summary)
+        from mllint.analysis.validation import record_validation_passes
+
+        record_validation_passes(self.context, self.summary)
         return self.summary
 
 
