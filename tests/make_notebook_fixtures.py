@@ -175,7 +175,7 @@ train_tfms = transforms.Compose([
     transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
 ])
 train_ds = datasets.ImageFolder(os.path.join(DATA_DIR, "train"), train_tfms)
-train_dl = DataLoader(train_ds, batch_size=64, shuffle=True, num_workers=2)
+train_dl = DataLoader(train_ds, batch_size=64, shuffle=True, num_workers=2)  # expect: ML802
 len(train_ds)
 """,
         result(5, "4750"),

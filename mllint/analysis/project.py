@@ -32,7 +32,7 @@ from pathlib import PurePosixPath
 
 import libcst as cst
 
-from mllint.analysis import rng, tracking
+from mllint.analysis import artifacts, rng, tracking
 from mllint.analysis.calls import argument, has_star_arguments, keyword_value
 from mllint.analysis.names import dotted_name
 
@@ -68,6 +68,7 @@ class Event:
 
     kind: str  # call | import | seed | use | generator | determinism | benchmark | train | sklearn
     # (and the tracking/checkpointing kinds listed in analysis/tracking.py)
+    # | write (mllint.analysis.artifacts)
     line: int
     column: int
     end_line: int
@@ -160,6 +161,7 @@ class _Summarizer(cst.CSTVisitor):
         self.module_scope = FunctionSummary(MODULE_BODY, 1)
         summary.functions[MODULE_BODY] = self.module_scope
         self.module_defs = self._module_level_definitions(context.module)
+        self.paths = artifacts.PathTracker(context)
 
     # -- helpers ------------------------------------------------------------------
 
@@ -244,11 +246,13 @@ class _Summarizer(cst.CSTVisitor):
         self.scopes.append(function)
         self.local_types.append({})
         self.nested.append(set())
+        self.paths.enter_function()
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.scopes.pop()
         self.local_types.pop()
         self.nested.pop()
+        self.paths.leave_function()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         name = node.name.value if not self.scopes else f"{self.scope.name}.{node.name.value}"
@@ -304,6 +308,7 @@ class _Summarizer(cst.CSTVisitor):
             self._assignment(node.target, node.value, node)
 
     def _assignment(self, target, value, statement) -> None:
+        self.paths.assign(target, value)
         qualified = (
             self.context.qualified_name(target) if isinstance(target, cst.Attribute) else None
         )
@@ -382,6 +387,10 @@ class _Summarizer(cst.CSTVisitor):
             self.summary.top_level_work = True
         if qualified is not None:
             self._library_call(node, qualified)
+        written = self.paths.call(node, qualified)
+        if written is not None:  # `write`: path, artifact kind, whether it is a folder
+            path, kind, folder = written
+            self._event("write", node, data={"path": path, "artifact": kind, "folder": folder})
         func = node.func
         if isinstance(func, cst.Attribute):
             method = func.attr.value
@@ -566,6 +575,9 @@ class ModuleSummarizer(_Summarizer):
         if self.summary.is_notebook:
             self.summary.top_level_work = True
         self.summary.loops = tracking.loop_spans(self.context, self.summary)
+        from mllint.analysis.validation import record_validation_passes
+
+        record_validation_passes(self.context, self.summary)
         return self.summary
 
 
