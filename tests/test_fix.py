@@ -355,7 +355,7 @@ def test_project_rule_fixes_apply_as_text_edits_after_the_file_stage(tmp_path, m
         "--select",
         "ALL",
         "--ignore",
-        "ML302,ML401",
+        "ML302,ML401,project",
         "--fix",
         "--unsafe-fixes",
         cwd=project,
