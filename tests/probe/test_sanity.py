@@ -1,0 +1,244 @@
+"""`mllint probe --sanity`: each check on a model that passes it and on one that fails it for
+the documented reason (tiny models, in-process; two end-to-end runs of the CLI)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="the sanity checks need torch")
+
+import sanity_models as models  # noqa: E402
+
+from mllint.probe import cli  # noqa: E402
+from mllint.probe.sanity import CHECKS, SanityError, sanity  # noqa: E402
+
+MODELS = Path(models.__file__)
+
+
+def run(build, *checks, **kwargs):
+    report = sanity(build, checks=list(checks) or None, **kwargs)
+    return report
+
+
+def test_good_model_passes_every_check():
+    report = run(models.good, lr=1e-2)
+    assert [c.name for c in report.checks] == list(CHECKS)
+    assert {c.name: c.status for c in report.checks} == dict.fromkeys(CHECKS, "pass")
+    assert not report.failed
+    curve = report.check("overfit").evidence["curve"]
+    assert len(curve) == 30 and curve[-1] < curve[0] / 2
+    assert report.check("forward").summary.startswith("output (4, 5) float32")
+
+
+# ---- gradient flow -----------------------------------------------------------------------
+
+
+def test_unused_head_fails_gradient_flow_naming_the_module():
+    check = run(models.unused_head, "gradients").check("gradients")
+    assert check.status == "fail"
+    assert "`aux_head` (Linear: weight, bias)" in check.summary
+    assert [g["module"] for g in check.evidence["no_grad"]] == ["aux_head"]
+
+
+def test_detached_encoder_fails_gradient_flow():
+    check = run(models.detached, "gradients").check("gradients")
+    assert check.status == "fail"
+    assert {g["module"] for g in check.evidence["no_grad"]} == {"encoder.0", "encoder.1"}
+
+
+def test_frozen_layer_is_reported_and_can_be_declared():
+    check = run(models.frozen_encoder, "gradients").check("gradients")
+    assert check.status == "warn"
+    assert "frozen (requires_grad=False): `encoder.0` (Linear" in check.summary
+    declared = run(models.frozen_encoder, "gradients", frozen=["encoder.*"])
+    assert declared.check("gradients").status == "pass"
+    assert "4 frozen as declared" in declared.check("gradients").summary
+
+
+def test_branch_multiplied_by_zero_fails_after_the_overfit_steps():
+    check = run(models.dead_branch, "gradients", steps=3).check("gradients")
+    assert check.status == "fail"
+    assert "all-zero gradient on every step: `side` (Linear: weight, bias)" in check.summary
+
+
+def test_zero_initialised_adapter_is_not_a_dead_branch():
+    check = run(models.lora, "gradients", steps=3).check("gradients")
+    assert check.status == "pass"
+    assert "zero gradient on the first step only" in check.summary
+
+
+# ---- finite values -----------------------------------------------------------------------
+
+
+def test_log_of_negative_values_names_the_op_the_module_and_the_input_range():
+    check = run(models.nan_log, "finite").check("finite")
+    assert check.status == "fail"
+    assert "`torch.log` in the forward of LogFeatures itself" in check.summary
+    assert "negative" in check.summary
+    origin = check.evidence["origin"]
+    assert origin["input_ranges"][0]["min"] < 0
+
+
+def test_nan_gradient_names_the_backward_function():
+    check = run(models.nan_grad, "finite").check("finite")
+    assert check.status == "fail"
+    assert "non-finite gradients in `lin`" in check.summary
+    assert "SqrtBackward0" in check.summary
+
+
+def test_finite_model_passes_finite_values():
+    assert run(models.good, "finite").check("finite").status == "pass"
+
+
+# ---- initial loss ------------------------------------------------------------------------
+
+
+def test_softmax_before_cross_entropy_fails_initial_loss_and_cannot_overfit():
+    report = run(models.softmax_before_ce, "initial_loss", "overfit")
+    check = report.check("initial_loss")
+    assert check.status == "fail"
+    assert "already probabilities" in check.summary
+    assert report.check("overfit").status in ("warn", "fail")
+
+
+def test_nll_loss_needs_log_probabilities():
+    assert run(models.log_softmax_nll, "initial_loss").check("initial_loss").status == "pass"
+    check = run(models.logits_nll, "initial_loss").check("initial_loss")
+    assert check.status == "fail" and "log_softmax" in check.summary
+
+
+def test_huge_initial_logits_warn_against_log_num_classes():
+    check = run(models.huge_logits, "initial_loss").check("initial_loss")
+    assert check.status == "warn"
+    assert "far above log(5) = 1.609" in check.summary
+    assert check.evidence["classes"] == 5
+
+
+def test_regression_has_no_initial_loss_reference():
+    check = run(models.regression, "initial_loss").check("initial_loss")
+    assert check.status == "skip"
+
+
+# ---- overfit one batch -------------------------------------------------------------------
+
+
+def test_zero_learning_rate_cannot_overfit():
+    check = run(models.good, "overfit", lr=0.0, steps=5).check("overfit")
+    assert check.status == "fail"
+    assert "cannot fit one batch" in check.summary
+
+
+def test_overfit_reports_divergence_to_nan():
+    check = run(models.good, "overfit", lr=1e12, steps=8, optimizer="sgd").check("overfit")
+    assert check.status == "fail"
+    assert "the loss became nan" in check.summary
+
+
+# ---- reproducibility ---------------------------------------------------------------------
+
+
+def test_unseeded_numpy_noise_breaks_reproducibility_in_the_named_module():
+    check = run(models.nondeterministic, "reproducibility").check("reproducibility")
+    assert check.status == "fail"
+    assert "the losses differ from step 1" in check.summary
+    assert "the forward of NumpyNoise itself" in check.summary
+
+
+def test_unseeded_initialisation_names_the_first_parameter():
+    check = run(models.unseeded_init, "reproducibility").check("reproducibility")
+    assert check.status == "fail"
+    assert "different initial weights, first `head.weight`" in check.summary
+
+
+def test_reproducibility_restores_the_deterministic_setting():
+    before = torch.are_deterministic_algorithms_enabled()
+    check = run(models.good, "reproducibility").check("reproducibility")
+    assert check.status == "pass"
+    assert torch.are_deterministic_algorithms_enabled() == before
+
+
+# ---- train/eval mode ---------------------------------------------------------------------
+
+
+def test_custom_dropout_ignoring_self_training_fails_modes():
+    check = run(models.custom_dropout, "modes").check("modes")
+    assert check.status == "fail"
+    assert "first in `drop` (MyDropout)" in check.summary
+
+
+def test_functional_dropout_without_training_flag_fails_modes():
+    check = run(models.functional_dropout, "modes").check("modes")
+    assert check.status == "fail"
+    assert "FunctionalDropout itself" in check.summary
+
+
+def test_norm_updating_running_stats_in_eval_fails_modes():
+    check = run(models.custom_norm, "modes").check("modes")
+    assert check.status == "fail"
+    assert "buffers changed during an eval() forward in drop" in check.summary
+
+
+def test_dropout_and_batchnorm_pass_modes():
+    check = run(models.good, "modes").check("modes")
+    assert check.status == "pass"
+    assert "1 dropout, 1 batch-norm" in check.summary
+
+
+# ---- forward and shapes ------------------------------------------------------------------
+
+
+def test_shape_error_fails_forward_in_the_module_and_skips_the_rest():
+    report = run(models.shape_error)
+    forward = report.check("forward")
+    assert forward.status == "fail"
+    assert "in `head` (Linear)" in forward.summary
+    assert all(c.status == "skip" for c in report.checks[1:])
+
+
+def test_broadcasting_target_shape_warns():
+    check = run(models.broadcast_mse, "forward").check("forward")
+    assert check.status == "warn"
+    assert "target size" in check.summary
+
+
+def test_build_errors_raise():
+    with pytest.raises(FileNotFoundError):
+        sanity(models.build_raises)
+    with pytest.raises(SanityError, match="must return"):
+        sanity(lambda b: (1, 2))
+
+
+# ---- CLI and pytest fixture --------------------------------------------------------------
+
+
+def test_cli_json_pass_and_text_fail(capsys):
+    code = cli.main(["probe", "--sanity", f"{MODELS}:good", "--lr", "0.01", "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["exit_code"] == 0
+    assert [c["status"] for c in data["report"]["checks"]] == ["pass"] * len(CHECKS)
+    code = cli.main(["probe", "--sanity", f"{MODELS}:custom_dropout", "--check", "modes"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAIL" in out and "MyDropout" in out
+
+
+def test_cli_build_error_exits_2(capsys):
+    code = cli.main(["probe", "--sanity", f"{MODELS}:build_raises", "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 2
+    assert "FileNotFoundError: data/train.csv" in data["error"]
+
+
+def test_cli_memory_probe_still_requires_a_batch_size(capsys):
+    assert cli.main(["probe", f"{MODELS}:good"]) == 2
+    assert "--batch-size is required" in capsys.readouterr().err
+
+
+def test_sanity_check_fixture(sanity_check):
+    report = sanity_check.assert_passes(models.good, lr=1e-2, checks=["gradients", "finite"])
+    assert report.check("gradients").status == "pass"
+    with pytest.raises(pytest.fail.Exception, match="gradient flow: fail"):
+        sanity_check.assert_passes(models.unused_head, checks=["gradients"])
