@@ -6,6 +6,7 @@ and prints the per-check seconds and results. A benchmark, not a test: it prints
 never fails on them.
 
     PYTHONPATH=. python benchmarks/sanity_zoo.py [--batch 2] [--steps 30] [--only mlp,lstm]
+        [--threads 1]
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ sys.path.insert(0, str(HERE))
 
 from probe_accuracy import builder  # noqa: E402
 
-from mllint.probe.sanity import CHECKS, sanity  # noqa: E402
+from mllint.probe.sanity_checks import CHECKS, sanity  # noqa: E402
 
 # gpt-medium/gpt-large are left out by default: their fp32 weights, gradients, AdamW state
 # and the reproducibility check's copy need 8-18 GB of RAM.
@@ -48,7 +49,10 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--only", help="comma-separated model names")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     names = args.only.split(",") if args.only else MODELS
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, "

@@ -45,8 +45,8 @@ def detect_gpus(**kwargs: Any):
 
 
 def sanity(build, **kwargs: Any):
-    """See `mllint.probe.sanity.sanity`: training sanity checks on the CPU (needs torch)."""
-    from mllint.probe.sanity import sanity as _sanity
+    """See `mllint.probe.sanity_checks.sanity`: training sanity checks on the CPU (needs torch)."""
+    from mllint.probe.sanity_checks import sanity as _sanity
 
     return _sanity(build, **kwargs)
 

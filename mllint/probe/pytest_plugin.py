@@ -54,7 +54,7 @@ class SanityCheck:
     """Helper behind the `sanity_check` fixture."""
 
     def run(self, build, **kwargs: Any):
-        from mllint.probe.sanity import sanity
+        from mllint.probe.sanity_checks import sanity
 
         return sanity(build, **kwargs)
 

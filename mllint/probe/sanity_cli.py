@@ -1,7 +1,7 @@
 """`mllint probe --sanity` and `mllint probe --splits`: handlers and the text report.
 
 The user's build function (and a splits function) runs in a child process with a timeout
-(runner.py, module mllint.probe.sanity); split *files* are read in this process, streamed.
+(runner.py, module mllint.probe.sanity_checks); split *files* are read in this process, streamed.
 Importing this module imports neither torch nor rich.
 """
 
@@ -60,6 +60,12 @@ def add_arguments(probe: argparse.ArgumentParser) -> None:
         "overfit, reproducibility, modes)",
     )
     group.add_argument(
+        "--threads",
+        type=int,
+        help="--sanity: torch CPU threads (default: torch's; 1 is fastest for small models "
+        "on a busy machine)",
+    )
+    group.add_argument(
         "--strict", action="store_true", help="--sanity/--splits: warnings fail too (exit 1)"
     )
 
@@ -107,8 +113,9 @@ def run_sanity(args: argparse.Namespace) -> int:
             "seed": args.seed,
             "frozen": args.frozen,
             "checks": args.checks,
+            "threads": args.threads,
         }
-        result = run_worker(job, timeout=args.timeout, module="mllint.probe.sanity")
+        result = run_worker(job, timeout=args.timeout, module="mllint.probe.sanity_checks")
     except RunnerError as exc:
         return _error(str(exc), args.format)
     report = result["report"]

@@ -13,14 +13,15 @@ torch = pytest.importorskip("torch", reason="the sanity checks need torch")
 import sanity_models as models  # noqa: E402
 
 from mllint.probe import cli  # noqa: E402
-from mllint.probe.sanity import CHECKS, SanityError, sanity  # noqa: E402
+from mllint.probe import sanity_checks as sanity_module  # noqa: E402
+from mllint.probe.sanity_checks import CHECKS, SanityError, sanity  # noqa: E402
 
 MODELS = Path(models.__file__)
 
 
 def run(build, *checks, **kwargs):
-    report = sanity(build, checks=list(checks) or None, **kwargs)
-    return report
+    # one thread: tiny models on a shared CI machine run much faster without a thread pool
+    return sanity(build, checks=list(checks) or None, threads=1, **kwargs)
 
 
 def test_good_model_passes_every_check():
@@ -153,11 +154,13 @@ def test_unseeded_initialisation_names_the_first_parameter():
     assert "different initial weights, first `head.weight`" in check.summary
 
 
-def test_reproducibility_restores_the_deterministic_setting():
+def test_reproducibility_restores_the_deterministic_setting_and_threads():
     before = torch.are_deterministic_algorithms_enabled()
+    threads = torch.get_num_threads()
     check = run(models.good, "reproducibility").check("reproducibility")
     assert check.status == "pass"
     assert torch.are_deterministic_algorithms_enabled() == before
+    assert torch.get_num_threads() == threads
 
 
 # ---- train/eval mode ---------------------------------------------------------------------
@@ -206,7 +209,7 @@ def test_broadcasting_target_shape_warns():
 
 def test_build_errors_raise():
     with pytest.raises(FileNotFoundError):
-        sanity(models.build_raises)
+        sanity(models.build_raises, threads=1)
     with pytest.raises(SanityError, match="must return"):
         sanity(lambda b: (1, 2))
 
@@ -214,22 +217,55 @@ def test_build_errors_raise():
 # ---- CLI and pytest fixture --------------------------------------------------------------
 
 
-def test_cli_json_pass_and_text_fail(capsys):
-    code = cli.main(["probe", "--sanity", f"{MODELS}:good", "--lr", "0.01", "--format", "json"])
+def test_cli_end_to_end_in_a_child_process(capsys):
+    # one check keeps it short: the child imports torch, not torch's optimizers
+    args = ["probe", "--sanity", f"{MODELS}:good", "--check", "finite", "--threads", "1"]
+    code = cli.main([*args, "--format", "json"])
     data = json.loads(capsys.readouterr().out)
     assert code == 0 and data["exit_code"] == 0
-    assert [c["status"] for c in data["report"]["checks"]] == ["pass"] * len(CHECKS)
-    code = cli.main(["probe", "--sanity", f"{MODELS}:custom_dropout", "--check", "modes"])
+    assert [(c["name"], c["status"]) for c in data["report"]["checks"]] == [("finite", "pass")]
+    assert data["target"].endswith("sanity_models.py:good")
+
+
+@pytest.fixture
+def in_process(monkeypatch):
+    """Run the CLI's child-process job in this process (the runner has its own tests)."""
+    from mllint.probe import runner
+
+    def run_worker(job, *, timeout, module):
+        assert module == "mllint.probe.sanity_checks"
+        return sanity_module.run_job(job)
+
+    monkeypatch.setattr(runner, "run_worker", run_worker)
+
+
+def test_cli_text_report_exit_codes_and_plot(in_process, tmp_path, capsys):
+    one = ["--threads", "1"]
+    code = cli.main(["probe", "--sanity", f"{MODELS}:custom_dropout", "--check", "modes", *one])
     out = capsys.readouterr().out
     assert code == 1
-    assert "FAIL" in out and "MyDropout" in out
+    assert "train/eval mode" in out and "FAIL" in out and "MyDropout" in out
+    assert "1 checks: 1 fail" in out
+    args = ["probe", "--sanity", f"{MODELS}:frozen_encoder", "--check", "gradients", *one]
+    assert cli.main(args) == 0  # a warning passes ...
+    assert cli.main([*args, "--strict"]) == 1  # ... unless --strict
+    capsys.readouterr()
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "curve.png"
+    code = cli.main(
+        ["probe", "--sanity", f"{MODELS}:good", "--lr", "0.01", "--plot", str(png), *one]
+    )
+    assert code == 0 and png.stat().st_size > 1000
+    out = capsys.readouterr().out
+    assert "overfit curve written to" in out and png.name in out
 
 
-def test_cli_build_error_exits_2(capsys):
-    code = cli.main(["probe", "--sanity", f"{MODELS}:build_raises", "--format", "json"])
-    data = json.loads(capsys.readouterr().out)
-    assert code == 2
-    assert "FileNotFoundError: data/train.csv" in data["error"]
+def test_child_process_errors_are_one_line(tmp_path):
+    job = {"file": str(MODELS), "function": "build_raises", "result_path": str(tmp_path / "r")}
+    (tmp_path / "job.json").write_text(json.dumps(job))
+    assert sanity_module.main([str(tmp_path / "job.json")]) == 0
+    error = json.loads((tmp_path / "r").read_text())["error"]
+    assert error == "sanity_models.py:build_raises failed: FileNotFoundError: data/train.csv"
 
 
 def test_cli_memory_probe_still_requires_a_batch_size(capsys):
@@ -238,7 +274,17 @@ def test_cli_memory_probe_still_requires_a_batch_size(capsys):
 
 
 def test_sanity_check_fixture(sanity_check):
-    report = sanity_check.assert_passes(models.good, lr=1e-2, checks=["gradients", "finite"])
+    report = sanity_check.assert_passes(
+        models.good, lr=1e-2, checks=["gradients", "finite"], threads=1
+    )
     assert report.check("gradients").status == "pass"
     with pytest.raises(pytest.fail.Exception, match="gradient flow: fail"):
-        sanity_check.assert_passes(models.unused_head, checks=["gradients"])
+        sanity_check.assert_passes(models.unused_head, checks=["gradients"], threads=1)
+
+
+def test_public_api_names():
+    import mllint.probe
+
+    report = mllint.probe.sanity(models.good, checks=["finite"], threads=1)
+    assert report.check("finite").status == "pass"
+    assert mllint.probe.compare_splits([[1, 2], [2, 3]]).failed

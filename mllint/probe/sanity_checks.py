@@ -8,7 +8,7 @@ fail / skip with evidence (names of modules and parameters, values, the loss cur
 
 `sanity()` runs in the calling process (it is what the CLI's child process runs); the CLI
 calls it through runner.py, in a subprocess with a timeout. Run as
-`python -m mllint.probe.sanity JOB.json` by the runner only.
+`python -m mllint.probe.sanity_checks JOB.json` by the runner only.
 """
 
 from __future__ import annotations
@@ -152,7 +152,14 @@ def _call_build(build, batch_size: int, seed: int):
 
 
 def _loss_of(loss_fn, out, targets) -> torch.Tensor:
-    loss = out if loss_fn is None else loss_fn(out, targets)
+    if loss_fn is not None:
+        loss = loss_fn(out, targets)
+    elif isinstance(out, torch.Tensor):
+        loss = out
+    else:  # a model that computes its own loss (Hugging Face style: out.loss or out["loss"])
+        loss = getattr(out, "loss", None)
+        if loss is None and isinstance(out, dict):
+            loss = out.get("loss")
     if not isinstance(loss, torch.Tensor):
         raise TypeError(f"the loss is a {type(loss).__name__}, not a tensor")
     return loss
@@ -1020,6 +1027,7 @@ def sanity(
     repro_steps: int = 3,
     frozen: list[str] | tuple[str, ...] = (),
     checks: list[str] | tuple[str, ...] | None = None,
+    threads: int | None = None,
 ) -> SanityReport:
     """Run the sanity checks on `build(batch_size) -> (model, inputs, targets, loss_fn)`.
 
@@ -1028,8 +1036,20 @@ def sanity(
     `steps` is the length of the overfit run, `repro_steps` of each reproducibility run.
     `frozen` lists fnmatch patterns of parameter names that are frozen on purpose.
     `checks` selects a subset of CHECKS (the first forward always runs).
+    `threads` sets torch's intra-op threads for the run (restored after); on a busy machine
+    1 is much faster for small models (no spinning thread pool).
     Raises SanityError when build() fails or breaks the contract.
     """
+    previous_threads = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return _sanity(build, batch_size, seed, optimizer, lr, steps, repro_steps, frozen, checks)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _sanity(build, batch_size, seed, optimizer, lr, steps, repro_steps, frozen, checks):
     if batch_size < 1:
         raise SanityError("batch_size must be at least 1")
     if steps < 2:
@@ -1040,8 +1060,8 @@ def sanity(
         raise SanityError(f"unknown checks: {', '.join(sorted(unknown))}")
     t0 = time.perf_counter()
     run = _Run(build, batch_size, seed, optimizer, lr, steps, repro_steps, frozen)
-    if not (callable(optimizer) and not isinstance(optimizer, str)):
-        run.make_optimizer([nn.Parameter(torch.zeros(1))])  # validate the name early
+    if isinstance(optimizer, str) and optimizer.lower() not in OPTIMIZERS:
+        raise SanityError(f"unknown optimizer {optimizer!r}; expected one of adam, adamw, sgd")
     model, inputs, targets, loss_fn = _call_build(build, batch_size, seed)
     param_count = sum(p.numel() for p in model.parameters())
     loss = _first_pass(run, model, inputs, targets, loss_fn)
@@ -1095,6 +1115,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         repro_steps=job.get("repro_steps", 3),
         frozen=job.get("frozen") or (),
         checks=job.get("checks"),
+        threads=job.get("threads"),
     )
     return {"report": report.to_dict()}
 
