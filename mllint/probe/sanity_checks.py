@@ -396,6 +396,56 @@ class _Watch(TorchFunctionMode):
             self.first_inf = where
 
 
+_MASK_OPS = {"rand", "rand_like", "bernoulli", "bernoulli_", "uniform_"}
+_DROPOUTS = {
+    "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "alpha_dropout",
+    "feature_alpha_dropout",
+}
+_SAMPLING_OPS = {
+    "randn",
+    "randn_like",
+    "normal",
+    "normal_",
+    "randint",
+    "randint_like",
+    "randperm",
+    "multinomial",
+    "poisson",
+    "exponential_",
+}
+
+
+class _RandomOps(TorchFunctionMode):
+    """Random torch ops that run during a forward: masks (uniform draws, Bernoulli, dropout
+    with training=True) or sampling (normal draws, random integers)."""
+
+    def __init__(self, modules: _ModuleStack) -> None:
+        super().__init__()
+        self.modules = modules
+        self.seen: list[dict[str, str]] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        kind = None
+        if name in _DROPOUTS:
+            training = kwargs.get("training", args[2] if len(args) > 2 else True)
+            p = kwargs.get("p", args[1] if len(args) > 1 else 0.5)
+            if training and p:
+                kind = "mask"
+        elif name in _MASK_OPS:
+            kind = "mask"
+        elif name in _SAMPLING_OPS:
+            kind = "sampling"
+        if kind:
+            self.seen.append({"op": _op_name(func), "module": self.modules.current, "kind": kind})
+        return func(*args, **kwargs)
+
+
 def _loss_facts(name: str, args, kwargs) -> dict[str, Any]:
     inp = args[0] if args else kwargs.get("input")
     target = args[1] if len(args) > 1 else kwargs.get("target")
@@ -438,6 +488,8 @@ class _Run:
         self.repro_steps = repro_steps
         self.frozen = list(frozen or [])
         self.checks: dict[str, Check] = {}
+        self.pending: dict[str, nn.Parameter] = {}  # zero gradient so far
+        self.grew: set[str] = set()  # zero on the first step, not later
 
     def make_optimizer(self, params):
         if callable(self.optimizer) and not isinstance(self.optimizer, str):
@@ -566,7 +618,8 @@ def _check_gradients(run: _Run, model, loss, start: float) -> list[str]:
         status = FAIL
         parts.append(
             f"{len(none)} trainable parameters got no gradient (unused in the loss, or cut off "
-            f"by .detach()/no_grad): {_fmt_groups(evidence['no_grad'])}"
+            f"by .detach()/no_grad; DistributedDataParallel would need "
+            f"find_unused_parameters=True): {_fmt_groups(evidence['no_grad'])}"
         )
     if undeclared:
         status = WARN if status == PASS else status
@@ -584,14 +637,21 @@ def _check_gradients(run: _Run, model, loss, start: float) -> list[str]:
     return zero
 
 
+def _note_gradients(run: _Run) -> None:
+    """Parameters whose gradient was zero on the first step and is not zero now."""
+    for name, p in list(run.pending.items()):
+        if p.grad is not None and bool(p.grad.any()):
+            run.grew.add(name)
+            del run.pending[name]
+
+
 def _recheck_zero(run: _Run, model, zero: list[str]) -> None:
     """A gradient that is zero on the first step may come from zero initialisation (LoRA's B,
     a zero-initialised output layer); one that stays zero after the overfit steps is dead."""
     check = run.checks["gradients"]
     if not zero:
         return
-    params = dict(model.named_parameters())
-    still = [n for n in zero if params[n].grad is None or not bool(params[n].grad.any())]
+    still = [n for n in zero if n not in run.grew]
     check.evidence["zero_grad_after_overfit"] = _group(still, model)
     if still:
         text = (
@@ -749,6 +809,7 @@ def _check_overfit(run: _Run, model, inputs, targets, loss_fn, first: float, sta
             if not math.isfinite(value):
                 break
             loss.backward()
+            _note_gradients(run)
             opt.step()
     except Exception as exc:
         evidence["error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
@@ -818,8 +879,10 @@ def _check_modes(run: _Run, model, inputs) -> None:
             for seed in (run.seed + 1, run.seed + 2):
                 torch.manual_seed(seed)
                 stack = _ModuleStack(model, record=True)
+                random_ops = _RandomOps(stack)
                 try:
-                    outs.append(_fingerprint(model(*inputs)))
+                    with random_ops:
+                        outs.append(_fingerprint(model(*inputs)))
                 finally:
                     stack.remove()
                 stacks.append(stack.order)
@@ -835,16 +898,30 @@ def _check_modes(run: _Run, model, inputs) -> None:
         return
     finally:
         model.train()
+    sampling_only = False
     if outs[0] != outs[1]:
         culprit = _first_difference(stacks[0], stacks[1])
         evidence["eval_randomness"] = culprit
+        evidence["random_ops_in_eval"] = random_ops.seen[:MAX_LISTED]
+        masks = [r for r in random_ops.seen if r["kind"] == "mask"]
         where = f", first in {_where(culprit)}" if culprit else ""
-        problems.append(
-            "two eval() forwards of the same batch differ"
-            + where
-            + ": something random still runs in eval mode (a custom dropout that ignores "
-            "self.training, or F.dropout without training=self.training)"
-        )
+        if masks:
+            ops = ", ".join(sorted({f"{r['op']} in {r['module']}" for r in masks}))
+            problems.append(
+                f"two eval() forwards of the same batch differ{where}: dropout-like "
+                f"randomness still runs in eval mode ({ops}): a custom dropout that ignores "
+                "self.training, or F.dropout without training=self.training"
+            )
+        elif random_ops.seen:  # sampling (VAE, diffusion noise): often intended
+            sampling_only = True
+            ops = ", ".join(sorted({f"{r['op']} in {r['module']}" for r in random_ops.seen}))
+            evidence["note"] = "sampling in eval mode"
+        else:
+            problems.append(
+                f"two eval() forwards of the same batch differ{where}: something random "
+                "outside torch's generator runs in eval mode (numpy, random, an unseeded "
+                "generator)"
+            )
     if changed:
         evidence["buffers_changed_in_eval"] = changed[:MAX_LISTED]
         owners = sorted({_owner(n) for n in changed})
@@ -855,6 +932,13 @@ def _check_modes(run: _Run, model, inputs) -> None:
         )
     if problems:
         run.add(Check("modes", FAIL, "; ".join(problems), evidence), start)
+        return
+    if sampling_only:
+        text = (
+            f"two eval() forwards of the same batch differ: the model samples in eval mode "
+            f"({ops}); fine for a VAE or diffusion loss, otherwise gate it on self.training"
+        )
+        run.add(Check("modes", WARN, text, evidence), start)
         return
     if (active or kinds["batchnorm"]) and train_out == outs[0]:
         names = (active + kinds["batchnorm"])[:MAX_LISTED]
@@ -1079,6 +1163,8 @@ def _sanity(build, batch_size, seed, optimizer, lr, steps, repro_steps, frozen, 
         )  # fmt: skip
     start = time.perf_counter() - run.first_seconds
     zero = _check_gradients(run, model, loss, start)
+    named = dict(model.named_parameters())
+    run.pending = {n: named[n] for n in zero}
     start = time.perf_counter()
     _check_finite(run, model, loss, start)
     _check_initial_loss(run, loss, time.perf_counter())

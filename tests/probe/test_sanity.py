@@ -288,3 +288,15 @@ def test_public_api_names():
     report = mllint.probe.sanity(models.good, checks=["finite"], threads=1)
     assert report.check("finite").status == "pass"
     assert mllint.probe.compare_splits([[1, 2], [2, 3]]).failed
+
+
+def test_sampling_in_eval_mode_only_warns():
+    check = run(models.vae, "modes").check("modes")
+    assert check.status == "warn"
+    assert "samples in eval mode (torch.randn_like in the forward of VAE itself)" in check.summary
+
+
+def test_randomness_outside_torch_in_eval_fails_modes():
+    check = run(models.nondeterministic, "modes").check("modes")
+    assert check.status == "fail"
+    assert "outside torch's generator" in check.summary
