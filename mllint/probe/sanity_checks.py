@@ -46,9 +46,11 @@ TITLES = {
 OPTIMIZERS = ("adam", "adamw", "sgd")
 
 # Overfitting one batch: the mean of the last three losses must be at most this share of the
-# first loss to pass; between this and WEAK_DROP it warns, above it fails.
-CLEAR_DROP = 0.5
-WEAK_DROP = 0.8
+# first loss to pass; between this and WEAK_DROP it warns, above it (a flat or rising curve)
+# it fails. Correct small models (nanoGPT-, CNN-, LSTM-style) dropped 27-39 % in 30 AdamW
+# steps at lr 1e-3; the check is for curves that do not move, not for slow ones.
+CLEAR_DROP = 0.8
+WEAK_DROP = 0.95
 # Initial cross-entropy: pass when |loss - log(C)| <= max(abs, rel * log(C)).
 INIT_ABS, INIT_REL = 0.3, 0.3
 MAX_LISTED = 12
@@ -586,7 +588,7 @@ def _check_gradients(run: _Run, model, loss, start: float) -> list[str]:
     """Returns the trainable parameters whose gradient is all zero (rechecked after overfit)."""
     params = list(model.named_parameters())
     frozen = [n for n, p in params if not p.requires_grad]
-    declared = [n for n in frozen if any(fnmatch.fnmatch(n, pat) for pat in run.frozen)]
+    declared = [n for n in frozen if _declared(run, n)]
     undeclared = [n for n in frozen if n not in declared]
     trainable = [(n, p) for n, p in params if p.requires_grad]
     evidence: dict[str, Any] = {
@@ -608,8 +610,10 @@ def _check_gradients(run: _Run, model, loss, start: float) -> list[str]:
             start,
         )
         return []
-    none = [n for n, p in trainable if p.grad is None]
+    accepted = [n for n, p in trainable if p.grad is None and _declared(run, n)]
+    none = [n for n, p in trainable if p.grad is None and n not in accepted]
     zero = [n for n, p in trainable if p.grad is not None and not bool(p.grad.any())]
+    evidence["no_grad_declared"] = accepted
     evidence["no_grad"] = _group(none, model)
     evidence["zero_grad"] = _group(zero, model)
     parts = []
@@ -631,8 +635,8 @@ def _check_gradients(run: _Run, model, loss, start: float) -> list[str]:
         )
     if status == PASS:
         parts.append(f"all {len(trainable)} trainable parameters got a gradient")
-        if declared:
-            parts.append(f"{len(declared)} frozen as declared")
+        if declared or accepted:
+            parts.append(f"{len(declared) + len(accepted)} not trained, as declared")
     run.add(Check("gradients", status, "; ".join(parts), evidence), start)
     return zero
 
@@ -643,6 +647,11 @@ def _note_gradients(run: _Run) -> None:
         if p.grad is not None and bool(p.grad.any()):
             run.grew.add(name)
             del run.pending[name]
+
+
+def _declared(run: _Run, name: str) -> bool:
+    """Not trained on purpose (`frozen` patterns): frozen, or unused (a pooler, an aux head)."""
+    return any(fnmatch.fnmatch(name, pat) for pat in run.frozen)
 
 
 def _recheck_zero(run: _Run, model, zero: list[str]) -> None:
@@ -1120,7 +1129,8 @@ def sanity(
     Everything runs on the CPU in this process. `optimizer` is `"adam"`, `"adamw"`, `"sgd"`
     (momentum 0.9) or a callable `params -> Optimizer`; `lr` applies to the named ones.
     `steps` is the length of the overfit run, `repro_steps` of each reproducibility run.
-    `frozen` lists fnmatch patterns of parameter names that are frozen on purpose.
+    `frozen` lists fnmatch patterns of parameter names that are not trained on purpose
+    (frozen, or unused such as a pooler): they pass the gradient-flow check.
     `checks` selects a subset of CHECKS (the first forward always runs).
     `threads` sets torch's intra-op threads for the run (restored after); on a busy machine
     1 is much faster for small models (no spinning thread pool).

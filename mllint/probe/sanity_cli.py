@@ -49,7 +49,8 @@ def add_arguments(probe: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="PATTERN",
-        help="--sanity: parameters frozen on purpose (fnmatch on names, e.g. 'backbone.*')",
+        help="--sanity: parameters not trained on purpose, frozen or unused (fnmatch on "
+        "names, e.g. 'backbone.*')",
     )
     group.add_argument(
         "--check",

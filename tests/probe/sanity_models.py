@@ -251,3 +251,16 @@ class VAE(nn.Module):
 
 def vae(batch_size):
     return VAE(), *_batch(batch_size), F.cross_entropy
+
+
+class OwnLoss(Net):
+    """Hugging Face style: forward(x, labels) returns {"logits", "loss"}; loss_fn is None."""
+
+    def forward(self, x, labels):
+        logits = super().forward(x)
+        return {"logits": logits, "loss": F.cross_entropy(logits, labels)}
+
+
+def own_loss(batch_size):
+    x, y = _batch(batch_size)
+    return OwnLoss(), (x, y), None, None

@@ -31,6 +31,7 @@ def test_good_model_passes_every_check():
     assert not report.failed
     curve = report.check("overfit").evidence["curve"]
     assert len(curve) == 30 and curve[-1] < curve[0] / 2
+    assert "-" in report.check("overfit").summary
     assert report.check("forward").summary.startswith("output (4, 5) float32")
 
 
@@ -56,7 +57,9 @@ def test_frozen_layer_is_reported_and_can_be_declared():
     assert "frozen (requires_grad=False): `encoder.0` (Linear" in check.summary
     declared = run(models.frozen_encoder, "gradients", frozen=["encoder.*"])
     assert declared.check("gradients").status == "pass"
-    assert "4 frozen as declared" in declared.check("gradients").summary
+    assert "4 not trained, as declared" in declared.check("gradients").summary
+    unused = run(models.unused_head, "gradients", frozen=["aux_head.*"])
+    assert unused.check("gradients").status == "pass"
 
 
 def test_branch_multiplied_by_zero_fails_after_the_overfit_steps():
@@ -300,3 +303,9 @@ def test_randomness_outside_torch_in_eval_fails_modes():
     check = run(models.nondeterministic, "modes").check("modes")
     assert check.status == "fail"
     assert "outside torch's generator" in check.summary
+
+
+def test_model_that_returns_its_own_loss():
+    report = run(models.own_loss, "gradients", "initial_loss", lr=1e-2)
+    assert report.check("gradients").status == "pass"
+    assert report.check("initial_loss").evidence["classes"] == 5
