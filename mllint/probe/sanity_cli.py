@@ -138,10 +138,21 @@ def run_sanity(args: argparse.Namespace) -> int:
         except Exception as exc:
             result["plot_error"] = f"could not write {args.plot}: {exc}"
     if args.format == "json":
-        print(json.dumps(result, indent=2))
+        print(json.dumps(strict_json(result), indent=2, allow_nan=False))
     else:
         print_sanity(result)
     return code
+
+
+def strict_json(value: Any) -> Any:
+    """NaN and infinities as the strings "NaN", "Infinity", "-Infinity" (valid JSON)."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return value
 
 
 def _curve(report: dict[str, Any]) -> list[float]:

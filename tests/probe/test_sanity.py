@@ -263,6 +263,17 @@ def test_cli_text_report_exit_codes_and_plot(in_process, tmp_path, capsys):
     assert "overfit curve written to" in out and png.name in out
 
 
+def test_cli_json_is_strict_when_the_loss_is_nan(in_process, capsys):
+    code = cli.main(
+        ["probe", "--sanity", f"{MODELS}:nan_log", "--check", "finite", "--format", "json"]
+    )
+    text = capsys.readouterr().out
+    assert code == 1
+    data = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON {c}"))
+    (check,) = data["report"]["checks"]
+    assert check["status"] == "fail" and check["evidence"]["loss"] == "NaN"
+
+
 def test_child_process_errors_are_one_line(tmp_path):
     job = {"file": str(MODELS), "function": "build_raises", "result_path": str(tmp_path / "r")}
     (tmp_path / "job.json").write_text(json.dumps(job))
