@@ -1185,7 +1185,10 @@ def _sanity(build, batch_size, seed, optimizer, lr, steps, repro_steps, frozen, 
         _recheck_zero(run, model, zero)
     if "modes" in wanted:
         _check_modes(run, model, inputs)
-    del model
+    # free the first model before building two more (the loss's graph and the pending
+    # gradients reference its parameters)
+    del model, loss, named
+    run.pending.clear()
     if "reproducibility" in wanted:
         _check_reproducibility(run)
     ordered = []
