@@ -169,7 +169,7 @@ def _walk(
         except OSError as error:
             result.problems.append((str(path), error.strerror or str(error)))
             continue
-        if entry.is_symlink() and not is_dir and not is_file:
+        if not is_dir and not is_file:  # a broken link, a pipe, a socket, a device
             if entry.name.endswith(PYTHON_SUFFIXES):
                 result.problems.append((str(path), _symlink_problem(path)))
             continue

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from mllint import __version__
+from mllint import PROJECT_URL, __version__
 from mllint.analysis.project import ModuleSummarizer, ModuleSummary, ProjectIndex
 from mllint.config import Settings
 from mllint.context import FileContext, ProjectContext
@@ -670,7 +670,11 @@ def run_project_rules(
     summaries = [result.summary for result in [*results, *context] if result.summary is not None]
     if not project_rules or not summaries:
         return []
-    project = ProjectContext(ProjectIndex(summaries))
+    try:
+        project = ProjectContext(ProjectIndex(summaries))
+    except Exception as error:  # a bug in the index must not hide the per-file findings
+        message = f"{type(error).__name__}: {error}"
+        return [InternalError("<project>", None, message, traceback.format_exc())]
     errors: list[InternalError] = []
     for rule_class in project_rules:
         assert issubclass(rule_class, ProjectRule)
@@ -727,8 +731,9 @@ def crash_report(error: InternalError, *, debug: bool = False) -> str:
     text = (
         f"mllint {__version__}: internal error in {where} while checking {error.path}: "
         f"{error.message}\n"
-        "  This is a bug in mllint. Please report it with the mllint version, the rule code, "
-        "and (if you can share it) the file.\n"
+        f"  This is a bug in mllint. Please report it at {PROJECT_URL}/issues with the "
+        f"mllint version ({__version__}), the rule ({error.rule or 'engine'}), the traceback "
+        "(--debug) and, if you can share it, the file.\n"
     )
     if debug:
         text += error.traceback
