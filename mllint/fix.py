@@ -221,7 +221,19 @@ def fix_source(
         if not chosen:
             break
         assert result.context is not None
-        new_text = result.context.module.visit(_ApplyReplacements(replacements)).code
+        lost = _lost_by_codegen(current.text, result.context.module.code)
+        if lost is None:
+            outcome.internal_errors.append(
+                InternalError(
+                    path=outcome.display_path,
+                    rule=None,
+                    message="mllint's parser does not reproduce this file byte for byte, "
+                    "so its fixes could change other code; the file was not changed",
+                    traceback="",
+                )
+            )
+            return _unchanged(outcome, source, ruleset, relative_path)
+        new_text = result.context.module.visit(_ApplyReplacements(replacements)).code + lost
         error = _parse_error(new_text)
         if error is not None:
             codes = ", ".join(sorted({d.code for d, _ in chosen}))
@@ -247,6 +259,17 @@ def fix_source(
     outcome.diagnostics = result.diagnostics
     outcome.internal_errors.extend(result.internal_errors)
     return outcome
+
+
+def _lost_by_codegen(text: str, regenerated: str) -> str | None:
+    """What LibCST's code for the unchanged ``text`` lacks at its end ("" when it is
+    ``text``); None when it differs otherwise. LibCST drops a file's final bare CR
+    (a file saved with classic Mac line endings), which is put back."""
+    if regenerated == text:
+        return ""
+    if text.endswith("\r") and regenerated == text[:-1]:
+        return "\r"
+    return None
 
 
 def _unchanged(

@@ -179,6 +179,9 @@ def decode_source(raw: bytes, path: Path, display_path: str) -> SourceFile:
         newline = "\r\n"
     elif first < 0 and "\r" in text:
         newline = "\r"
+        # Classic Mac line endings: analysed as "\n" (as Python reads them), so rows,
+        # import scans and noqa comments work; ``encode`` writes "\r" back.
+        text = text.replace("\r", "\n")
     return SourceFile(
         path=path,
         display_path=display_path,

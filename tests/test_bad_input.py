@@ -33,6 +33,10 @@ def findings(result) -> list[tuple[str, int, str]]:
         (codecs.BOM_UTF8 + GOOD.encode(), [("bad.py", 2, "ML701")]),
         (GOOD.replace("\n", "\r\n").encode(), [("bad.py", 2, "ML701")]),
         (b"import torch\nif True:\n\tx = torch.load('x')\n", [("bad.py", 3, "ML701")]),
+        (
+            b"# Classic Mac line endings\rimport torch\rdef f(p):\r    return torch.load(p)\r",
+            [("bad.py", 4, "ML701")],
+        ),
         (b"import torch\nx = 1\0\n", [("bad.py", 2, "ML001")]),
         (b"", []),
         (
@@ -47,6 +51,7 @@ def findings(result) -> list[tuple[str, int, str]]:
         "bom",
         "crlf",
         "tabs",
+        "cr-only",
         "null-byte",
         "empty",
         "latin-1",
