@@ -302,10 +302,10 @@ def write_atomically(path: Path, source: SourceFile, text: str) -> None:
     target = Path(os.path.realpath(path))  # write through a symlink, keep the link
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
-        on_disk = target.read_bytes()
+        unchanged = _holds(target, source.raw)
     except OSError as error:
         raise FixWriteError(f"cannot read it back: {error.strerror or error}") from None
-    if on_disk != source.raw:
+    if not unchanged:
         raise FixWriteError("it changed on disk since mllint read it; not written (run again)")
     # No write bit at all counts as read-only even for root, who could write anyway.
     if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(target, os.W_OK):
@@ -324,7 +324,7 @@ def write_atomically(path: Path, source: SourceFile, text: str) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, mode)
-        if target.read_bytes() != source.raw:  # changed while we were writing
+        if not _holds(target, source.raw):  # changed while we were writing
             raise FixWriteError("it changed on disk since mllint read it; not written (run again)")
         os.replace(temporary, target)
     except OSError as error:
@@ -333,6 +333,17 @@ def write_atomically(path: Path, source: SourceFile, text: str) -> None:
     except BaseException:
         _remove_quietly(temporary)
         raise
+
+
+def _holds(path: Path, expected: bytes, chunk: int = 1 << 20) -> bool:
+    """Whether the file at ``path`` holds exactly ``expected``, read a chunk at a time (a
+    notebook with hundreds of megabytes of outputs is not read whole a second time)."""
+    view = memoryview(expected)
+    with open(path, "rb") as stream:
+        for at in range(0, len(expected), chunk):
+            if stream.read(chunk) != view[at : at + chunk]:
+                return False
+        return stream.read(1) == b""
 
 
 def _remove_quietly(path: str) -> None:
