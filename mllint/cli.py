@@ -306,7 +306,7 @@ def _warn_unmatched_per_file_ignores(args: argparse.Namespace, run) -> None:
     from mllint.engine import _relative_path
 
     root = run.settings.root
-    named = [Path(path).resolve() for path in (args.paths or [Path(".")])]
+    named = [Path(os.path.realpath(path)) for path in (args.paths or [Path(".")])]
     if not run.settings.per_file_ignores or not any(p == root or p in root.parents for p in named):
         return
     relative = [_relative_path(path, root) for path, _display in run.files]

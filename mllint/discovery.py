@@ -89,7 +89,7 @@ def _excluded(relative: str, settings: Settings, is_dir: bool) -> bool:
 def _root_relative(path: Path, settings: Settings) -> str | None:
     try:
         return path.resolve().relative_to(settings.root).as_posix()
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (3.11)
         return None
 
 

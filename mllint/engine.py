@@ -314,7 +314,7 @@ def _cheap_syntax_check(source: SourceFile) -> Diagnostic | None:
 def _relative_path(path: Path, root: Path) -> str:
     try:
         return path.resolve().relative_to(root).as_posix()
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (3.11)
         return path.as_posix()
 
 
@@ -611,7 +611,7 @@ def _context_results(results: list[FileResult], ruleset: RuleSet) -> list[FileRe
     (pre-commit passes only the staged files): whole-program rules must still see a seeding
     helper in an unstaged ``utils/repro.py``. Their own findings are not reported."""
     root = ruleset.settings.root
-    seen = {Path(result.path).resolve() for result in results}
+    seen = {Path(os.path.realpath(result.path)) for result in results}  # loops too
     context: list[FileResult] = []
     pending = [result for result in results if result.summary is not None]
     for _ in range(_CONTEXT_ROUNDS):
