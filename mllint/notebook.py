@@ -571,13 +571,14 @@ class NotebookSource(SourceFile):
         ]
         if not replacements:
             return self.raw
-        pieces = []
+        raw = memoryview(self.raw)  # slices of a view are not copies (outputs can be huge)
+        pieces: list[bytes | memoryview] = []
         previous = 0
         for start, end, value in sorted(replacements):
-            pieces.append(self.raw[previous:start])
+            pieces.append(raw[previous:start])
             pieces.append(value)
             previous = end
-        pieces.append(self.raw[previous:])
+        pieces.append(raw[previous:])
         return b"".join(pieces)
 
     def changed_cells(self, text: str) -> list[tuple[Cell, str]]:
