@@ -187,6 +187,61 @@ def prescan_imports(text: str) -> set[str]:
     return roots
 
 
+#: Imports anywhere a statement may start: at a line start, or after ``;`` or ``:``
+#: (``try: import torch``), continued lines included. Docstring text that matches
+#: ("note: import the data") only makes a file look relevant, which is safe.
+_ANY_IMPORT_RE = re.compile(
+    r"(?:^|[;:])[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import|import[ \t]+((?:[\w., \t]|\\\n)+))",
+    re.MULTILINE,
+)
+#: Words without which a module records no training event for the project index.
+_TRAINING_WORDS = ("backward", "fit", "train")
+
+
+def _event_stdlib_roots() -> frozenset[str]:
+    """Standard-library modules whose calls the project index records (``random``)."""
+    from mllint.analysis import rng
+
+    tables = (
+        rng.SEEDERS, rng.FRAMEWORK_SEEDERS, rng.GENERATOR_CONSTRUCTORS, rng.SHUFFLING_LOADERS,
+        rng.JAX_KEYS, rng.SKLEARN_RANDOM, rng.SHUFFLE_SPLITTERS, rng.DETERMINISM_CALLS,
+    )  # fmt: skip
+    roots = {"random"} | {name.split(".")[0] for table in tables for name in table}
+    return frozenset(root for root in roots if root in sys.stdlib_module_names)
+
+
+_EVENT_ROOTS: frozenset[str] | None = None
+
+
+def may_matter_to_project(text: str, is_notebook: bool = False) -> bool:
+    """Whether a file can contribute anything to the project index (an event, a call or
+    import leading to project code, a class other modules build on); False only for plain
+    Python modules that import nothing but standard-library modules the index ignores and
+    never say ``backward``/``fit``/``train``. Such a module is a dead end for every trace
+    (ML101's seed tracing included): its functions can only call each other and the
+    standard library, so leaving it out of the index changes no finding, and it needs
+    no LibCST parse when no file rule applies to it either."""
+    global _EVENT_ROOTS
+    if is_notebook or any(word in text for word in _TRAINING_WORDS):
+        return True
+    if _EVENT_ROOTS is None:
+        _EVENT_ROOTS = _event_stdlib_roots()
+    for match in _ANY_IMPORT_RE.finditer(text):
+        dots, module, names = match.groups()
+        if dots:  # a relative import: project code
+            return True
+        if names is not None:
+            parts = names.replace("\\\n", " ").split(",")
+            modules = [part.split()[0] for part in parts if part.strip()]
+        else:
+            modules = [module]
+        for name in modules:
+            root = name.split(".")[0] if name else ""
+            if not root or root not in sys.stdlib_module_names or root in _EVENT_ROOTS:
+                return True
+    return False
+
+
 def _syntax_error(source: SourceFile, message: str, row: int, column: int) -> Diagnostic:
     row = max(1, min(row, source.line_count if source.text else 1))
     column = max(1, column)
@@ -338,7 +393,9 @@ def check_source(
     relevant = [
         rule for rule in visitor_rules if not rule.requires_imports or rule.requires_imports & roots
     ]
-    summarize = ruleset.has_project_rules
+    summarize = ruleset.has_project_rules and may_matter_to_project(
+        source.text, bool(getattr(source, "is_notebook", False))
+    )
     diagnostics: list[Diagnostic] = []
     if not relevant and not summarize:
         error = _cheap_syntax_check(source)

@@ -306,3 +306,25 @@ def test_checking_a_small_file_imports_neither_torch_nor_pygls_nor_rich(tmp_path
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True
     )
     assert completed.stdout.strip().splitlines()[-1] == "1 []"
+
+
+def test_modules_that_cannot_matter_are_not_parsed_and_no_finding_changes(tree, monkeypatch):
+    """A module importing only standard-library modules the project index ignores is a dead
+    end for every trace: it is neither parsed nor summarised, and nothing changes."""
+    parsed: list[str] = []
+    real_parse = engine._parse
+
+    def counting_parse(source):
+        parsed.append(Path(source.display_path).name)
+        return real_parse(source)
+
+    monkeypatch.setattr(engine, "_parse", counting_parse)
+    skipping = _lint(tree, jobs=1)
+    assert parsed and not [name for name in parsed if name.startswith("paths_")]
+    assert any(name.startswith("seeding") for name in parsed)
+    monkeypatch.setattr(engine, "may_matter_to_project", lambda text, is_notebook=False: True)
+    parsed.clear()
+    everything = _lint(tree, jobs=1)
+    assert [name for name in parsed if name.startswith("paths_")]
+    assert _json(skipping, tree) == _json(everything, tree)
+    assert skipping.internal_errors == everything.internal_errors == []
