@@ -661,7 +661,7 @@ def check_files(
             found[index] = _check_and_store(Path(path), display, ruleset, store, key)
     results = [result for result in found if result is not None]
     context = _context_results(results, ruleset, store) if ruleset.has_project_rules else []
-    if store is not None and store.writes:
+    if store is not None and (pending or store.writes):  # workers wrote entries too
         store.prune()
     project_errors = run_project_rules(results, ruleset, context)
     add_unused_noqa(results, ruleset)
