@@ -408,6 +408,9 @@ def check_source(
         else:
             assert module is not None
             context = FileContext(source, module)
+            # LibCST round-trips exactly: the module's code is the text it was parsed from,
+            # so slicing node text needs no second code generation of the whole file.
+            context.__dict__["_module_code"] = source.text
             if keep_context:
                 result.context = context
             summarizer = ModuleSummarizer(context, relative_path) if summarize else None
