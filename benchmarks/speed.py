@@ -18,7 +18,8 @@ Run it with the Python of the environment where mllint is installed. It:
    generated 500-line training script, interpreter start-up included (the pre-commit path);
 4. prints the medians, the ratios to each peer, peak memory, and the targets met or not.
 
-Wall time is measured around the whole command (start-up included). Peak memory is the
+Wall time is measured around the whole command (start-up included), and so is the CPU
+time (user + system, workers included), which a loaded machine distorts less. Peak memory is the
 largest resident set of the process tree, sampled every 0.1 s (main process and workers
 together), and the largest single process as the kernel reports it (``wait4``). A peer
 still running after ``--cap`` seconds is stopped and reported as "> cap" (and not run again
@@ -66,6 +67,7 @@ class Measure:
     peak_tree: int = 0  # bytes, sum over the process tree, sampled
     peak_process: int = 0  # bytes, largest single process (wait4)
     returncode: int | None = None
+    cpu: float = 0.0  # user + system seconds of the process and its workers (wait4)
 
 
 @dataclass
@@ -83,6 +85,10 @@ class Series:
 
     def peak_process(self) -> int:
         return max((run.peak_process for run in self.runs), default=0)
+
+    def cpu(self) -> float | None:
+        done = [run.cpu for run in self.runs if run.seconds is not None]
+        return statistics.median(done) if done else None
 
 
 # -- processes ---------------------------------------------------------------------------
@@ -145,9 +151,10 @@ def measure(command: list[str], cwd: Path, env: dict, cap: float, log: Path) -> 
         done.set()
         sampler.join()
         process.returncode = os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
     if capped.is_set():
-        return Measure(None, peak[0], usage.ru_maxrss * 1024, None)
-    return Measure(elapsed, peak[0], usage.ru_maxrss * 1024, process.returncode)
+        return Measure(None, peak[0], usage.ru_maxrss * 1024, None, cpu)
+    return Measure(elapsed, peak[0], usage.ru_maxrss * 1024, process.returncode, cpu)
 
 
 # -- set-up ------------------------------------------------------------------------------
@@ -402,7 +409,7 @@ def bench_tree(name: str, tree: Path, args, peers: Path, logs: Path) -> dict[str
                     series[tool].capped = True
                 shown = f"{run.seconds:.2f} s" if run.seconds is not None else "> cap"
                 print(
-                    f"  repeat {repeat + 1}: {tool:<22} {shown:>10}  "
+                    f"  repeat {repeat + 1}: {tool:<22} {shown:>10}  cpu {run.cpu:.1f} s  "
                     f"peak {_fmt_bytes(run.peak_tree)}  (load {_load()})",
                     flush=True,
                 )
@@ -441,11 +448,17 @@ def report(results: dict[str, dict[str, Series]], args) -> None:
     print("=" * 78)
     for tree, series in results.items():
         print(f"\n{tree}")
-        print(f"  {'tool':<26}{'median wall':>22}{'peak (tree)':>14}{'peak (1 proc)':>15}  runs")
+        print(
+            f"  {'tool':<26}{'median wall':>22}{'CPU (user+sys)':>16}{'peak (tree)':>13}"
+            f"{'peak (1 proc)':>15}  runs"
+        )
         for item in series.values():
+            cpu = item.cpu()
             print(
-                f"  {item.name:<26}{_fmt_time(item, cap):>22}{_fmt_bytes(item.peak_tree()):>14}"
-                f"{_fmt_bytes(item.peak_process()):>15}  {len(item.runs)}"
+                f"  {item.name:<26}{_fmt_time(item, cap):>22}"
+                f"{(f'{cpu:.2f} s' if cpu is not None else '-'):>16}"
+                f"{_fmt_bytes(item.peak_tree()):>13}{_fmt_bytes(item.peak_process()):>15}"
+                f"  {len(item.runs)}"
             )
         cold = series.get("mllint cold")
         if cold is not None and cold.median() is not None:
@@ -456,7 +469,10 @@ def report(results: dict[str, dict[str, Series]], args) -> None:
                 if other.median() is None:
                     print(f"  mllint cold / {peer}: < {cold.median() / cap:.2f}x")
                 else:
-                    print(f"  mllint cold / {peer}: {cold.median() / other.median():.2f}x")
+                    ratio = f"{cold.median() / other.median():.2f}x"
+                    if cold.cpu() and other.cpu():
+                        ratio += f" (CPU time: {cold.cpu() / other.cpu():.2f}x)"
+                    print(f"  mllint cold / {peer}: {ratio}")
             identical = getattr(cold, "identical", None)
             if identical is not None:
                 print(f"  cold and warm reports identical: {'yes' if identical else 'NO'}")
