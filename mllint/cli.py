@@ -103,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "-j", "--jobs", type=int, metavar="N", help="worker processes (default: CPU count)"
     )
+    check.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither read nor write the result cache (.mllint_cache, or MLLINT_CACHE_DIR)",
+    )
     check.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     fixing = check.add_argument_group("fixes")
     fixing.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
@@ -174,7 +179,9 @@ def run_check(args: argparse.Namespace) -> int:
         return run_fix(args)
     cwd = Path(os.getcwd())
     try:
-        run = lint_paths(args.paths or [Path(".")], **_run_options(args, cwd))
+        run = lint_paths(
+            args.paths or [Path(".")], **_run_options(args, cwd), cache=not args.no_cache
+        )
     except (ConfigError, PluginError, RuleDefinitionError) as error:
         return _error(str(error))
     if args.add_noqa:

@@ -45,6 +45,7 @@ CONFIG_KEYS = {
     "include": "list of gitignore-style patterns of files to check (replaces the default)",
     "extend-include": "list of gitignore-style patterns of more files to check",
     "baseline": "path of a baseline file (relative to the configuration file)",
+    "cache-dir": "path of the result cache folder (relative to the configuration file)",
 }
 
 #: Which files a directory walk checks (files named on the command line always are).
@@ -96,6 +97,7 @@ class Options:
     extend_include: list[str] = field(default_factory=list)
     source: str = "command line"
     baseline: str | None = None
+    cache_dir: str | None = None
 
 
 @dataclass
@@ -112,6 +114,8 @@ class Settings:
     include_patterns: tuple[str, ...] = DEFAULT_INCLUDES
     #: The configured baseline file (``baseline = ...``), resolved against the root.
     baseline: Path | None = None
+    #: The configured result cache folder (``cache-dir = ...``), resolved against the root.
+    cache_dir: Path | None = None
 
     def includes(self, relative_path: str) -> bool:
         """Whether a file found walking a directory is checked (by name or path glob)."""
@@ -219,10 +223,10 @@ def read_options(path: Path) -> Options:
             options.per_file_ignores = _table_of_lists(value, where, key)
         elif key == "severity":
             options.severity = _table_of_strings(value, where, key)
-        elif key == "baseline":
+        elif key in ("baseline", "cache-dir"):
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"{where}: {key!r} must be a {CONFIG_KEYS[key]}, got {value!r}")
-            options.baseline = value
+            setattr(options, key.replace("-", "_"), value)
     return options
 
 
@@ -362,6 +366,9 @@ def build_settings(
         include=_pathspec(includes),
         include_patterns=tuple(includes),
         baseline=root / file_options.baseline if file_options and file_options.baseline else None,
+        cache_dir=(
+            root / file_options.cache_dir if file_options and file_options.cache_dir else None
+        ),
     )
 
 

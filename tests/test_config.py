@@ -94,7 +94,10 @@ def test_extend_exclude(tmp_path):
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ('[tool.mllint]\nselct = ["ML7"]\n', "unknown key 'selct'; valid keys: baseline, exclude"),
+        (
+            '[tool.mllint]\nselct = ["ML7"]\n',
+            "unknown key 'selct'; valid keys: baseline, cache-dir, exclude",
+        ),
         ('[tool.mllint]\nselect = "ML7"\n', "'select' must be a list of strings"),
         ("[tool.mllint]\nselect = [1]\n", "'select' must be a list of rule selectors"),
         ('[tool.mllint]\nignore = ["ML7O1"]\n', "unknown rule selector 'ML7O1'"),
