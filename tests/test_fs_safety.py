@@ -19,7 +19,7 @@ import pytest
 from mllint.api import prepare
 from mllint.engine import check_files
 
-from .conftest import run_mllint
+from .conftest import FIXTURES, run_mllint
 
 LOAD = (
     "# Restore the best checkpoint.\n"
@@ -152,7 +152,8 @@ def test_an_interrupted_fix_leaves_every_file_old_or_new(tmp_path, target):
         states.append(text == fixed)
     assert any(states), "nothing was fixed before the interrupt"
     assert not all(states), "everything was fixed: the interrupt came too late to test"
-    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".py") == []
+    leftovers = [p.name for p in tmp_path.iterdir() if p.suffix != ".py"]
+    assert sorted(set(leftovers) - {".mllint_cache"}) == []  # no temporary file of a fix
 
 
 def test_a_directory_that_vanishes_during_the_walk_is_a_warning(tmp_path, monkeypatch):
@@ -172,3 +173,59 @@ def test_a_directory_that_vanishes_during_the_walk_is_a_warning(tmp_path, monkey
     prepared = prepare([tmp_path], cwd=tmp_path)
     assert [display for _path, display in prepared.files] == ["other.py"]
     assert prepared.problems == [(str(tmp_path / "gone"), "No such file or directory")]
+
+
+# -- two runs sharing one result cache ------------------------------------------------
+
+_SHARED_CACHE_SOURCES = sorted(
+    path
+    for folder in ("ML201", "ML202", "ML501", "ML502", "ML601", "ML701", "ML704", "ML707")
+    for path in (FIXTURES / folder).glob("*.py")
+)
+
+
+def test_concurrent_runs_sharing_a_cache_while_one_evicts_it(tmp_path):
+    """Runs in parallel on one cache folder, one of them deleting every entry after each
+    write (a zero size limit), the others reading and writing the same entries: every run
+    reports exactly what an uncached run reports."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for index, source in enumerate(_SHARED_CACHE_SOURCES * 2):  # enough for worker pools
+        (root / f"{source.stem}_{index:02d}.py").write_text(source.read_text())
+    alone = run_mllint("check", "--no-cache", "--output-format", "concise", ".", cwd=root)
+    assert alone.returncode == 1 and alone.stdout.count("\n") > 20, alone
+    cache = tmp_path / "shared-cache"
+    variants = [
+        {"MLLINT_CACHE_MAX_MB": "0"},  # evicts everything after each run that wrote
+        {},
+        {"MLLINT_CACHE_MAX_MB": "0.01"},
+    ]
+    # Round 1 starts cold; round 2 finds what round 1's evictions left, so runs read
+    # entries while another deletes them.
+    for _round in range(2):
+        processes = []
+        for index, extra in enumerate(variants):
+            env = {**os.environ, "MLLINT_CACHE_DIR": str(cache), **extra}
+            env.pop("FORCE_COLOR", None)
+            jobs = "1" if index == 2 else "2"
+            command = [sys.executable, "-m", "mllint", "check", "-j", jobs]
+            processes.append(
+                subprocess.Popen(
+                    [*command, "--output-format", "concise", "."],
+                    cwd=root,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        for process in processes:
+            out, err = process.communicate(timeout=300)
+            assert process.returncode == alone.returncode, err
+            assert "internal error" not in err and "Traceback" not in err, err
+            assert out == alone.stdout
+    warm = run_mllint(
+        "check", "--output-format", "concise", ".", cwd=root, env={"MLLINT_CACHE_DIR": str(cache)}
+    )
+    assert warm.stdout == alone.stdout
+    assert not [p for p in cache.rglob("*") if p.name.endswith(".tmp")]
