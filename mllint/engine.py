@@ -41,7 +41,13 @@ from mllint.noqa import (
 )
 from mllint.notebook import CellMap
 from mllint.rule import ProjectRule, Rule
-from mllint.source import SourceDecodeError, SourceFile, SourceReadError, read_source
+from mllint.source import (
+    SourceDecodeError,
+    SourceFile,
+    SourceReadError,
+    read_regular_file,
+    read_source,
+)
 
 #: Below this many files, a worker pool costs more than it saves.
 PARALLEL_THRESHOLD = 24
@@ -697,8 +703,8 @@ def _cache_key(store: ResultCache, path: Path, display: str, ruleset: RuleSet) -
     """The cache key of a file as it is now; None when it cannot be read (then the check
     reports why, and nothing is cached)."""
     try:
-        content = path.read_bytes()
-    except OSError:
+        content = read_regular_file(path)  # never a pipe's or a device's endless bytes
+    except (OSError, SourceReadError):
         return None
     relative = _relative_path(path, ruleset.settings.root)
     return store.key(content, relative, display, ruleset.settings.ignored_for(relative))

@@ -121,7 +121,7 @@ def read_source(path: Path, display_path: str | None = None) -> SourceFile:
     A ``.ipynb`` file is read as a notebook (``mllint.notebook.NotebookSource``).
     """
     try:
-        raw = _read_regular_file(path)
+        raw = read_regular_file(path)
     except IsADirectoryError:
         raise SourceReadError("is a directory, not a file") from None
     except FileNotFoundError:
@@ -137,7 +137,7 @@ def read_source(path: Path, display_path: str | None = None) -> SourceFile:
     return decode_source(raw, path, display_path or os.fspath(path))
 
 
-def _read_regular_file(path: Path) -> bytes:
+def read_regular_file(path: Path) -> bytes:
     """The bytes of ``path``, refusing anything but a regular file: reading a named pipe
     would wait forever and a link to ``/dev/zero`` would never end. The check is made on
     the opened descriptor (non-blocking, so opening a pipe does not wait), not on the name,
