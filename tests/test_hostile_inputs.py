@@ -294,7 +294,8 @@ def test_invalid_json_inside_a_markdown_cell_does_not_stop_the_notebook(tmp_path
     # and a later look at them (the file's escaping style) failed as an internal error.
     (tmp_path / "lab.ipynb").write_text(
         '{"cells": [\n'
-        ' {"cell_type": "markdown", "metadata": {}, "source": ["1. Load"and explore\\n"]},\n'
+        ' {"cell_type": "markdown", "metadata": {},\n'
+        '  "source": ["1. Load"and explore" the data\\n"]},\n'
         ' {"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [],\n'
         '  "source": ["import torch\\n", "weights = torch.load(\'w.pt\')\\n"]}\n'
         '], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n'
