@@ -664,9 +664,11 @@ class NotebookSource(SourceFile):
         for cell in self.cells:
             if cell.span is None:
                 continue
+            # (Markdown cells are not read, so their ``as_list`` is not known: look.)
+            as_list = self.raw[cell.span[0] : cell.span[0] + 1] == b"["
             found = None
             try:  # a markdown cell's source was only skipped over by the reader, not parsed
-                spans = list(scanner.array_items(cell.span[0])) if cell.as_list else [cell.span]
+                spans = list(scanner.array_items(cell.span[0])) if as_list else [cell.span]
                 for start, end in spans:
                     value = scanner.load(start, end)
                     if isinstance(value, str) and not value.isascii():
