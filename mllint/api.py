@@ -66,8 +66,12 @@ def lint_paths(
     force_exclude: bool = False,
     jobs: int | None = None,
     cwd: Path | None = None,
+    cache: bool = False,
 ) -> LintRun:
-    """Discover, configure and check ``paths``; raises ``ConfigError`` on bad configuration."""
+    """Discover, configure and check ``paths``; raises ``ConfigError`` on bad configuration.
+
+    With ``cache=True``, results of unchanged files are reused from (and new ones stored
+    in) the result cache (see :mod:`mllint.cache`), as ``mllint check`` does by default."""
     run = prepare(
         paths,
         select=select,
@@ -77,7 +81,7 @@ def lint_paths(
         force_exclude=force_exclude,
         cwd=cwd,
     )
-    result = check_files(run.files, run.ruleset, jobs=jobs)
+    result = check_files(run.files, run.ruleset, jobs=jobs, cache=cache)
     return LintRun(
         result=result,
         settings=run.settings,

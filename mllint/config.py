@@ -45,6 +45,7 @@ CONFIG_KEYS = {
     "include": "list of gitignore-style patterns of files to check (replaces the default)",
     "extend-include": "list of gitignore-style patterns of more files to check",
     "baseline": "path of a baseline file (relative to the configuration file)",
+    "cache-dir": "path of the result cache folder (relative to the configuration file)",
     "audit": "table: require = list of checklist items that `mllint audit` must pass",
     "project": "table of settings of the project checks (ML9xx): [tool.mllint.project]",
 }
@@ -150,6 +151,7 @@ class Options:
     extend_include: list[str] = field(default_factory=list)
     source: str = "command line"
     baseline: str | None = None
+    cache_dir: str | None = None
     audit_require: list[str] | None = None
     #: The ``project`` table as given (validated), keys in snake case.
     project: dict[str, object] = field(default_factory=dict)
@@ -169,6 +171,8 @@ class Settings:
     include_patterns: tuple[str, ...] = DEFAULT_INCLUDES
     #: The configured baseline file (``baseline = ...``), resolved against the root.
     baseline: Path | None = None
+    #: The configured result cache folder (``cache-dir = ...``), resolved against the root.
+    cache_dir: Path | None = None
     #: ``[tool.mllint.audit] require``: checklist items ``mllint audit`` must pass.
     audit_require: tuple[str, ...] = ()
     #: Settings of the project checks (the ``project`` table).
@@ -186,6 +190,15 @@ class Settings:
             if spec.match_file(relative_path):
                 codes |= ignored
         return frozenset(codes)
+
+    def unmatched_per_file_ignores(self, relative_paths: list[str]) -> list[str]:
+        """The ``per-file-ignores`` globs that match none of ``relative_paths`` (a typo, or
+        files that moved: mllint warns, as the globs then silence nothing)."""
+        return [
+            pattern
+            for spec, pattern, _codes in self.per_file_ignores
+            if not any(spec.match_file(path) for path in relative_paths)
+        ]
 
     def fingerprint(self) -> str:
         """A stable description of everything that changes results (for caches)."""
@@ -230,6 +243,11 @@ def _read_toml(path: Path) -> dict:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: invalid TOML: not UTF-8 text (byte 0x{error.object[error.start]:02x} "
+            f"at offset {error.start})"
+        ) from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
 
@@ -237,7 +255,10 @@ def _read_toml(path: Path) -> dict:
 def read_options(path: Path) -> Options:
     data = _read_toml(path)
     if path.name == "pyproject.toml":
-        table = data.get("tool", {}).get("mllint", {})
+        tool = data.get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(f"{path}: 'tool' must be a table ([tool.mllint]), got {tool!r}")
+        table = tool.get("mllint", {})
         where = f"{path}: [tool.mllint]"
     else:
         table = data
@@ -263,10 +284,10 @@ def read_options(path: Path) -> Options:
             options.per_file_ignores = _table_of_lists(value, where, key)
         elif key == "severity":
             options.severity = _table_of_strings(value, where, key)
-        elif key == "baseline":
+        elif key in ("baseline", "cache-dir"):
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"{where}: {key!r} must be a {CONFIG_KEYS[key]}, got {value!r}")
-            options.baseline = value
+            setattr(options, key.replace("-", "_"), value)
         elif key == "audit":
             options.audit_require = _audit_table(value, where)
         elif key == "project":
@@ -452,6 +473,9 @@ def build_settings(
         include=_pathspec(includes),
         include_patterns=tuple(includes),
         baseline=root / file_options.baseline if file_options and file_options.baseline else None,
+        cache_dir=(
+            root / file_options.cache_dir if file_options and file_options.cache_dir else None
+        ),
         audit_require=tuple(file_options.audit_require or ()) if file_options else (),
         project=replace(ProjectOptions(), **file_options.project)
         if file_options

@@ -27,8 +27,9 @@ from pathlib import Path
 
 import libcst as cst
 
-from mllint import __version__
+from mllint import PROJECT_URL, __version__
 from mllint.analysis.project import ModuleSummarizer, ModuleSummary, ProjectIndex
+from mllint.cache import ResultCache
 from mllint.config import Settings
 from mllint.context import FileContext, ProjectContext
 from mllint.diagnostic import Diagnostic, Location, Severity
@@ -41,7 +42,13 @@ from mllint.noqa import (
 )
 from mllint.notebook import CellMap
 from mllint.rule import ProjectRule, Rule
-from mllint.source import SourceDecodeError, SourceFile, SourceReadError, read_source
+from mllint.source import (
+    SourceDecodeError,
+    SourceFile,
+    SourceReadError,
+    read_regular_file,
+    read_source,
+)
 
 #: Below this many files, a worker pool costs more than it saves.
 PARALLEL_THRESHOLD = 24
@@ -189,6 +196,61 @@ def prescan_imports(text: str) -> set[str]:
     return roots
 
 
+#: Imports anywhere a statement may start: at a line start, or after ``;`` or ``:``
+#: (``try: import torch``), continued lines included. Docstring text that matches
+#: ("note: import the data") only makes a file look relevant, which is safe.
+_ANY_IMPORT_RE = re.compile(
+    r"(?:^|[;:])[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import|import[ \t]+((?:[\w., \t]|\\\n)+))",
+    re.MULTILINE,
+)
+#: Words without which a module records no training event for the project index.
+_TRAINING_WORDS = ("backward", "fit", "train")
+
+
+def _event_stdlib_roots() -> frozenset[str]:
+    """Standard-library modules whose calls the project index records (``random``)."""
+    from mllint.analysis import rng
+
+    tables = (
+        rng.SEEDERS, rng.FRAMEWORK_SEEDERS, rng.GENERATOR_CONSTRUCTORS, rng.SHUFFLING_LOADERS,
+        rng.JAX_KEYS, rng.SKLEARN_RANDOM, rng.SHUFFLE_SPLITTERS, rng.DETERMINISM_CALLS,
+    )  # fmt: skip
+    roots = {"random"} | {name.split(".")[0] for table in tables for name in table}
+    return frozenset(root for root in roots if root in sys.stdlib_module_names)
+
+
+_EVENT_ROOTS: frozenset[str] | None = None
+
+
+def may_matter_to_project(text: str, is_notebook: bool = False) -> bool:
+    """Whether a file can contribute anything to the project index (an event, a call or
+    import leading to project code, a class other modules build on); False only for plain
+    Python modules that import nothing but standard-library modules the index ignores and
+    never say ``backward``/``fit``/``train``. Such a module is a dead end for every trace
+    (ML101's seed tracing included): its functions can only call each other and the
+    standard library, so leaving it out of the index changes no finding, and it needs
+    no LibCST parse when no file rule applies to it either."""
+    global _EVENT_ROOTS
+    if is_notebook or any(word in text for word in _TRAINING_WORDS):
+        return True
+    if _EVENT_ROOTS is None:
+        _EVENT_ROOTS = _event_stdlib_roots()
+    for match in _ANY_IMPORT_RE.finditer(text):
+        dots, module, names = match.groups()
+        if dots:  # a relative import: project code
+            return True
+        if names is not None:
+            parts = names.replace("\\\n", " ").split(",")
+            modules = [part.split()[0] for part in parts if part.strip()]
+        else:
+            modules = [module]
+        for name in modules:
+            root = name.split(".")[0] if name else ""
+            if not root or root not in sys.stdlib_module_names or root in _EVENT_ROOTS:
+                return True
+    return False
+
+
 def _syntax_error(source: SourceFile, message: str, row: int, column: int) -> Diagnostic:
     row = max(1, min(row, source.line_count if source.text else 1))
     column = max(1, column)
@@ -317,7 +379,7 @@ def _cheap_syntax_check(source: SourceFile) -> Diagnostic | None:
 def _relative_path(path: Path, root: Path) -> str:
     try:
         return path.resolve().relative_to(root).as_posix()
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (3.11)
         return path.as_posix()
 
 
@@ -340,7 +402,9 @@ def check_source(
     relevant = [
         rule for rule in visitor_rules if not rule.requires_imports or rule.requires_imports & roots
     ]
-    summarize = ruleset.has_project_rules
+    summarize = ruleset.has_project_rules and may_matter_to_project(
+        source.text, bool(getattr(source, "is_notebook", False))
+    )
     diagnostics: list[Diagnostic] = []
     if not relevant and not summarize:
         error = _cheap_syntax_check(source)
@@ -353,6 +417,9 @@ def check_source(
         else:
             assert module is not None
             context = FileContext(source, module)
+            # LibCST round-trips exactly: the module's code is the text it was parsed from,
+            # so slicing node text needs no second code generation of the whole file.
+            context.__dict__["_module_code"] = source.text
             if keep_context:
                 result.context = context
             summarizer = ModuleSummarizer(context, relative_path) if summarize else None
@@ -537,15 +604,22 @@ def _io_error(display: str, message: str, ruleset: RuleSet) -> FileResult:
 _WORKER_RULESET: RuleSet | None = None
 
 
-def _init_worker(ruleset: RuleSet) -> None:
-    global _WORKER_RULESET
+_WORKER_CACHE: ResultCache | None = None
+
+
+def _init_worker(ruleset: RuleSet, cache: ResultCache | None = None) -> None:
+    global _WORKER_RULESET, _WORKER_CACHE
     _WORKER_RULESET = ruleset
+    _WORKER_CACHE = cache
 
 
-def _check_in_worker(item: tuple[str, str]) -> FileResult:
+def _check_in_worker(item: tuple[int, str, str, str | None]) -> tuple[int, FileResult]:
     assert _WORKER_RULESET is not None
-    path, display = item
-    return check_path(Path(path), _WORKER_RULESET, display)
+    index, path, display, key = item
+    result = check_path(Path(path), _WORKER_RULESET, display)
+    if key is not None and _WORKER_CACHE is not None:
+        _WORKER_CACHE.store(key, result)
+    return index, result
 
 
 def default_jobs() -> int:
@@ -556,23 +630,51 @@ def default_jobs() -> int:
 
 
 def check_files(
-    files: Iterable[tuple[Path, str]], ruleset: RuleSet, *, jobs: int | None = None
+    files: Iterable[tuple[Path, str]],
+    ruleset: RuleSet,
+    *,
+    jobs: int | None = None,
+    cache: bool | ResultCache | None = None,
 ) -> RunResult:
-    """Check ``(path, display_path)`` pairs, in parallel when worthwhile."""
+    """Check ``(path, display_path)`` pairs, in parallel when worthwhile.
+
+    With ``cache`` (True, or a :class:`mllint.cache.ResultCache`), files whose content,
+    configuration and rules are unchanged since a previous run reuse its results (the
+    project rules always run again, over the cached per-module summaries)."""
     items = [(os.fspath(path), display) for path, display in files]
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    results: list[FileResult]
-    if jobs > 1 and len(items) >= PARALLEL_THRESHOLD:
+    store = _result_cache(ruleset, cache)
+    found: list[FileResult | None] = [None] * len(items)
+    pending: list[tuple[int, str, str, str | None]] = []
+    for index, (path, display) in enumerate(items):
+        key = _cache_key(store, Path(path), display, ruleset) if store is not None else None
+        if key is not None:
+            hit = store.load(key)  # type: ignore[union-attr]
+            if hit is not None:
+                found[index] = hit
+                continue
+        pending.append((index, path, display, key))
+    if jobs > 1 and len(pending) >= PARALLEL_THRESHOLD:
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
-        chunksize = max(1, len(items) // (jobs * 8))
+        # Largest files first, in small chunks: the workers finish at about the same time.
+        pending.sort(key=lambda item: -_file_size(item[1]))
+        chunksize = max(1, min(8, len(pending) // (jobs * 16)))
         with ProcessPoolExecutor(
-            max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(ruleset,)
+            max_workers=min(jobs, len(pending)),
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(ruleset, store),
         ) as pool:
-            results = list(pool.map(_check_in_worker, items, chunksize=chunksize))
+            for index, result in pool.map(_check_in_worker, pending, chunksize=chunksize):
+                found[index] = result
     else:
-        results = [check_path(Path(path), ruleset, display) for path, display in items]
-    context = _context_results(results, ruleset) if ruleset.has_project_rules else []
+        for index, path, display, key in pending:
+            found[index] = _check_and_store(Path(path), display, ruleset, store, key)
+    results = [result for result in found if result is not None]
+    context = _context_results(results, ruleset, store) if ruleset.has_project_rules else []
+    if store is not None and (pending or store.writes):  # workers wrote entries too
+        store.prune()
     kept: list[ProjectContext] = []
     project_errors = run_project_rules(results, ruleset, context, keep=kept)
     add_unused_noqa(results, ruleset)
@@ -588,11 +690,62 @@ def check_files(
     )
 
 
+def _result_cache(ruleset: RuleSet, cache: bool | ResultCache | None) -> ResultCache | None:
+    if isinstance(cache, ResultCache):
+        return cache
+    if not cache:
+        return None
+    try:
+        return ResultCache.for_run(ruleset)
+    except Exception:  # no usable cache: run without one
+        return None
+
+
+def _file_size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _cache_key(store: ResultCache, path: Path, display: str, ruleset: RuleSet) -> str | None:
+    """The cache key of a file as it is now; None when it cannot be read (then the check
+    reports why, and nothing is cached)."""
+    try:
+        content = read_regular_file(path)  # never a pipe's or a device's endless bytes
+    except (OSError, SourceReadError):
+        return None
+    relative = _relative_path(path, ruleset.settings.root)
+    return store.key(content, relative, display, ruleset.settings.ignored_for(relative))
+
+
+def _check_and_store(
+    path: Path, display: str, ruleset: RuleSet, store: ResultCache | None, key: str | None
+) -> FileResult:
+    result = check_path(path, ruleset, display)
+    if store is not None and key is not None:
+        store.store(key, result)
+    return result
+
+
+def _check_cached(
+    path: Path, display: str, ruleset: RuleSet, store: ResultCache | None
+) -> FileResult:
+    key = _cache_key(store, path, display, ruleset) if store is not None else None
+    if key is not None:
+        hit = store.load(key)  # type: ignore[union-attr]
+        if hit is not None:
+            return hit
+    return _check_and_store(path, display, ruleset, store, key)
+
+
 #: Rounds of following imports into files that were not named on the command line.
 _CONTEXT_ROUNDS = 20
 
 
-def _module_files(name: str, importer: Path, root: Path) -> list[Path]:
+def _module_files(
+    name: str, importer: Path, root: Path, is_file: Callable[[Path], bool] = Path.is_file
+) -> list[Path]:
     """Files that ``import name`` (or ``from name import ...``) may load, under ``root``."""
     level = len(name) - len(name.lstrip("."))
     parts = [part for part in name.lstrip(".").split(".") if part]
@@ -608,27 +761,43 @@ def _module_files(name: str, importer: Path, root: Path) -> list[Path]:
         for end in range(len(parts), 0, -1):  # `a.b.f`: the module may be a.b, f a name in it
             stem = base.joinpath(*parts[:end])
             for candidate in (stem.with_suffix(".py"), stem / "__init__.py"):
-                if candidate.is_file():
+                if is_file(candidate):
                     found.append(candidate)
             if found:
                 return found
     return found
 
 
-def _context_results(results: list[FileResult], ruleset: RuleSet) -> list[FileResult]:
+def _context_results(
+    results: list[FileResult], ruleset: RuleSet, store: ResultCache | None = None
+) -> list[FileResult]:
     """Summaries of project modules that the checked files import but that were not named
     (pre-commit passes only the staged files): whole-program rules must still see a seeding
     helper in an unstaged ``utils/repro.py``. Their own findings are not reported."""
     root = ruleset.settings.root
-    seen = {Path(result.path).resolve() for result in results}
+    seen = {Path(os.path.realpath(result.path)) for result in results}  # loops too
     context: list[FileResult] = []
     pending = [result for result in results if result.summary is not None]
+    # Many files import the same names from the same folder: probe the file system once.
+    probed: dict[Path, bool] = {}
+    located: dict[tuple[str, Path], list[Path]] = {}
+
+    def is_file(path: Path) -> bool:
+        if path not in probed:
+            probed[path] = path.is_file()
+        return probed[path]
+
     for _ in range(_CONTEXT_ROUNDS):
         wanted: dict[Path, None] = {}
         for result in pending:
             importer = Path(result.path).resolve()
-            for name in _imported_names(result.summary):
-                for path in _module_files(name, importer, root):
+            for name in dict.fromkeys(_imported_names(result.summary)):
+                where = (name, importer.parent)
+                if where not in located:
+                    located[where] = _module_files(name, importer, root, is_file)
+                for path in located[where]:
+                    if path in seen:
+                        continue
                     resolved = path.resolve()
                     if resolved in seen or _excluded_context(resolved, ruleset):
                         continue
@@ -638,7 +807,7 @@ def _context_results(results: list[FileResult], ruleset: RuleSet) -> list[FileRe
             break
         pending = []
         for path in wanted:
-            result = check_path(path, ruleset, os.path.relpath(path))
+            result = _check_cached(path, os.path.relpath(path), ruleset, store)
             result.diagnostics = []
             if result.summary is not None:
                 pending.append(result)
@@ -682,7 +851,11 @@ def run_project_rules(
     summaries = [result.summary for result in [*results, *context] if result.summary is not None]
     if not project_rules or not summaries:
         return []
-    project = ProjectContext(ProjectIndex(summaries), ruleset.settings)
+    try:
+        project = ProjectContext(ProjectIndex(summaries), ruleset.settings)
+    except Exception as error:  # a bug in the index must not hide the per-file findings
+        message = f"{type(error).__name__}: {error}"
+        return [InternalError("<project>", None, message, traceback.format_exc())]
     if keep is not None:
         keep.append(project)
     errors: list[InternalError] = []
@@ -769,8 +942,9 @@ def crash_report(error: InternalError, *, debug: bool = False) -> str:
     text = (
         f"mllint {__version__}: internal error in {where} while checking {error.path}: "
         f"{error.message}\n"
-        "  This is a bug in mllint. Please report it with the mllint version, the rule code, "
-        "and (if you can share it) the file.\n"
+        f"  This is a bug in mllint. Please report it at {PROJECT_URL}/issues with the "
+        f"mllint version ({__version__}), the rule ({error.rule or 'engine'}), the traceback "
+        "(--debug) and, if you can share it, the file.\n"
     )
     if debug:
         text += error.traceback

@@ -46,3 +46,17 @@ def run_mllint(*args: str, cwd: Path | None = None, env: dict | None = None) -> 
 @pytest.fixture
 def mllint():
     return run_mllint
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _result_cache_outside_the_repository(tmp_path_factory):
+    """``mllint check`` caches results by default; in tests the cache lives in a temporary
+    folder (shared by the session, so cached results are exercised too), never in the
+    repository or a fixture folder."""
+    previous = os.environ.get("MLLINT_CACHE_DIR")
+    os.environ["MLLINT_CACHE_DIR"] = str(tmp_path_factory.mktemp("mllint-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("MLLINT_CACHE_DIR", None)
+    else:
+        os.environ["MLLINT_CACHE_DIR"] = previous

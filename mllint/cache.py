@@ -1,0 +1,266 @@
+"""The result cache: a file's findings and project summary, reused while nothing changed.
+
+One entry per checked file, named by a key that covers everything its results depend on:
+the file's content (SHA-256 of its bytes), where it is (display and project-relative
+path: findings carry the path), the effective configuration for that file (enabled rules
+after per-file ignores, severity overrides), the rule set (each rule's code and class,
+and the size and modification time of the source files of mllint's engine, analysis and
+rule modules, so an edited rule in a development install invalidates the cache), and the
+versions of mllint, LibCST and Python. A warm run therefore re-parses nothing: it loads
+the entries, rebuilds the project index from the cached per-module summaries and re-runs
+only the (cheap) project rules; an edited file misses and is the only one analysed again.
+
+Entries are written atomically (a temporary file in the same folder, then
+``os.replace``), so two runs sharing a cache never see half an entry; the last writer
+wins, and both wrote the same content. An entry is checked before use (magic header, its
+key, a SHA-256 of the payload) and unpickled with an allow-list of mllint's own classes,
+so a corrupt or foreign file is ignored (and recomputed), never trusted. The cache is
+bounded: after a run that wrote entries, the oldest are deleted beyond
+``MLLINT_CACHE_MAX_MB`` (default 256 MiB). Entries still in use are touched at most once
+a day, which keeps them the youngest.
+
+Where: ``MLLINT_CACHE_DIR`` if set, else ``cache-dir`` from the configuration, else
+``.mllint_cache`` in the project root. The folder holds its own ``.gitignore`` (``*``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import pickle
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mllint import __version__
+
+#: The layout of entries; bump it when their format changes.
+FORMAT = "1"
+_MAGIC = b"MLLINT-CACHE " + FORMAT.encode() + b"\n"
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+_TOUCH_AFTER_S = 24 * 3600
+_GITIGNORE = "# Automatically created by mllint.\n*\n"
+_CACHEDIR_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by mllint.\n"
+)
+
+
+def cache_dir_for(root: Path, configured: Path | None = None) -> Path:
+    """``MLLINT_CACHE_DIR``, else the configured ``cache-dir``, else ``<root>/.mllint_cache``."""
+    env = os.environ.get("MLLINT_CACHE_DIR")
+    if env:
+        return Path(env)
+    if configured is not None:
+        return configured
+    return root / ".mllint_cache"
+
+
+def _max_bytes() -> int:
+    try:
+        return max(0, int(float(os.environ["MLLINT_CACHE_MAX_MB"]) * 1024 * 1024))
+    except (KeyError, ValueError):
+        return DEFAULT_MAX_BYTES
+
+
+def _code_identity(rules: dict) -> list:
+    """What identifies the code that produces results: rule classes, and the size and mtime
+    of the engine's, the analysis' and the rules' source files."""
+    import libcst
+
+    folders: set[str] = set()
+    files: set[str] = set()
+    package = Path(__file__).resolve().parent
+    folders.update({str(package), str(package / "analysis"), str(package / "report")})
+    identity: list = [__version__, getattr(libcst, "__version__", "?"), sys.version_info[:3]]
+    for code, rule in sorted(rules.items()):
+        identity.append((code, rule.__module__, rule.__qualname__, rule.scope))
+        module = sys.modules.get(rule.__module__)
+        path = getattr(module, "__file__", None)
+        if path:
+            files.add(os.path.realpath(path))
+    for folder in sorted(folders):
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.endswith(".py"):
+                files.add(os.path.realpath(entry.path))
+    for path in sorted(files):
+        try:
+            stat = os.stat(path)
+        except OSError:
+            identity.append((path, None))
+            continue
+        identity.append((path, stat.st_size, stat.st_mtime_ns))
+    return identity
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Only mllint's own classes (and a few builtins) may come out of a cache entry."""
+
+    _BUILTINS = frozenset({"set", "frozenset", "dict", "list", "tuple", "int", "str", "bool"})
+
+    def find_class(self, module: str, name: str):
+        if (module == "mllint" or module.startswith("mllint.")) and "." not in name:
+            return super().find_class(module, name)
+        if module == "builtins" and name in self._BUILTINS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a cache entry")
+
+
+class ResultCache:
+    """Per-file results on disk; picklable (workers store their own results)."""
+
+    def __init__(self, directory: Path, run_key: str) -> None:
+        self.directory = Path(directory)
+        self.entries = self.directory / f"v{FORMAT}"
+        self.run_key = run_key
+        self.hits = 0
+        self.writes = 0
+        self._ready = False
+
+    @classmethod
+    def for_run(cls, ruleset, directory: Path | None = None) -> ResultCache:
+        """The cache for a run of ``ruleset`` (rules and effective settings)."""
+        settings = ruleset.settings
+        config_text = b""
+        if settings.config_path is not None:
+            try:
+                config_text = Path(settings.config_path).read_bytes()
+            except OSError:
+                config_text = b"?"
+        run_key = _digest(
+            _code_identity(ruleset.rules),
+            settings.fingerprint(),
+            hashlib.sha256(config_text).hexdigest(),
+            str(settings.root),
+        )
+        where = directory or cache_dir_for(settings.root, getattr(settings, "cache_dir", None))
+        return cls(where, run_key)
+
+    # -- keys ----------------------------------------------------------------------
+
+    def key(self, content: bytes, relative: str, display: str, ignored: frozenset[str]) -> str:
+        return _digest(
+            self.run_key, hashlib.sha256(content).hexdigest(), relative, display, sorted(ignored)
+        )
+
+    def _path(self, key: str) -> Path:
+        return self.entries / key[:2] / f"{key[2:]}.bin"
+
+    # -- reading -------------------------------------------------------------------
+
+    def load(self, key: str):
+        """The stored FileResult for ``key``, or None (missing, corrupt or foreign)."""
+        from mllint.engine import FileResult
+
+        path = self._path(key)
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+            if not data.startswith(_MAGIC):
+                return None
+            header_end = len(_MAGIC) + 64 + 1 + 64 + 1
+            header = data[len(_MAGIC) : header_end].decode("ascii")
+            stored_key, checksum = header[:64], header[65:129]
+            payload = data[header_end:]
+            if stored_key != key or hashlib.sha256(payload).hexdigest() != checksum:
+                return None
+            result = _SafeUnpickler(io.BytesIO(payload)).load()
+        except Exception:  # unreadable or corrupt: recompute
+            return None
+        if not isinstance(result, FileResult):
+            return None
+        self.hits += 1
+        self._touch(path)
+        return result
+
+    @staticmethod
+    def _touch(path: Path) -> None:
+        with contextlib.suppress(OSError):
+            if time.time() - os.stat(path).st_mtime > _TOUCH_AFTER_S:
+                os.utime(path)
+
+    # -- writing -------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        if self._ready:
+            return
+        self.entries.mkdir(parents=True, exist_ok=True)
+        for name, text in ((".gitignore", _GITIGNORE), ("CACHEDIR.TAG", _CACHEDIR_TAG)):
+            marker = self.directory / name
+            if not marker.exists():
+                _atomic_write(marker, text.encode())
+        self._ready = True
+
+    def store(self, key: str, result) -> None:
+        """Store ``result`` (a FileResult without internal errors); failures are ignored."""
+        if result.internal_errors or result.context is not None:
+            return
+        try:
+            payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            self._prepare()
+            header = f"{key}\n{hashlib.sha256(payload).hexdigest()}\n".encode("ascii")
+            path = self._path(key)
+            path.parent.mkdir(exist_ok=True)
+            _atomic_write(path, _MAGIC + header + payload)
+            self.writes += 1
+        except Exception:  # a read-only or full disk must not fail the run
+            return
+
+    def prune(self, max_bytes: int | None = None) -> None:
+        """Delete the oldest entries until the cache holds at most ``max_bytes``."""
+        limit = _max_bytes() if max_bytes is None else max_bytes
+        found: list[tuple[float, int, str]] = []
+        total = 0
+        try:
+            shards = list(os.scandir(self.entries))
+        except OSError:
+            return
+        for shard in shards:
+            try:
+                entries = list(os.scandir(shard.path))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    stat = entry.stat()
+                except OSError:
+                    continue
+                if entry.name.endswith(".tmp") and time.time() - stat.st_mtime > 3600:
+                    _remove(entry.path)  # left by a run that was killed mid-write
+                    continue
+                found.append((stat.st_mtime, stat.st_size, entry.path))
+                total += stat.st_size
+        if total <= limit:
+            return
+        for _mtime, size, path in sorted(found):
+            _remove(path)
+            total -= size
+            if total <= limit:
+                break
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        _remove(temporary)
+        raise
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.remove(path)

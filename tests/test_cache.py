@@ -1,0 +1,330 @@
+"""The result cache: identical findings with and without it, with 1 or N processes; a warm
+run analyses nothing again, an edit only the edited file; corrupt or foreign entries are
+ignored; the cache stays bounded and out of git."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mllint import engine
+from mllint.api import lint_paths
+from mllint.cache import ResultCache
+from mllint.report import ReportOptions, get_reporter
+
+from .conftest import FIXTURES, run_mllint
+
+TRAIN = """\
+import torch
+from torch.utils.data import DataLoader
+
+from project.utils.seeding import seed_everything
+from project.models.net_{n} import build
+
+
+def main():
+    seed_everything(0)
+    model = build()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    loader = DataLoader(list(range(10)), batch_size=2, shuffle=True)
+    for batch in loader:
+        loss = model(batch).sum()
+        loss.backward()
+        optimizer.step()
+    torch.save(model.state_dict(), "model.pt")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+UNSEEDED = """\
+import numpy as np
+
+from project.models.net_{n} import build
+
+model = build()
+noise = np.random.rand(3)  # a use no seed reaches
+"""
+
+SEEDING = """\
+import random
+
+import numpy as np
+import torch
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+"""
+
+NET = """\
+import torch
+
+
+def build():
+    return torch.nn.Linear(4, 2)
+"""
+
+PLAIN = """\
+import os
+
+
+def data_dir():
+    return os.path.join(os.getcwd(), "data")  # noqa: ML101
+"""
+
+
+def _project(root: Path, size: int = 8) -> Path:
+    """A generated project: entry points, a seeding helper, models, and non-ML helpers."""
+    package = root / "project"
+    for folder in ("", "utils", "models", "scripts"):
+        (package / folder).mkdir(parents=True, exist_ok=True)
+        (package / folder / "__init__.py").write_text("")
+    (package / "utils" / "seeding.py").write_text(SEEDING)
+    for n in range(size):
+        (package / "models" / f"net_{n}.py").write_text(NET)
+        (package / "scripts" / f"train_{n}.py").write_text(TRAIN.format(n=n))
+        (package / "scripts" / f"explore_{n}.py").write_text(UNSEEDED.format(n=n))
+        (package / "utils" / f"paths_{n}.py").write_text(PLAIN)
+    return root
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """Every fixture (notebooks, syntax errors, noqa comments) plus a generated project."""
+    root = tmp_path / "tree"
+    shutil.copytree(FIXTURES, root / "fixtures")
+    _project(root)
+    return root
+
+
+def _json(result, root: Path) -> str:
+    options = ReportOptions(cwd=str(root), root=str(root))
+    return get_reporter("json")(result, options)
+
+
+def _lint(root: Path, **kwargs):
+    return lint_paths([root], select=["ALL"], cwd=root, **kwargs).result
+
+
+def test_results_identical_with_and_without_cache_serial_and_parallel(tree, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLLINT_CACHE_DIR", str(tmp_path / "cache"))
+    reference = _lint(tree, jobs=1)
+    assert len(reference.diagnostics) > 50  # the tree really has findings
+    expected = _json(reference, tree)
+    runs = {
+        "no cache, 2 processes": _lint(tree, jobs=2),
+        "cold cache, 2 processes": _lint(tree, jobs=2, cache=True),
+        "warm cache, 1 process": _lint(tree, jobs=1, cache=True),
+        "warm cache, 2 processes": _lint(tree, jobs=2, cache=True),
+    }
+    for name, result in runs.items():
+        assert result.diagnostics == reference.diagnostics, name
+        assert result.internal_errors == reference.internal_errors, name
+        assert _json(result, tree) == expected, name
+
+
+def _count_analyses(monkeypatch) -> list[str]:
+    analysed: list[str] = []
+    real = engine.check_source
+
+    def counting(source, ruleset, relative_path, **kwargs):
+        analysed.append(relative_path)
+        return real(source, ruleset, relative_path, **kwargs)
+
+    monkeypatch.setattr(engine, "check_source", counting)
+    return analysed
+
+
+def test_warm_run_analyses_nothing_and_an_edit_only_the_edited_file(tmp_path, monkeypatch):
+    root = _project(tmp_path / "p")
+    monkeypatch.setenv("MLLINT_CACHE_DIR", str(tmp_path / "cache"))
+    cold = _lint(root, jobs=1, cache=True)
+    analysed = _count_analyses(monkeypatch)
+    warm = _lint(root, jobs=1, cache=True)
+    assert analysed == []
+    assert warm.diagnostics == cold.diagnostics
+    # The seeding helper stops seeding torch: only that module is analysed again, and the
+    # project rules (run over the cached summaries of the others) see the change: every
+    # training script now builds its model unseeded.
+    seeding = root / "project" / "utils" / "seeding.py"
+    seeding.write_text(SEEDING.replace("    torch.manual_seed(seed)\n", ""))
+    edited = _lint(root, jobs=1, cache=True)
+    assert [Path(path).as_posix() for path in analysed] == [seeding.as_posix()]
+    assert edited == _lint(root, jobs=1)  # the same as a run without the cache
+
+    def unseeded_training(result) -> list[str]:
+        return [d.path for d in result.diagnostics if d.code == "ML101" and "train_" in d.path]
+
+    assert unseeded_training(warm) == []
+    assert len(unseeded_training(edited)) == 8
+
+
+def test_configuration_and_rules_are_part_of_the_key(tmp_path, monkeypatch):
+    root = _project(tmp_path / "p", size=2)
+    monkeypatch.setenv("MLLINT_CACHE_DIR", str(tmp_path / "cache"))
+    everything = lint_paths([root], select=["ALL"], cwd=root, jobs=1, cache=True).result
+    only_ml101 = lint_paths([root], select=["ML101"], cwd=root, jobs=1, cache=True).result
+    assert {d.code for d in only_ml101.diagnostics} == {"ML101"}
+    assert {d.code for d in everything.diagnostics} > {"ML101"}
+    (root / "pyproject.toml").write_text('[tool.mllint]\nseverity = { ML101 = "error" }\n')
+    severe = lint_paths([root], select=["ML101"], cwd=root, jobs=1, cache=True).result
+    assert {d.severity.value for d in severe.diagnostics} == {"error"}
+
+
+def _entries(directory: Path) -> list[Path]:
+    return sorted(directory.glob("v*/*/*.bin"))
+
+
+def test_corrupt_and_foreign_entries_are_ignored(tmp_path, monkeypatch):
+    root = _project(tmp_path / "p", size=2)
+    cache_dir = tmp_path / "cache"
+    monkeypatch.setenv("MLLINT_CACHE_DIR", str(cache_dir))
+    expected = _lint(root, jobs=1, cache=True)
+    entries = _entries(cache_dir)
+    assert entries
+    header_and_key = entries[2].read_bytes().split(b"\n")[:2]
+    entries[0].write_bytes(entries[0].read_bytes()[:-7])  # truncated
+    entries[1].write_bytes(b"garbage")
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned > " + str(tmp_path / "pwned"),))
+
+    # A well-formed entry with a valid checksum whose payload names a foreign callable.
+    import hashlib
+
+    payload = pickle.dumps(Evil())
+    checksum = hashlib.sha256(payload).hexdigest().encode()
+    entries[2].write_bytes(b"\n".join([*header_and_key, checksum]) + b"\n" + payload)
+    analysed = _count_analyses(monkeypatch)
+    again = _lint(root, jobs=1, cache=True)
+    assert again == expected
+    assert len(analysed) == 3
+    assert not (tmp_path / "pwned").exists()
+    analysed.clear()
+    assert _lint(root, jobs=1, cache=True) == expected
+    assert analysed == []  # the bad entries were replaced
+
+
+def test_cache_folder_is_ignored_by_git_and_bounded(tmp_path, monkeypatch):
+    root = _project(tmp_path / "p", size=4)
+    cache_dir = tmp_path / "cache"
+    monkeypatch.setenv("MLLINT_CACHE_DIR", str(cache_dir))
+    _lint(root, jobs=1, cache=True)
+    assert (cache_dir / ".gitignore").read_text().splitlines()[-1] == "*"
+    entries = _entries(cache_dir)
+    sizes = sum(entry.stat().st_size for entry in entries)
+    # Age the entries, the first oldest; then bound the cache to half its size.
+    for age, entry in enumerate(entries):
+        os.utime(entry, (1_000_000 + age, 1_000_000 + age))
+    ResultCache(cache_dir, "").prune(max_bytes=sizes // 2)
+    left = _entries(cache_dir)
+    assert 0 < len(left) < len(entries)
+    assert sum(entry.stat().st_size for entry in left) <= sizes // 2
+    assert left == entries[len(entries) - len(left) :]  # the youngest were kept
+
+
+def test_cli_cache_location_and_no_cache(tmp_path):
+    root = _project(tmp_path / "p", size=1)
+    cache_dir = tmp_path / "elsewhere"
+    first = run_mllint("check", "--select", "ALL", ".", cwd=root, env={"MLLINT_CACHE_DIR": ""})
+    assert (root / ".mllint_cache" / ".gitignore").is_file()  # default: in the project root
+    shutil.rmtree(root / ".mllint_cache")
+    (root / "pyproject.toml").write_text(f'[tool.mllint]\ncache-dir = "{cache_dir}"\n')
+    second = run_mllint("check", "--select", "ALL", ".", cwd=root, env={"MLLINT_CACHE_DIR": ""})
+    assert _entries(cache_dir) and not (root / ".mllint_cache").exists()
+    shutil.rmtree(cache_dir)
+    third = run_mllint(
+        "check", "--select", "ALL", "--no-cache", ".", cwd=root, env={"MLLINT_CACHE_DIR": ""}
+    )
+    assert not cache_dir.exists() and not (root / ".mllint_cache").exists()
+    assert first.stdout == second.stdout == third.stdout and first.returncode == 1
+
+
+def test_two_concurrent_runs_share_a_cache(tmp_path):
+    root = _project(tmp_path / "p", size=6)
+    env = {**os.environ, "MLLINT_CACHE_DIR": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "mllint", "check", "--select", "ALL", "-j", "1", "."]
+    processes = [
+        subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=120)[0] for process in processes]
+    alone = run_mllint("check", "--select", "ALL", "--no-cache", ".", cwd=root)
+    warm = run_mllint(
+        "check", "--select", "ALL", ".", cwd=root, env={"MLLINT_CACHE_DIR": env["MLLINT_CACHE_DIR"]}
+    )
+    assert outputs[0] == outputs[1] == alone.stdout == warm.stdout
+    assert not list((tmp_path / "cache").glob("v*/*/*.tmp"))
+
+
+def test_start_up_imports_neither_torch_nor_pygls_nor_rich():
+    code = textwrap.dedent(
+        """
+        import sys
+        import mllint.cli
+        mllint.cli.build_parser()
+        heavy = sorted(
+            name for name in sys.modules
+            if name.split(".")[0] in ("torch", "pygls", "rich", "numpy", "matplotlib")
+        )
+        print(heavy)
+        """
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.strip() == "[]"
+
+
+def test_checking_a_small_file_imports_neither_torch_nor_pygls_nor_rich(tmp_path):
+    (tmp_path / "small.py").write_text("import torch\nx = torch.rand(3)\n")
+    code = textwrap.dedent(
+        """
+        import sys
+        from mllint.cli import main
+        status = main(["check", "--select", "ALL", "--no-cache", "small.py"])
+        heavy = sorted(
+            name for name in sys.modules
+            if name.split(".")[0] in ("torch", "pygls", "numpy", "rich")
+        )
+        print(status, heavy)
+        """
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True
+    )
+    assert completed.stdout.strip().splitlines()[-1] == "1 []"
+
+
+def test_modules_that_cannot_matter_are_not_parsed_and_no_finding_changes(tree, monkeypatch):
+    """A module importing only standard-library modules the project index ignores is a dead
+    end for every trace: it is neither parsed nor summarised, and nothing changes."""
+    parsed: list[str] = []
+    real_parse = engine._parse
+
+    def counting_parse(source):
+        parsed.append(Path(source.display_path).name)
+        return real_parse(source)
+
+    monkeypatch.setattr(engine, "_parse", counting_parse)
+    skipping = _lint(tree, jobs=1)
+    assert parsed and not [name for name in parsed if name.startswith("paths_")]
+    assert any(name.startswith("seeding") for name in parsed)
+    monkeypatch.setattr(engine, "may_matter_to_project", lambda text, is_notebook=False: True)
+    parsed.clear()
+    everything = _lint(tree, jobs=1)
+    assert [name for name in parsed if name.startswith("paths_")]
+    assert _json(skipping, tree) == _json(everything, tree)
+    assert skipping.internal_errors == everything.internal_errors == []
