@@ -1,4 +1,4 @@
-"""The command line: ``mllint check | rules | rule | probe | env``."""
+"""The command line: ``mllint check | audit | rules | rule | probe | env | server``."""
 
 from __future__ import annotations
 
@@ -139,6 +139,29 @@ def build_parser() -> argparse.ArgumentParser:
     rule.add_argument("rule", metavar="CODE|NAME")
     rule.add_argument("--format", choices=("text", "json"), default="text")
     rule.set_defaults(handler=run_rule)
+
+    server = commands.add_parser(
+        "server", help="run the language server (LSP over stdio; needs the extra lsp)"
+    )
+    server.set_defaults(handler=run_server)
+    audit = commands.add_parser(
+        "audit", help="answer the experiment checklist for a project (default: .)"
+    )
+    audit.add_argument("path", nargs="?", type=Path, default=Path("."), metavar="PATH")
+    audit.add_argument(
+        "--format",
+        choices=("terminal", "markdown", "json"),
+        default="terminal",
+        help="report format (default: terminal)",
+    )
+    audit.add_argument("--config", type=Path, metavar="FILE", help="configuration file to use")
+    audit.add_argument("-o", "--output-file", type=Path, metavar="FILE")
+    audit.add_argument("--no-color", action="store_true", help="never use colour")
+    audit.add_argument(
+        "-j", "--jobs", type=int, metavar="N", help="worker processes (default: CPU count)"
+    )
+    audit.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    audit.set_defaults(handler=run_audit)
 
     try:
         from mllint.probe.cli import register as register_probe
@@ -424,6 +447,43 @@ def _without_summary(text: str, had_findings: bool) -> str:
     return "\n".join(lines) + ("\n" if lines and had_findings else "")
 
 
+def run_audit(args: argparse.Namespace) -> int:
+    """``mllint audit``: exit 0 unless a required item fails (1); 2 on errors."""
+    from mllint.audit import audit_paths
+    from mllint.audit.render import render
+    from mllint.config import ConfigError
+    from mllint.engine import crash_report
+    from mllint.rule import PluginError, RuleDefinitionError
+
+    if args.jobs is not None and args.jobs < 1:
+        return _error("--jobs must be at least 1")
+    if not args.path.exists():
+        return _error(f"{args.path}: no such file or directory")
+    try:
+        report, run = audit_paths(
+            [args.path], config_file=args.config, jobs=args.jobs, cwd=Path(os.getcwd())
+        )
+    except (ConfigError, PluginError, RuleDefinitionError) as error:
+        return _error(str(error))
+    missing = _report_problems(run.problems)
+    color = args.output_file is None and _use_color(args, sys.stdout)
+    text = render(report, args.format, color=color)
+    if args.output_file is not None:
+        try:
+            args.output_file.parent.mkdir(parents=True, exist_ok=True)
+            args.output_file.write_text(text, encoding="utf-8")
+        except OSError as error:
+            return _error(f"cannot write {args.output_file}: {error.strerror or error}")
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    for internal in run.result.internal_errors:
+        sys.stderr.write(crash_report(internal, debug=args.debug))
+    if missing or run.result.internal_errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if report.required_failed else EXIT_OK
+
+
 def run_rules(args: argparse.Namespace) -> int:
     from mllint.rule import PluginError, all_rules
 
@@ -485,6 +545,17 @@ def run_rule(args: argparse.Namespace) -> int:
     print(f"Category: {rule.category}. Severity: {rule.severity.value} ({default}{fix}).\n")
     print(rule.documentation())
     return EXIT_OK
+
+
+def run_server(args: argparse.Namespace) -> int:
+    # pygls is imported here only: `mllint check` never pays for the language server.
+    try:
+        from mllint.lsp.server import main as serve
+    except ImportError as error:
+        return _error(
+            f"the language server needs the extra `lsp`: pip install 'mllint-ml[lsp]' ({error})"
+        )
+    return serve()
 
 
 def main(argv: list[str] | None = None) -> int:

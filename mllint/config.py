@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pathspec import GitIgnoreSpec, PathSpec
@@ -46,7 +46,61 @@ CONFIG_KEYS = {
     "extend-include": "list of gitignore-style patterns of more files to check",
     "baseline": "path of a baseline file (relative to the configuration file)",
     "cache-dir": "path of the result cache folder (relative to the configuration file)",
+    "audit": "table: require = list of checklist items that `mllint audit` must pass",
+    "project": "table of settings of the project checks (ML9xx): [tool.mllint.project]",
 }
+
+#: Keys of ``[tool.mllint.audit]``.
+AUDIT_KEYS = {"require": "list of checklist item ids, section ids or ALL (`mllint audit`)"}
+
+#: Keys of the ``project`` table: what the project checks (ML9xx) look for, and their limits.
+PROJECT_KEYS = {
+    "artifact-folders": "list of folder names where runs write data, checkpoints or logs",
+    "model-file-suffixes": 'list of file name endings of model files, e.g. [".pt", ".ckpt"]',
+    "large-model-file-mb": "number: model files above this many MB must not be in git",
+    "checkpoint-folder-gb": "number: report an artifact folder holding more GB of model files",
+    "test-folders": "list of folder names that hold tests",
+}
+
+
+@dataclass(frozen=True)
+class ProjectOptions:
+    """The ``project`` table: settings of the project checks (ML9xx)."""
+
+    #: Conventional folders a run writes to (ML901 checks they are ignored when present;
+    #: ML903 measures the model files in them).
+    artifact_folders: tuple[str, ...] = (
+        "data",
+        "datasets",
+        "out",
+        "output",
+        "outputs",
+        "checkpoints",
+        "ckpt",
+        "models",
+        "saved_models",
+        "wandb",
+        "mlruns",
+        "lightning_logs",
+        "runs",
+        "logs",
+    )
+    model_file_suffixes: tuple[str, ...] = (
+        ".pt",
+        ".pth",
+        ".ckpt",
+        ".safetensors",
+        ".h5",
+        ".keras",
+        ".onnx",
+        ".gguf",
+        ".joblib",
+        ".tflite",
+    )
+    large_model_file_mb: float = 50.0
+    checkpoint_folder_gb: float = 10.0
+    test_folders: tuple[str, ...] = ("tests", "test")
+
 
 #: Which files a directory walk checks (files named on the command line always are).
 DEFAULT_INCLUDES = ("*.py", "*.pyi", "*.ipynb")
@@ -98,6 +152,9 @@ class Options:
     source: str = "command line"
     baseline: str | None = None
     cache_dir: str | None = None
+    audit_require: list[str] | None = None
+    #: The ``project`` table as given (validated), keys in snake case.
+    project: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass
@@ -116,6 +173,10 @@ class Settings:
     baseline: Path | None = None
     #: The configured result cache folder (``cache-dir = ...``), resolved against the root.
     cache_dir: Path | None = None
+    #: ``[tool.mllint.audit] require``: checklist items ``mllint audit`` must pass.
+    audit_require: tuple[str, ...] = ()
+    #: Settings of the project checks (the ``project`` table).
+    project: ProjectOptions = field(default_factory=ProjectOptions)
 
     def includes(self, relative_path: str) -> bool:
         """Whether a file found walking a directory is checked (by name or path glob)."""
@@ -210,7 +271,53 @@ def read_options(path: Path) -> Options:
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"{where}: {key!r} must be a {CONFIG_KEYS[key]}, got {value!r}")
             setattr(options, key.replace("-", "_"), value)
+        elif key == "audit":
+            options.audit_require = _audit_table(value, where)
+        elif key == "project":
+            options.project = _project_table(value, where)
     return options
+
+
+def _audit_table(value: object, where: str) -> list[str]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: 'audit' must be a {CONFIG_KEYS['audit']}, got {value!r}")
+    for key in value:
+        if key not in AUDIT_KEYS:
+            valid = ", ".join(sorted(AUDIT_KEYS))
+            raise ConfigError(f"{where}: audit: unknown key {key!r}; valid keys: {valid}")
+    require = value.get("require", [])
+    if not isinstance(require, list) or not all(isinstance(item, str) for item in require):
+        raise ConfigError(
+            f"{where}: audit.require must be a {AUDIT_KEYS['require']}, got {require!r}"
+        )
+    return list(require)
+
+
+def _project_table(value: object, where: str) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: 'project' must be a {CONFIG_KEYS['project']}, got {value!r}")
+    result: dict[str, object] = {}
+    for key, item in value.items():
+        name = f"project.{key}"
+        if key not in PROJECT_KEYS:
+            valid = ", ".join(sorted(PROJECT_KEYS))
+            raise ConfigError(f"{where}: unknown key {name!r}; valid keys: {valid}")
+        if key.endswith(("-mb", "-gb")):
+            if isinstance(item, bool) or not isinstance(item, int | float) or item <= 0:
+                raise ConfigError(
+                    f"{where}: {name!r} must be a positive {PROJECT_KEYS[key]}, got {item!r}"
+                )
+            result[key.replace("-", "_")] = float(item)
+        else:
+            if isinstance(item, str):
+                raise ConfigError(
+                    f'{where}: {name!r} must be a list of strings, e.g. {key} = ["{item}"], '
+                    f"not a single string"
+                )
+            if not isinstance(item, list) or not all(isinstance(v, str) and v for v in item):
+                raise ConfigError(f"{where}: {name!r} must be a {PROJECT_KEYS[key]}, got {item!r}")
+            result[key.replace("-", "_")] = tuple(v.strip("/") for v in item)
+    return result
 
 
 def _string_list(value: object, where: str, key: str) -> list[str]:
@@ -352,6 +459,10 @@ def build_settings(
         cache_dir=(
             root / file_options.cache_dir if file_options and file_options.cache_dir else None
         ),
+        audit_require=tuple(file_options.audit_require or ()) if file_options else (),
+        project=replace(ProjectOptions(), **file_options.project)
+        if file_options
+        else ProjectOptions(),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import libcst as cst
@@ -174,10 +175,22 @@ def make_diagnostic(
 class ProjectContext:
     """What project rules share: the index, and the findings they report."""
 
-    def __init__(self, index) -> None:  # a mllint.analysis.project.ProjectIndex
+    def __init__(self, index, settings=None) -> None:  # a ProjectIndex; config Settings
         self.index = index
+        #: The run's effective configuration (None when a caller builds a context by hand).
+        self.settings = settings
         self.diagnostics: list[Diagnostic] = []
+        #: Display path -> absolute path of the non-Python files (``.gitignore``,
+        #: ``pyproject.toml``) that findings were reported on (mllint.analysis.projectfiles).
+        self.other_files: dict[str, Path] = {}
         self._traces: dict[str, list] = {}
+        self._cache: dict[object, object] = {}
+
+    def cached(self, key: object, factory: Callable[[], T]) -> T:
+        """A per-run value computed once by ``factory``, shared by every project rule."""
+        if key not in self._cache:
+            self._cache[key] = factory()
+        return self._cache[key]  # type: ignore[return-value]
 
     def trace(self, entry) -> list:
         """The (cached) trace of an entry point, shared by every project rule."""

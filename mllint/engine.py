@@ -36,6 +36,7 @@ from mllint.diagnostic import Diagnostic, Location, Severity
 from mllint.noqa import (
     Suppressions,
     apply_suppressions,
+    find_comment_suppressions,
     find_suppressions,
     unused_noqa_diagnostics,
 )
@@ -81,6 +82,8 @@ class RunResult:
     files_checked: int
     #: How many fixes ``--fix`` applied (``--exit-non-zero-on-fix`` fails when > 0).
     fixes_applied: int = 0
+    #: The project index and its traces when project rules ran (``mllint audit`` reads it).
+    project: ProjectContext | None = None
 
 
 @dataclass
@@ -89,6 +92,17 @@ class RuleSet:
 
     rules: dict[str, type[Rule]]
     settings: Settings
+
+    @property
+    def needs_every_summary(self) -> bool:
+        """Whether an enabled project rule reads the summaries of all modules (see
+        ``ProjectRule.summaries``), not only of those traces can reach."""
+        return any(
+            rule.scope == "project"
+            and code in self.settings.enabled
+            and getattr(rule, "summaries", "all") != "traced"
+            for code, rule in self.rules.items()
+        )
 
     @property
     def has_project_rules(self) -> bool:
@@ -393,8 +407,9 @@ def check_source(
     relevant = [
         rule for rule in visitor_rules if not rule.requires_imports or rule.requires_imports & roots
     ]
-    summarize = ruleset.has_project_rules and may_matter_to_project(
-        source.text, bool(getattr(source, "is_notebook", False))
+    summarize = ruleset.has_project_rules and (
+        ruleset.needs_every_summary
+        or may_matter_to_project(source.text, bool(getattr(source, "is_notebook", False)))
     )
     diagnostics: list[Diagnostic] = []
     if not relevant and not summarize:
@@ -666,13 +681,19 @@ def check_files(
     context = _context_results(results, ruleset, store) if ruleset.has_project_rules else []
     if store is not None and (pending or store.writes):  # workers wrote entries too
         store.prune()
-    project_errors = run_project_rules(results, ruleset, context)
+    kept: list[ProjectContext] = []
+    project_errors = run_project_rules(results, ruleset, context, keep=kept)
     add_unused_noqa(results, ruleset)
     diagnostics = [d for result in results for d in result.diagnostics]
     diagnostics.sort(key=Diagnostic.sort_key)
     errors = [e for result in results for e in result.internal_errors] + project_errors
     errors.sort(key=lambda e: (e.path, e.rule or ""))
-    return RunResult(diagnostics=diagnostics, internal_errors=errors, files_checked=len(items))
+    return RunResult(
+        diagnostics=diagnostics,
+        internal_errors=errors,
+        files_checked=len(items),
+        project=kept[0] if kept else None,
+    )
 
 
 def _result_cache(ruleset: RuleSet, cache: bool | ResultCache | None) -> ResultCache | None:
@@ -820,11 +841,14 @@ def _excluded_context(path: Path, ruleset: RuleSet) -> bool:
 
 
 def run_project_rules(
-    results: list[FileResult], ruleset: RuleSet, context: list[FileResult] = ()
+    results: list[FileResult],
+    ruleset: RuleSet,
+    context: list[FileResult] = (),
+    keep: list[ProjectContext] | None = None,
 ) -> list[InternalError]:
     """Build the project index from the files' summaries (and those of ``context`` files,
     imported but not checked) and run the project rules; their findings join the results
-    of the checked files they are reported on."""
+    of the checked files they are reported on. ``keep`` receives the project context."""
     project_rules = [
         rule
         for code, rule in ruleset.rules.items()
@@ -833,7 +857,9 @@ def run_project_rules(
     summaries = [result.summary for result in [*results, *context] if result.summary is not None]
     if not project_rules or not summaries:
         return []
-    project = ProjectContext(ProjectIndex(summaries))
+    project = ProjectContext(ProjectIndex(summaries), ruleset.settings)
+    if keep is not None:
+        keep.append(project)
     errors: list[InternalError] = []
     for rule_class in project_rules:
         assert issubclass(rule_class, ProjectRule)
@@ -851,6 +877,7 @@ def run_project_rules(
     by_path: dict[str, list[Diagnostic]] = {}
     for diagnostic in project.diagnostics:
         by_path.setdefault(diagnostic.path, []).append(diagnostic)
+    results.extend(_other_file_results(project, by_path, results, ruleset))
     for result in results:
         found = by_path.get(result.path)
         if not found:
@@ -863,6 +890,33 @@ def run_project_rules(
             key=Diagnostic.sort_key,
         )
     return errors
+
+
+def _other_file_results(
+    project: ProjectContext,
+    by_path: dict[str, list[Diagnostic]],
+    results: list[FileResult],
+    ruleset: RuleSet,
+) -> list[FileResult]:
+    """Results for the non-Python files (``.gitignore``, ``pyproject.toml``) that project
+    rules reported on, with the ``#`` comment suppressions found in them."""
+    checked = {result.path for result in results}
+    extra = []
+    for display, path in sorted(project.other_files.items()):
+        if display in checked or display not in by_path:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""  # e.g. a .gitignore the finding asks to create
+        extra.append(
+            FileResult(
+                path=display,
+                relative=_relative_path(path, ruleset.settings.root),
+                suppressions=find_comment_suppressions(text),
+            )
+        )
+    return extra
 
 
 def add_unused_noqa(results: list[FileResult], ruleset: RuleSet) -> None:

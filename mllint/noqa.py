@@ -112,6 +112,46 @@ def find_suppressions(text: str, *, string_rows: bool = False) -> Suppressions:
     return result
 
 
+_HASH_COMMENT_RE = re.compile(r"(?:^|\s)(#.*)$")
+
+
+def find_comment_suppressions(text: str) -> Suppressions:
+    """noqa directives in a non-Python text file whose comments start with ``#``
+    (``.gitignore``, TOML, requirements files, YAML): a line's comment is its text from
+    the first ``#`` that starts the line or follows whitespace."""
+    result = Suppressions()
+    if "noqa" not in text.lower():
+        return result
+    file_codes: list[str] = []
+    for row, line in enumerate(text.splitlines(), start=1):
+        match = _HASH_COMMENT_RE.search(line)
+        if match is None:
+            continue
+        comment = match.group(1)
+        column = match.start(1)
+        file_match = _FILE_NOQA_RE.match(comment)
+        if file_match is not None:
+            if line.strip().startswith("#"):
+                codes = _parse_codes(file_match.group("codes"))
+                if codes is None:
+                    result.file_codes = None
+                elif result.file_codes is not None:
+                    file_codes.extend(codes)
+            continue
+        directive = _NOQA_RE.search(comment)
+        if directive is None:
+            continue
+        result.line_directives[row] = NoqaDirective(
+            row=row,
+            column=column + directive.start() + 1,
+            end_column=column + directive.end() + 1,
+            codes=_parse_codes(directive.group("codes")),
+        )
+    if result.file_codes is not None and file_codes:
+        result.file_codes = tuple(file_codes)
+    return result
+
+
 def apply_suppressions(
     diagnostics: list[Diagnostic], suppressions: Suppressions
 ) -> list[Diagnostic]:

@@ -663,7 +663,9 @@ class NotebookSource(SourceFile):
         for cell in self.cells:
             if cell.span is None:
                 continue
-            spans = list(scanner.array_items(cell.span[0])) if cell.as_list else [cell.span]
+            # (Markdown cells are not read, so their ``as_list`` is not known: look.)
+            as_list = self.raw[cell.span[0] : cell.span[0] + 1] == b"["
+            spans = list(scanner.array_items(cell.span[0])) if as_list else [cell.span]
             found = None
             for start, end in spans:
                 value = scanner.load(start, end)

@@ -175,7 +175,7 @@ train_tfms = transforms.Compose([
     transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
 ])
 train_ds = datasets.ImageFolder(os.path.join(DATA_DIR, "train"), train_tfms)
-train_dl = DataLoader(train_ds, batch_size=64, shuffle=True, num_workers=2)
+train_dl = DataLoader(train_ds, batch_size=64, shuffle=True, num_workers=2)  # expect: ML802
 len(train_ds)
 """,
         result(5, "4750"),
@@ -213,10 +213,10 @@ for epoch in range(3):
         images, labels = images.to(DEVICE), labels.to(DEVICE)
         optimizer.zero_grad()
         loss = criterion(model(images), labels)
-        loss.backward()
+        loss.backward()  # expect: ML302
         optimizer.step()
-    print(f"epoch {epoch}: loss {loss.item():.4f}")
-    T.save(model.state_dict(), f"resnet34_epoch{epoch}.pth")
+    print(f"epoch {epoch}: loss {loss.item():.4f}")  # expect: ML301
+    T.save(model.state_dict(), f"resnet34_epoch{epoch}.pth")  # expect: ML403
 """,
         stream("epoch 0: loss 0.8121\nepoch 1: loss 0.5032\nepoch 2: loss 0.3911\n"),
         stream("CPU times: user 4min 2s, sys: 21.3 s, total: 4min 23s\nWall time: 3min 58s\n"),
@@ -346,10 +346,10 @@ for epoch in range(2):
         optimizer.zero_grad()
         logits = model.forward(images)  # expect: ML503
         loss = F.cross_entropy(logits, labels)
-        loss.backward()  # expect: ML102
+        loss.backward()  # expect: ML102, ML302, ML401
         optimizer.step()
     history.append(loss.item())
-    print(f"epoch {epoch} loss {loss.item():.3f}")
+    print(f"epoch {epoch} loss {loss.item():.3f}")  # expect: ML301
 """,
         stream("epoch 0 loss 0.212\nepoch 1 loss 0.097\n"),
     )

@@ -31,7 +31,7 @@ def test_demo_has_findings_exit_1():
     assert "fixtures/demo/train.py:44:30: ML503 `model.forward(...)` skips the module's hooks" in (
         "\n".join(lines)
     )
-    assert lines[-2].startswith("Found 6 findings (1 error, 5 warnings) in 4 files.")
+    assert lines[-2].startswith("Found 8 findings (1 error, 6 warnings, 1 info) in 4 files.")
 
 
 def test_clean_file_exit_0(tmp_path):
@@ -51,7 +51,7 @@ def test_exit_zero(tmp_path):
 def test_concise_format_is_one_line_per_finding():
     result = run_mllint("check", "--output-format", "concise", "--quiet", "fixtures/demo")
     lines = result.stdout.splitlines()
-    assert len(lines) == 6
+    assert len(lines) == 8
     assert all(line.startswith("fixtures/demo/") for line in lines)
     assert lines == sorted(lines, key=lambda line: (line.split(":")[0], int(line.split(":")[1])))
 
@@ -88,7 +88,9 @@ def test_json_matches_design_contract():
     result = run_mllint("check", "--select", "ALL", "--output-format", "json", "fixtures/demo")
     assert result.returncode == 1
     data = result.json()
-    assert len(data) == 6
+    # With every rule selected the demo also gets ML908 (off by default: validates every
+    # epoch, keeps the last model) and ML905 (off by default: no tests).
+    assert len(data) == 10
     keys = {
         "code",
         "name",
@@ -122,7 +124,7 @@ def test_output_file(tmp_path):
     result = run_mllint("check", "--output-format", "json", "-o", str(target), "fixtures/demo")
     assert result.returncode == 1
     assert result.stdout == ""
-    assert len(json.loads(target.read_text())) == 6
+    assert len(json.loads(target.read_text())) == 8
 
 
 def test_statistics():
@@ -132,6 +134,8 @@ def test_statistics():
         ("3", "ML701", "torch-load-unsafe"),
         ("2", "ML503", "forward-called-directly"),
         ("1", "ML101", "seed-not-set"),
+        ("1", "ML301", "print-for-metrics"),
+        ("1", "ML302", "no-experiment-tracking"),
     ]
 
 
@@ -141,7 +145,7 @@ def test_select_and_ignore_on_command_line():
     by_name = run_mllint(
         "check", "--ignore", "forward-called-directly", "--output-format", "json", "fixtures/demo"
     )
-    assert {item["code"] for item in by_name.json()} == {"ML701", "ML101"}
+    assert {item["code"] for item in by_name.json()} == {"ML701", "ML101", "ML301", "ML302"}
     by_category = run_mllint(
         "check", "--select", "security", "--output-format", "json", "fixtures/demo"
     )

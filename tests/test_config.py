@@ -96,7 +96,7 @@ def test_extend_exclude(tmp_path):
     [
         (
             '[tool.mllint]\nselct = ["ML7"]\n',
-            "unknown key 'selct'; valid keys: baseline, cache-dir, exclude",
+            "unknown key 'selct'; valid keys: audit, baseline, cache-dir, exclude",
         ),
         ('[tool.mllint]\nselect = "ML7"\n', "'select' must be a list of strings"),
         ("[tool.mllint]\nselect = [1]\n", "'select' must be a list of rule selectors"),

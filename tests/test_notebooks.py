@@ -78,6 +78,18 @@ def test_state_flows_across_cells_and_cells_are_numbered_among_all_cells(tmp_pat
     assert findings(tmp_path) == [("nb.ipynb", 4, 3, 9, "ML701")]
 
 
+def test_cell_sources_written_as_one_string_markdown_included(tmp_path):
+    """nbformat allows a cell's source as one string (some tools, and the language
+    server's notebooks, write it so); a markdown cell's string once crashed the engine."""
+    document = json.loads(
+        notebook(("markdown", "# Données\nLoad them."), "import torch as T\nT.load('best.pt')")
+    )
+    for cell in document["cells"]:
+        cell["source"] = "".join(cell["source"])
+    write(tmp_path, json.dumps(document, indent=1, ensure_ascii=False))
+    assert findings(tmp_path) == [("nb.ipynb", 2, 2, 1, "ML701")]
+
+
 def test_concise_json_and_full_output_name_the_cell(tmp_path):
     write(tmp_path, notebook(("markdown", "# A"), "import torch", "m = torch.load('a.pt')"))
     concise = run_mllint("check", "--output-format", "concise", "nb.ipynb", cwd=tmp_path)

@@ -32,7 +32,7 @@ from pathlib import PurePosixPath
 
 import libcst as cst
 
-from mllint.analysis import rng
+from mllint.analysis import artifacts, rng, tracking
 from mllint.analysis.calls import argument, has_star_arguments, keyword_value
 from mllint.analysis.names import dotted_name
 
@@ -67,6 +67,8 @@ class Event:
     """Something a function does that a project rule may care about, where it does it."""
 
     kind: str  # call | import | seed | use | generator | determinism | benchmark | train | sklearn
+    # (and the tracking/checkpointing kinds listed in analysis/tracking.py)
+    # | write (mllint.analysis.artifacts)
     line: int
     column: int
     end_line: int
@@ -108,6 +110,8 @@ class ModuleSummary:
     imports: dict[str, str] = field(default_factory=dict)
     functions: dict[str, FunctionSummary] = field(default_factory=dict)
     classes: dict[str, ClassSummary] = field(default_factory=dict)
+    #: (first line, last line, trains) of the file's loops (see analysis/tracking.py).
+    loops: list[tuple[int, int, bool]] = field(default_factory=list)
 
     @property
     def is_test(self) -> bool:
@@ -157,6 +161,7 @@ class _Summarizer(cst.CSTVisitor):
         self.module_scope = FunctionSummary(MODULE_BODY, 1)
         summary.functions[MODULE_BODY] = self.module_scope
         self.module_defs = self._module_level_definitions(context.module)
+        self.paths = artifacts.PathTracker(context)
 
     # -- helpers ------------------------------------------------------------------
 
@@ -241,11 +246,13 @@ class _Summarizer(cst.CSTVisitor):
         self.scopes.append(function)
         self.local_types.append({})
         self.nested.append(set())
+        self.paths.enter_function()
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.scopes.pop()
         self.local_types.pop()
         self.nested.pop()
+        self.paths.leave_function()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         name = node.name.value if not self.scopes else f"{self.scope.name}.{node.name.value}"
@@ -301,6 +308,7 @@ class _Summarizer(cst.CSTVisitor):
             self._assignment(node.target, node.value, node)
 
     def _assignment(self, target, value, statement) -> None:
+        self.paths.assign(target, value)
         qualified = (
             self.context.qualified_name(target) if isinstance(target, cst.Attribute) else None
         )
@@ -308,6 +316,7 @@ class _Summarizer(cst.CSTVisitor):
             self._event("determinism", statement)
         elif qualified == "torch.backends.cudnn.benchmark" and _literal_true(value):
             self._event("benchmark", statement)
+        tracking.record_assignment(self, target, statement)
         if not isinstance(value, cst.Call):
             return
         # `x = LocalClass(...)`: later `x.method()` calls resolve to that class.
@@ -378,6 +387,10 @@ class _Summarizer(cst.CSTVisitor):
             self.summary.top_level_work = True
         if qualified is not None:
             self._library_call(node, qualified)
+        written = self.paths.call(node, qualified)
+        if written is not None:  # `write`: path, artifact kind, whether it is a folder
+            path, kind, folder = written
+            self._event("write", node, data={"path": path, "artifact": kind, "folder": folder})
         func = node.func
         if isinstance(func, cst.Attribute):
             method = func.attr.value
@@ -385,9 +398,13 @@ class _Summarizer(cst.CSTVisitor):
                 self._event("train", node, data={"how": "backward"})
             elif method in ("fit", "train") and self._looks_like_trainer(func.value):
                 self._event("train", node, data={"how": method})
+        tracking.record_call(self, node, qualified)
         target = self._call_target(func)
         if target is not None:
-            self._event("call", node, target=target)
+            event = self._event("call", node, target=target)
+            saved = tracking.saved_arguments(self, node)
+            if saved:
+                event.data["saved_args"] = saved
 
     def _is_top_level_assignment_value(self, node: cst.Call) -> bool:
         ancestors = self.context.ancestors
@@ -557,6 +574,10 @@ class ModuleSummarizer(_Summarizer):
         self.summary.header_end_line = _header_end_line(self.context)
         if self.summary.is_notebook:
             self.summary.top_level_work = True
+        self.summary.loops = tracking.loop_spans(self.context, self.summary)
+        from mllint.analysis.validation import record_validation_passes
+
+        record_validation_passes(self.context, self.summary)
         return self.summary
 
 

@@ -1,0 +1,1 @@
+"""Checkpointing rules (ML4xx)."""

@@ -1,0 +1,1 @@
+"""Logging and experiment-tracking rules (ML3xx)."""

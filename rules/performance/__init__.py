@@ -1,0 +1,1 @@
+"""Performance rules (ML8xx): code that wastes the GPU or the host."""

@@ -1,0 +1,1 @@
+"""Project checks (ML9xx): hygiene of the repository around the code."""
