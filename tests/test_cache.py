@@ -242,6 +242,7 @@ def test_cache_folder_is_ignored_by_git_and_bounded(tmp_path, monkeypatch):
 def test_cli_cache_location_and_no_cache(tmp_path):
     root = _project(tmp_path / "p", size=1)
     cache_dir = tmp_path / "elsewhere"
+    (root / "pyproject.toml").write_text("[tool.mllint]\n")
     first = run_mllint("check", "--select", "ALL", ".", cwd=root, env={"MLLINT_CACHE_DIR": ""})
     assert (root / ".mllint_cache" / ".gitignore").is_file()  # default: in the project root
     shutil.rmtree(root / ".mllint_cache")
