@@ -211,6 +211,7 @@ def run_check(args: argparse.Namespace) -> int:
         return _add_noqa(run, cwd)
     result = run.result
     missing = _report_problems(run.problems)
+    _warn_unmatched_per_file_ignores(args, run)
 
     try:
         result, baseline_note = _apply_baselines(args, run, cwd)
@@ -329,6 +330,24 @@ def _report_problems(problems: list[tuple[str, str]]) -> bool:
     return missing
 
 
+def _warn_unmatched_per_file_ignores(args: argparse.Namespace, run) -> None:
+    """Warn about ``per-file-ignores`` globs that match no file, when the run checked the
+    whole project (a run on some files, as pre-commit's, cannot tell)."""
+    from mllint.engine import _relative_path
+
+    root = run.settings.root
+    named = [Path(os.path.realpath(path)) for path in (args.paths or [Path(".")])]
+    if not run.settings.per_file_ignores or not any(p == root or p in root.parents for p in named):
+        return
+    relative = [_relative_path(path, root) for path, _display in run.files]
+    for pattern in run.settings.unmatched_per_file_ignores(relative):
+        print(
+            f"mllint: warning: {run.settings.config_path}: per-file-ignores: {pattern!r} "
+            "matches no file checked, so it silences nothing (a typo, or the files moved?)",
+            file=sys.stderr,
+        )
+
+
 def _add_noqa(run, cwd: Path) -> int:
     from mllint.engine import crash_report
     from mllint.fix import add_noqa
@@ -376,6 +395,7 @@ def run_fix(args: argparse.Namespace) -> int:
     except (ConfigError, PluginError, RuleDefinitionError) as error:
         return _error(str(error))
     missing = _report_problems(run.problems)
+    _warn_unmatched_per_file_ignores(args, run)
     changed = [fix for fix in run.fixes if fix.changed]
     if args.diff:
         for fix in sorted(changed, key=lambda f: f.display_path):
@@ -578,6 +598,26 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (e.g. `mllint check | head`): not an error of ours.
         sys.stderr.close()
         return EXIT_OK
+    except Exception as error:  # a bug outside the per-file checks: a report, not a traceback
+        return _crash(error, debug=getattr(args, "debug", False))
+
+
+def _crash(error: Exception, *, debug: bool) -> int:
+    import traceback
+
+    from mllint import PROJECT_URL
+
+    print(
+        f"mllint {__version__}: internal error: {type(error).__name__}: {error}\n"
+        f"  This is a bug in mllint. Please report it at {PROJECT_URL}/issues with the "
+        f"mllint version ({__version__}), the command you ran and the traceback (--debug).",
+        file=sys.stderr,
+    )
+    if debug:
+        traceback.print_exception(error, file=sys.stderr)
+    else:
+        print("  Run with --debug to see the traceback.", file=sys.stderr)
+    return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -191,6 +191,15 @@ class Settings:
                 codes |= ignored
         return frozenset(codes)
 
+    def unmatched_per_file_ignores(self, relative_paths: list[str]) -> list[str]:
+        """The ``per-file-ignores`` globs that match none of ``relative_paths`` (a typo, or
+        files that moved: mllint warns, as the globs then silence nothing)."""
+        return [
+            pattern
+            for spec, pattern, _codes in self.per_file_ignores
+            if not any(spec.match_file(path) for path in relative_paths)
+        ]
+
     def fingerprint(self) -> str:
         """A stable description of everything that changes results (for caches)."""
         return repr(
@@ -234,6 +243,11 @@ def _read_toml(path: Path) -> dict:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: invalid TOML: not UTF-8 text (byte 0x{error.object[error.start]:02x} "
+            f"at offset {error.start})"
+        ) from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
 
@@ -241,7 +255,10 @@ def _read_toml(path: Path) -> dict:
 def read_options(path: Path) -> Options:
     data = _read_toml(path)
     if path.name == "pyproject.toml":
-        table = data.get("tool", {}).get("mllint", {})
+        tool = data.get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(f"{path}: 'tool' must be a table ([tool.mllint]), got {tool!r}")
+        table = tool.get("mllint", {})
         where = f"{path}: [tool.mllint]"
     else:
         table = data

@@ -89,7 +89,7 @@ def _excluded(relative: str, settings: Settings, is_dir: bool) -> bool:
 def _root_relative(path: Path, settings: Settings) -> str | None:
     try:
         return path.resolve().relative_to(settings.root).as_posix()
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (3.11)
         return None
 
 
@@ -169,7 +169,7 @@ def _walk(
         except OSError as error:
             result.problems.append((str(path), error.strerror or str(error)))
             continue
-        if entry.is_symlink() and not is_dir and not is_file:
+        if not is_dir and not is_file:  # a broken link, a pipe, a socket, a device
             if entry.name.endswith(PYTHON_SUFFIXES):
                 result.problems.append((str(path), _symlink_problem(path)))
             continue

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from mllint import __version__
+from mllint import PROJECT_URL, __version__
 from mllint.analysis.project import ModuleSummarizer, ModuleSummary, ProjectIndex
 from mllint.cache import ResultCache
 from mllint.config import Settings
@@ -42,7 +42,13 @@ from mllint.noqa import (
 )
 from mllint.notebook import CellMap
 from mllint.rule import ProjectRule, Rule
-from mllint.source import SourceDecodeError, SourceFile, SourceReadError, read_source
+from mllint.source import (
+    SourceDecodeError,
+    SourceFile,
+    SourceReadError,
+    read_regular_file,
+    read_source,
+)
 
 #: Below this many files, a worker pool costs more than it saves.
 PARALLEL_THRESHOLD = 24
@@ -384,7 +390,7 @@ def _cheap_syntax_check(source: SourceFile) -> Diagnostic | None:
 def _relative_path(path: Path, root: Path) -> str:
     try:
         return path.resolve().relative_to(root).as_posix()
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (3.11)
         return path.as_posix()
 
 
@@ -718,8 +724,8 @@ def _cache_key(store: ResultCache, path: Path, display: str, ruleset: RuleSet) -
     """The cache key of a file as it is now; None when it cannot be read (then the check
     reports why, and nothing is cached)."""
     try:
-        content = path.read_bytes()
-    except OSError:
+        content = read_regular_file(path)  # never a pipe's or a device's endless bytes
+    except (OSError, SourceReadError):
         return None
     relative = _relative_path(path, ruleset.settings.root)
     return store.key(content, relative, display, ruleset.settings.ignored_for(relative))
@@ -781,7 +787,7 @@ def _context_results(
     (pre-commit passes only the staged files): whole-program rules must still see a seeding
     helper in an unstaged ``utils/repro.py``. Their own findings are not reported."""
     root = ruleset.settings.root
-    seen = {Path(result.path).resolve() for result in results}
+    seen = {Path(os.path.realpath(result.path)) for result in results}  # loops too
     context: list[FileResult] = []
     pending = [result for result in results if result.summary is not None]
     # Many files import the same names from the same folder: probe the file system once.
@@ -857,7 +863,11 @@ def run_project_rules(
     summaries = [result.summary for result in [*results, *context] if result.summary is not None]
     if not project_rules or not summaries:
         return []
-    project = ProjectContext(ProjectIndex(summaries), ruleset.settings)
+    try:
+        project = ProjectContext(ProjectIndex(summaries), ruleset.settings)
+    except Exception as error:  # a bug in the index must not hide the per-file findings
+        message = f"{type(error).__name__}: {error}"
+        return [InternalError("<project>", None, message, traceback.format_exc())]
     if keep is not None:
         keep.append(project)
     errors: list[InternalError] = []
@@ -944,8 +954,9 @@ def crash_report(error: InternalError, *, debug: bool = False) -> str:
     text = (
         f"mllint {__version__}: internal error in {where} while checking {error.path}: "
         f"{error.message}\n"
-        "  This is a bug in mllint. Please report it with the mllint version, the rule code, "
-        "and (if you can share it) the file.\n"
+        f"  This is a bug in mllint. Please report it at {PROJECT_URL}/issues with the "
+        f"mllint version ({__version__}), the rule ({error.rule or 'engine'}), the traceback "
+        "(--debug) and, if you can share it, the file.\n"
     )
     if debug:
         text += error.traceback

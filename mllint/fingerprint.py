@@ -50,7 +50,7 @@ def project_relative_path(display_path: str, root: Path, cwd: Path) -> str:
     except ValueError:
         try:
             return absolute.resolve().relative_to(root.resolve()).as_posix()
-        except (ValueError, OSError):
+        except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (3.11)
             return absolute.as_posix()
 
 

@@ -221,7 +221,19 @@ def fix_source(
         if not chosen:
             break
         assert result.context is not None
-        new_text = result.context.module.visit(_ApplyReplacements(replacements)).code
+        lost = _lost_by_codegen(current.text, result.context.module.code)
+        if lost is None:
+            outcome.internal_errors.append(
+                InternalError(
+                    path=outcome.display_path,
+                    rule=None,
+                    message="mllint's parser does not reproduce this file byte for byte, "
+                    "so its fixes could change other code; the file was not changed",
+                    traceback="",
+                )
+            )
+            return _unchanged(outcome, source, ruleset, relative_path)
+        new_text = result.context.module.visit(_ApplyReplacements(replacements)).code + lost
         error = _parse_error(new_text)
         if error is not None:
             codes = ", ".join(sorted({d.code for d, _ in chosen}))
@@ -247,6 +259,17 @@ def fix_source(
     outcome.diagnostics = result.diagnostics
     outcome.internal_errors.extend(result.internal_errors)
     return outcome
+
+
+def _lost_by_codegen(text: str, regenerated: str) -> str | None:
+    """What LibCST's code for the unchanged ``text`` lacks at its end ("" when it is
+    ``text``); None when it differs otherwise. LibCST drops a file's final bare CR
+    (a file saved with classic Mac line endings), which is put back."""
+    if regenerated == text:
+        return ""
+    if text.endswith("\r") and regenerated == text[:-1]:
+        return "\r"
+    return None
 
 
 def _unchanged(
@@ -279,10 +302,10 @@ def write_atomically(path: Path, source: SourceFile, text: str) -> None:
     target = Path(os.path.realpath(path))  # write through a symlink, keep the link
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
-        on_disk = target.read_bytes()
+        unchanged = _holds(target, source.raw)
     except OSError as error:
         raise FixWriteError(f"cannot read it back: {error.strerror or error}") from None
-    if on_disk != source.raw:
+    if not unchanged:
         raise FixWriteError("it changed on disk since mllint read it; not written (run again)")
     # No write bit at all counts as read-only even for root, who could write anyway.
     if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(target, os.W_OK):
@@ -301,7 +324,7 @@ def write_atomically(path: Path, source: SourceFile, text: str) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, mode)
-        if target.read_bytes() != source.raw:  # changed while we were writing
+        if not _holds(target, source.raw):  # changed while we were writing
             raise FixWriteError("it changed on disk since mllint read it; not written (run again)")
         os.replace(temporary, target)
     except OSError as error:
@@ -310,6 +333,17 @@ def write_atomically(path: Path, source: SourceFile, text: str) -> None:
     except BaseException:
         _remove_quietly(temporary)
         raise
+
+
+def _holds(path: Path, expected: bytes, chunk: int = 1 << 20) -> bool:
+    """Whether the file at ``path`` holds exactly ``expected``, read a chunk at a time (a
+    notebook with hundreds of megabytes of outputs is not read whole a second time)."""
+    view = memoryview(expected)
+    with open(path, "rb") as stream:
+        for at in range(0, len(expected), chunk):
+            if stream.read(chunk) != view[at : at + chunk]:
+                return False
+        return stream.read(1) == b""
 
 
 def _remove_quietly(path: str) -> None:

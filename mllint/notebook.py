@@ -540,7 +540,7 @@ class NotebookSource(SourceFile):
                 json_row += 1
                 line_start = newline + 1
                 newline = raw.find(b"\n", line_start, offset)
-            column = len(raw[line_start:offset].decode("utf-8", "replace")) + 2 + escaped
+            column = _characters(raw, line_start, offset) + 2 + escaped
             if row_index < len(rows):
                 rows[row_index].file_row = json_row
                 rows[row_index].file_column = column
@@ -571,13 +571,14 @@ class NotebookSource(SourceFile):
         ]
         if not replacements:
             return self.raw
-        pieces = []
+        raw = memoryview(self.raw)  # slices of a view are not copies (outputs can be huge)
+        pieces: list[bytes | memoryview] = []
         previous = 0
         for start, end, value in sorted(replacements):
-            pieces.append(self.raw[previous:start])
+            pieces.append(raw[previous:start])
             pieces.append(value)
             previous = end
-        pieces.append(self.raw[previous:])
+        pieces.append(raw[previous:])
         return b"".join(pieces)
 
     def changed_cells(self, text: str) -> list[tuple[Cell, str]]:
@@ -665,13 +666,16 @@ class NotebookSource(SourceFile):
                 continue
             # (Markdown cells are not read, so their ``as_list`` is not known: look.)
             as_list = self.raw[cell.span[0] : cell.span[0] + 1] == b"["
-            spans = list(scanner.array_items(cell.span[0])) if as_list else [cell.span]
             found = None
-            for start, end in spans:
-                value = scanner.load(start, end)
-                if isinstance(value, str) and not value.isascii():
-                    found = self.raw[start:end] == _dump(value, True)
-                    break
+            try:  # a markdown cell's source was only skipped over by the reader, not parsed
+                spans = list(scanner.array_items(cell.span[0])) if as_list else [cell.span]
+                for start, end in spans:
+                    value = scanner.load(start, end)
+                    if isinstance(value, str) and not value.isascii():
+                        found = self.raw[start:end] == _dump(value, True)
+                        break
+            except NotebookError:
+                continue  # not valid JSON there: it tells nothing about the style
             if found is not None:
                 verdict = found
                 break
@@ -1154,10 +1158,21 @@ def _map_inside_block(
 # -- reading -------------------------------------------------------------------------
 
 
+def _characters(raw: bytes, start: int, end: int, chunk: int = 1 << 20) -> int:
+    """How many characters ``raw[start:end]`` decodes to, without copying it whole: a
+    notebook written on one line holds its megabytes of outputs before a cell's source."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    view = memoryview(raw)
+    count = 0
+    for at in range(start, end, chunk):
+        count += len(decoder.decode(view[at : min(at + chunk, end)]))
+    return count + len(decoder.decode(b"", final=True))
+
+
 def _position(raw: bytes, offset: int) -> tuple[int, int]:
     row = raw.count(b"\n", 0, offset) + 1
     line_start = raw.rfind(b"\n", 0, offset) + 1
-    return row, len(raw[line_start:offset].decode("utf-8", "replace")) + 1
+    return row, _characters(raw, line_start, offset) + 1
 
 
 def _is_python(metadata: object) -> bool:

@@ -6,6 +6,7 @@ import codecs
 import io
 import os
 import re
+import stat
 import tokenize
 from bisect import bisect_right
 from dataclasses import dataclass, field, replace
@@ -120,7 +121,7 @@ def read_source(path: Path, display_path: str | None = None) -> SourceFile:
     A ``.ipynb`` file is read as a notebook (``mllint.notebook.NotebookSource``).
     """
     try:
-        raw = path.read_bytes()
+        raw = read_regular_file(path)
     except IsADirectoryError:
         raise SourceReadError("is a directory, not a file") from None
     except FileNotFoundError:
@@ -134,6 +135,21 @@ def read_source(path: Path, display_path: str | None = None) -> SourceFile:
 
         return read_notebook(raw, path, display_path or os.fspath(path))
     return decode_source(raw, path, display_path or os.fspath(path))
+
+
+def read_regular_file(path: Path) -> bytes:
+    """The bytes of ``path``, refusing anything but a regular file: reading a named pipe
+    would wait forever and a link to ``/dev/zero`` would never end. The check is made on
+    the opened descriptor (non-blocking, so opening a pipe does not wait), not on the name,
+    so the file cannot be swapped between the check and the read."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(descriptor, "rb") as stream:
+        mode = os.fstat(stream.fileno()).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):
+            raise SourceReadError("not a regular file (a pipe, socket or device); not read")
+        return stream.read()
 
 
 def decode_source(raw: bytes, path: Path, display_path: str) -> SourceFile:
@@ -163,6 +179,9 @@ def decode_source(raw: bytes, path: Path, display_path: str) -> SourceFile:
         newline = "\r\n"
     elif first < 0 and "\r" in text:
         newline = "\r"
+        # Classic Mac line endings: analysed as "\n" (as Python reads them), so rows,
+        # import scans and noqa comments work; ``encode`` writes "\r" back.
+        text = text.replace("\r", "\n")
     return SourceFile(
         path=path,
         display_path=display_path,

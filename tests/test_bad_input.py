@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import codecs
+import os
 from pathlib import Path
 
 import pytest
 
+from mllint import PROJECT_URL, __version__
 from mllint.api import lint_paths
 from mllint.engine import RuleSet, check_files
 from mllint.rule import Rule, temporary_rules
@@ -31,6 +33,10 @@ def findings(result) -> list[tuple[str, int, str]]:
         (codecs.BOM_UTF8 + GOOD.encode(), [("bad.py", 2, "ML701")]),
         (GOOD.replace("\n", "\r\n").encode(), [("bad.py", 2, "ML701")]),
         (b"import torch\nif True:\n\tx = torch.load('x')\n", [("bad.py", 3, "ML701")]),
+        (
+            b"# Classic Mac line endings\rimport torch\rdef f(p):\r    return torch.load(p)\r",
+            [("bad.py", 4, "ML701")],
+        ),
         (b"import torch\nx = 1\0\n", [("bad.py", 2, "ML001")]),
         (b"", []),
         (
@@ -45,6 +51,7 @@ def findings(result) -> list[tuple[str, int, str]]:
         "bom",
         "crlf",
         "tabs",
+        "cr-only",
         "null-byte",
         "empty",
         "latin-1",
@@ -70,14 +77,14 @@ def test_unreadable_file_is_reported(tmp_path, monkeypatch):
     target = tmp_path / "secret.py"
     target.write_text(GOOD)
     (tmp_path / "other.py").write_text(GOOD)
-    original = Path.read_bytes
+    original = os.open
 
-    def deny(self):
-        if self.name == "secret.py":
+    def deny(path, *args, **kwargs):  # tests run as root, whom chmod 000 does not stop
+        if Path(path).name == "secret.py":
             raise PermissionError(13, "Permission denied")
-        return original(self)
+        return original(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", deny)
+    monkeypatch.setattr(os, "open", deny)
     result = lint(tmp_path)
     assert findings(result) == [("other.py", 2, "ML701"), ("secret.py", 1, "ML003")]
     assert "permission denied" in result.diagnostics[1].message
@@ -150,6 +157,8 @@ def test_crash_report_on_the_command_line(tmp_path):
         completed.stderr
     )
     assert "Please report it" in completed.stderr
+    assert f"{PROJECT_URL}/issues" in completed.stderr
+    assert f"mllint version ({__version__}), the rule (ML598)" in completed.stderr
     assert "Traceback" not in completed.stderr
     debug = subprocess.run(
         [sys.executable, str(runner), "check", "--debug", "train.py"],
@@ -198,3 +207,73 @@ def test_cli_never_shows_a_traceback_for_odd_files(tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr + result.stdout
     assert "c.py:2:5: ML701" in result.stdout
+
+
+def _run_with_patch(tmp_path, patch: str, *args: str):
+    """Run the command line in a subprocess after ``patch`` (Python) broke something."""
+    import subprocess
+    import sys
+
+    runner = tmp_path / "run_patched.py"
+    runner.write_text(
+        f"import sys\n{patch}\nfrom mllint.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    )
+    return subprocess.run(
+        [sys.executable, str(runner), *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_crash_in_the_project_index_keeps_the_per_file_findings(tmp_path):
+    (tmp_path / "train.py").write_text(GOOD)
+    patch = (
+        "import mllint.engine\n"
+        "def broken(*args, **kwargs):\n    raise KeyError('modules')\n"
+        "mllint.engine.ProjectIndex = broken\n"
+    )
+    completed = _run_with_patch(tmp_path, patch, "check", "--output-format", "concise", ".")
+    assert completed.returncode == 2
+    assert "train.py:2:5: ML701" in completed.stdout
+    assert "internal error in the engine while checking <project>: KeyError" in completed.stderr
+    assert f"{PROJECT_URL}/issues" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_a_crash_outside_the_file_checks_is_a_report_not_a_traceback(tmp_path):
+    (tmp_path / "train.py").write_text(GOOD)
+    patch = (
+        "import mllint.report\n"
+        "def broken(name):\n    raise RuntimeError('reporter exploded')\n"
+        "mllint.report.get_reporter = broken\n"
+    )
+    completed = _run_with_patch(tmp_path, patch, "check", ".")
+    assert completed.returncode == 2
+    assert (
+        f"mllint {__version__}: internal error: RuntimeError: reporter exploded" in completed.stderr
+    )
+    assert f"Please report it at {PROJECT_URL}/issues" in completed.stderr
+    assert "Traceback" not in completed.stderr and "--debug" in completed.stderr
+    debug = _run_with_patch(tmp_path, patch, "check", "--debug", ".")
+    assert debug.returncode == 2
+    assert "Traceback" in debug.stderr and "reporter exploded" in debug.stderr
+
+
+def test_pipes_and_devices_are_reported_not_read(tmp_path):
+    os.mkfifo(tmp_path / "pipe.py")  # reading it would wait for a writer forever
+    (tmp_path / "zeros.py").symlink_to("/dev/zero")  # reading it would never end
+    (tmp_path / "train.py").write_text(GOOD)
+    named = run_mllint(
+        "check", "--output-format", "concise", "pipe.py", "zeros.py", "train.py", cwd=tmp_path
+    )
+    assert named.returncode == 1, named
+    assert "pipe.py:1:1: ML003 Cannot read file: not a regular file" in named.stdout
+    assert "zeros.py:1:1: ML003 Cannot read file: not a regular file" in named.stdout
+    assert "train.py:2:5: ML701" in named.stdout
+    walked = run_mllint("check", "--output-format", "concise", ".", cwd=tmp_path)
+    assert walked.returncode == 1, walked
+    assert "mllint: warning: pipe.py: not a regular file" in walked.stderr
+    assert "mllint: warning: zeros.py: not a regular file" in walked.stderr
+    assert "train.py:2:5: ML701" in walked.stdout

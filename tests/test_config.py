@@ -104,6 +104,14 @@ def test_extend_exclude(tmp_path):
         ('[tool.mllint]\n[tool.mllint.severity]\nML701 = "fatal"\n', "unknown severity 'fatal'"),
         ("[tool.mllint\nselect = 1\n", "invalid TOML"),
         ('[tool.mllint]\n[tool.mllint.per-file-ignores]\n"a/*" = "ML7"\n', "per-file-ignores.a/*"),
+        (
+            '[tool.mllint]\nextend-select = ["ML999"]\n',
+            "extend-select: unknown rule selector 'ML999'",
+        ),
+        ("[tool.mllint]\nselect = []\ntool = 1\n", "unknown key 'tool'"),
+        ('tool = 1\n[tool.mllint]\nselect = ["ML7"]\n', "invalid TOML"),
+        ("[tool.mllint]\nbaseline = 3\n", "'baseline' must be a path of a baseline file"),
+        ("[tool.mllint]\n[tool.mllint.severity]\nML701 = 3\n", "'severity' must be a table"),
     ],
 )
 def test_bad_configuration_is_a_clear_error(tmp_path, config, message):
@@ -125,3 +133,44 @@ def test_explicit_config_file(tmp_path):
     assert {d.code for d in run.result.diagnostics} == {"ML503"}
     missing = run_mllint("check", "--config", str(tmp_path / "nope.toml"), "src", cwd=root)
     assert missing.returncode == 2 and "configuration file not found" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"tool = 1\n# [tool.mllint]\n", "'tool' must be a table ([tool.mllint]), got 1"),
+        (b"\xff\xfe[tool.mllint]\n", "invalid TOML: not UTF-8 text (byte 0xff at offset 0)"),
+    ],
+    ids=["tool-not-a-table", "not-utf-8"],
+)
+def test_a_pyproject_mllint_cannot_read_is_a_clear_error(tmp_path, content, message):
+    root = project(tmp_path, "")
+    (root / "pyproject.toml").write_bytes(content)
+    # Found walking up only when it may hold [tool.mllint]; named with --config always.
+    runs = [["check", "--config", "pyproject.toml", "src"]]
+    if b"[tool.mllint]" in content.splitlines()[0]:
+        runs.append(["check", "src"])
+    for args in runs:
+        cli = run_mllint(*args, cwd=root)
+        assert cli.returncode == 2, cli
+        assert "pyproject.toml" in cli.stderr and message in cli.stderr
+        assert "Traceback" not in cli.stderr
+
+
+def test_a_per_file_ignores_glob_that_matches_nothing_is_a_warning(tmp_path):
+    root = project(
+        tmp_path,
+        "[tool.mllint.per-file-ignores]\n"
+        '"test/*" = ["ML701"]\n'  # a typo: the folder is tests/
+        '"tests/*" = ["ML701"]\n',
+    )
+    whole = run_mllint("check", "--output-format", "concise", cwd=root)
+    assert whole.returncode == 1, whole  # a warning, not an error: the findings decide
+    assert "per-file-ignores: 'test/*' matches no file checked" in whole.stderr
+    assert "'tests/*'" not in whole.stderr
+    assert "pyproject.toml" in whole.stderr
+    assert "tests/test_io.py:3:5: ML701" not in whole.stdout
+    assert "src/train.py:3:5: ML701" in whole.stdout
+    # A run on some files (pre-commit passes the staged ones) cannot tell: no warning.
+    some = run_mllint("check", "src/train.py", cwd=root)
+    assert "per-file-ignores" not in some.stderr

@@ -157,6 +157,19 @@ def test_noqa_suppressed_findings_are_not_fixed(tmp_path, mllint):
             b"    path,\r\n    weights_only=True,\r\n",
         ),
         (
+            # LibCST drops a final bare CR when it writes code back; the fix keeps it.
+            "classic_mac_line_endings.py",
+            LOAD_SCRIPT.replace("\n", "\r").encode(),
+            b"torch.load(path)",
+            b"torch.load(path, weights_only=True)",
+        ),
+        (
+            "final_bare_cr.py",
+            b"import torch\nmodel.load_state_dict(torch.load(path))\r",
+            b"torch.load(path)",
+            b"torch.load(path, weights_only=True)",
+        ),
+        (
             "no_final_newline.py",
             b"import torch\nmodel.load_state_dict(torch.load(path))",
             b"torch.load(path)",
@@ -350,7 +363,16 @@ def test_project_rule_fixes_apply_as_text_edits_after_the_file_stage(tmp_path, m
     # ML101's seeding fix is unsafe: plain --fix leaves the file alone.
     assert mllint("check", "--select", "ALL", "--fix", cwd=project).returncode == 1
     assert (project / "train.py").read_text() == before
-    result = mllint("check", "--select", "ALL", "--fix", "--unsafe-fixes", cwd=project)
+    result = mllint(
+        "check",
+        "--select",
+        "ALL",
+        "--ignore",
+        "ML302,ML401,project",
+        "--fix",
+        "--unsafe-fixes",
+        cwd=project,
+    )
     assert result.returncode == 0, result
     after = (project / "train.py").read_text()
     assert after == before.replace(
@@ -367,3 +389,16 @@ def test_many_files_are_fixed_in_parallel_like_serially(tmp_path, mllint):
     assert result.returncode == 0, result
     assert "Fixed 30 findings." in result.stdout
     assert all(path.read_text() == LOAD_FIXED for path in tmp_path.glob("*.py"))
+
+
+def test_a_file_the_parser_cannot_reproduce_is_not_fixed(tmp_path, monkeypatch):
+    import mllint.fix as fix_module
+
+    path = write(tmp_path, "train.py", LOAD_SCRIPT)
+    # As if LibCST's code generation lost or changed some of the file's other text.
+    monkeypatch.setattr(fix_module, "_lost_by_codegen", lambda text, regenerated: None)
+    outcome = fix_path(path, _ruleset(tmp_path), "train.py", unsafe=True)
+    assert path.read_text() == LOAD_SCRIPT and not outcome.written
+    (error,) = outcome.internal_errors
+    assert "does not reproduce this file byte for byte" in error.message
+    assert [d.code for d in outcome.diagnostics] == ["ML701"]

@@ -75,7 +75,7 @@ TRACKERS: dict[str, tuple[str, bool]] = {
 }
 
 #: What a checkpoint may hold.
-CONTENT_KINDS = ("model", "optimizer", "scheduler", "scaler", "counter", "other")
+CONTENT_KINDS = ("model", "optimizer", "scheduler", "scaler", "counter", "config", "other")
 #: What a framework's or a resume helper's checkpoint holds.
 _EVERYTHING = ("model", "optimizer", "scheduler", "counter")
 
@@ -88,8 +88,11 @@ _SCHEDULER = re.compile(r"sched|lr_?policy|warmup", re.I)
 _SCALER = re.compile(r"scaler", re.I)
 _COUNTER = re.compile(
     r"^(epoch|epochs|step|steps|global_step|iter|iteration|iter_num|it|batch_idx|start_epoch"
-    r"|best_.*|.*_step|.*_epoch|num_updates|updates|config|args|hparams|model_args|rng.*)$",
+    r"|best_.*|.*_step|.*_epoch|num_updates|updates|rng.*)$",
     re.I,
+)
+_CONFIG = re.compile(
+    r"^(config|cfg|args|hparams|hyper_?parameters|model_args|arch|settings)$", re.I
 )
 _MODELISH = re.compile(
     r"(^|_)(model|net|network|module|classifier|regressor|estimator|clf|pipe|pipeline"
@@ -141,6 +144,9 @@ def _record(summarizer, node: cst.Call, qualified: str | None) -> None:
         return
     if root == "mlflow":
         name = q.rsplit(".", 1)[-1]
+        if name in ("log_model", "save_model", "log_state_dict", "save_state_dict"):
+            event("save", node, data={"how": f"`{q}`", "contents": ["model"]})
+            return
         if name in ("log_param", "log_params", "autolog", "log_dict") or q.endswith(".autolog"):
             event("hparams", node, data={"tracker": "mlflow"})
         if name in ("set_tag", "set_tags"):
@@ -530,6 +536,8 @@ def _key_kind(key: str, value: cst.BaseExpression, summarizer) -> str:
         return "scaler"
     if _COUNTER.match(key):
         return "counter"
+    if _CONFIG.match(key):
+        return "config"
     if re.search(r"model|state_dict|weights|net|params", key, re.I):
         return "model"
     return "other"
@@ -614,7 +622,8 @@ def is_whole_module(context, obj: cst.BaseExpression) -> bool:
     if found is not None:
         return found.kind == "model"
     last = name.split(".")[-1]
-    return bool(re.fullmatch(r"(model|net|network|\w+_model|model_\w+|\w+_net)", last, re.I))
+    # Ends with model/net (``best_model``, ``ema_net``); not ``model_state``, ``model_path``.
+    return bool(re.fullmatch(r"(\w+_)?(model|net|network)", last, re.I))
 
 
 def _guard_text(summarizer) -> str:

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["detect_gpus", "estimate", "estimate_max_batch", "resolve_gpu"]
+__all__ = [
+    "compare_splits",
+    "detect_gpus",
+    "estimate",
+    "estimate_max_batch",
+    "resolve_gpu",
+    "sanity",
+]
 
 
 def estimate(build, **kwargs: Any):
@@ -35,3 +42,17 @@ def detect_gpus(**kwargs: Any):
     from mllint.probe.gpu import detect_gpus as _detect
 
     return _detect(**kwargs)
+
+
+def sanity(build, **kwargs: Any):
+    """See `mllint.probe.sanity_checks.sanity`: training sanity checks on the CPU (needs torch)."""
+    from mllint.probe.sanity_checks import sanity as _sanity
+
+    return _sanity(build, **kwargs)
+
+
+def compare_splits(splits, **kwargs: Any):
+    """See `mllint.probe.splits.compare_splits`: rows or IDs shared between dataset splits."""
+    from mllint.probe.splits import compare_splits as _compare
+
+    return _compare(splits, **kwargs)

@@ -30,8 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "predict its peak GPU memory. The function runs in a child process with a timeout."
         ),
     )
-    probe.add_argument("target", help="FILE.py:FUNCTION (FUNCTION defaults to build)")
-    probe.add_argument("--batch-size", "-b", type=int, required=True)
+    probe.add_argument("target", nargs="?", help="FILE.py:FUNCTION (FUNCTION defaults to build)")
+    probe.add_argument("--batch-size", "-b", type=int)
     probe.add_argument("--precision", choices=PRECISIONS, default="fp32")
     probe.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw")
     probe.add_argument(
@@ -52,6 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     probe.add_argument(
         "--no-max-batch", action="store_true", help="skip the search for the largest batch"
     )
+    from mllint.probe.sanity_cli import add_arguments as add_sanity_arguments
+
+    add_sanity_arguments(probe)
     probe.set_defaults(handler=run_probe)
 
     env = subparsers.add_parser(
@@ -79,8 +82,16 @@ def run_probe(args: argparse.Namespace) -> int:
     from mllint.probe.gpu import NO_GPU, detect_gpus, resolve_gpu
     from mllint.probe.runner import RunnerError, parse_target, run_worker
 
+    if getattr(args, "sanity", False) or getattr(args, "splits", None):
+        from mllint.probe.sanity_cli import run as run_sanity_or_splits
+
+        return run_sanity_or_splits(args)
     try:
+        if not args.target:
+            raise RunnerError("give the build function as FILE.py:FUNCTION")
         target = parse_target(args.target)
+        if args.batch_size is None:
+            raise RunnerError("--batch-size is required (or use --sanity or --splits)")
         if args.batch_size < 1:
             raise RunnerError("--batch-size must be at least 1")
         gpu_note = None

@@ -62,3 +62,22 @@ def plot_timeline(report: dict[str, Any], path: str) -> None:
     bar.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.02))
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_overfit(curve: list[float], path: str, *, title: str = "overfit one batch") -> None:
+    """`--sanity --plot FILE`: the loss of each overfit step on the one fixed batch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    ax.plot(range(1, len(curve) + 1), curve, marker="o", ms=3, lw=1.2, color="tab:blue")
+    if curve:
+        ax.axhline(curve[0], color="grey", lw=0.8, ls="--", label=f"first loss {curve[0]:.4g}")
+        ax.legend(fontsize=8)
+    ax.set_xlabel("optimizer step (same batch)")
+    ax.set_ylabel("loss")
+    ax.set_title(title, fontsize=10)
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,4 +1,5 @@
-"""pytest plugin: gate CI on "the model still fits a 24 GB card at batch 32".
+"""pytest plugin: gate CI on "the model still fits a 24 GB card at batch 32" and on the
+training sanity checks (`sanity_check`).
 
 Enabled by the `pytest11` entry point of mllint (or `-p mllint.probe.pytest_plugin`). It adds
 the `gpu_memory` fixture:
@@ -47,3 +48,32 @@ def gpu_memory() -> GpuMemory:
     """Predict GPU memory of a training step and assert that it fits a GPU."""
     pytest.importorskip("torch", reason="the probe needs torch (pip install 'mllint[probe]')")
     return GpuMemory()
+
+
+class SanityCheck:
+    """Helper behind the `sanity_check` fixture."""
+
+    def run(self, build, **kwargs: Any):
+        from mllint.probe.sanity_checks import sanity
+
+        return sanity(build, **kwargs)
+
+    def assert_passes(self, build, *, strict: bool = False, **kwargs: Any):
+        """Run the sanity checks and fail the test when one fails (or warns, with strict)."""
+        report = self.run(build, **kwargs)
+        bad = ("fail", "warn") if strict else ("fail",)
+        problems = [
+            f"{c.title}: {c.status} - {c.summary}" for c in report.checks if c.status in bad
+        ]
+        if problems:
+            pytest.fail("training sanity checks:\n  " + "\n  ".join(problems), pytrace=False)
+        return report
+
+
+@pytest.fixture
+def sanity_check() -> SanityCheck:
+    """Run mllint's training sanity checks (gradient flow, NaN, overfit, ...) on the CPU."""
+    pytest.importorskip(
+        "torch", reason="the sanity checks need torch (pip install 'mllint[probe]')"
+    )
+    return SanityCheck()

@@ -55,7 +55,9 @@ def parse_target(text: str) -> Target:
     return Target(path.resolve(), func)
 
 
-def run_worker(job: dict[str, Any], *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+def run_worker(
+    job: dict[str, Any], *, timeout: float = DEFAULT_TIMEOUT, module: str = "mllint.probe.worker"
+) -> dict[str, Any]:
     """Run `mllint.probe.worker` on `job` and return its JSON result.
 
     Raises RunnerError with a one-line message on timeout, crash or a reported error.
@@ -70,7 +72,7 @@ def run_worker(job: dict[str, Any], *, timeout: float = DEFAULT_TIMEOUT) -> dict
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in [root, env.get("PYTHONPATH", "")] if p)
         env.setdefault("PYTHONUNBUFFERED", "1")
-        cmd = [sys.executable, "-m", "mllint.probe.worker", str(job_path)]
+        cmd = [sys.executable, "-m", module, str(job_path)]
         kwargs: dict[str, Any] = {}
         if os.name == "posix":
             kwargs["start_new_session"] = True

@@ -64,7 +64,7 @@ def _relative_path(display_path: str, cwd: str, root: str | None) -> str | None:
     except ValueError:
         try:
             return path.resolve().relative_to(base.resolve()).as_posix()
-        except (ValueError, OSError):
+        except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (3.11)
             return None
 
 
