@@ -100,6 +100,17 @@ class RuleSet:
     settings: Settings
 
     @property
+    def needs_every_summary(self) -> bool:
+        """Whether an enabled project rule reads the summaries of all modules (see
+        ``ProjectRule.summaries``), not only of those traces can reach."""
+        return any(
+            rule.scope == "project"
+            and code in self.settings.enabled
+            and getattr(rule, "summaries", "all") != "traced"
+            for code, rule in self.rules.items()
+        )
+
+    @property
     def has_project_rules(self) -> bool:
         return any(
             rule.scope == "project" and code in self.settings.enabled
@@ -402,8 +413,9 @@ def check_source(
     relevant = [
         rule for rule in visitor_rules if not rule.requires_imports or rule.requires_imports & roots
     ]
-    summarize = ruleset.has_project_rules and may_matter_to_project(
-        source.text, bool(getattr(source, "is_notebook", False))
+    summarize = ruleset.has_project_rules and (
+        ruleset.needs_every_summary
+        or may_matter_to_project(source.text, bool(getattr(source, "is_notebook", False)))
     )
     diagnostics: list[Diagnostic] = []
     if not relevant and not summarize:

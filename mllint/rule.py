@@ -166,6 +166,12 @@ class ProjectRule(Rule):
     """
 
     scope = "project"
+    #: Which modules' summaries the rule reads. ``"all"`` (the default, always safe):
+    #: every module's. ``"traced"``: only what entry-point traces and the events of the
+    #: RNG, training and scikit-learn kinds can reach; the engine then does not summarise
+    #: (nor, when no file rule applies, parse) plain standard-library modules while
+    #: every enabled project rule says ``"traced"``.
+    summaries: ClassVar[str] = "all"
 
     def __init__(self, project) -> None:  # a mllint.context.ProjectContext
         self.project = project

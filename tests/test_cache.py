@@ -117,6 +117,10 @@ def _lint(root: Path, **kwargs):
     return lint_paths([root], select=["ALL"], cwd=root, **kwargs).result
 
 
+def _findings(result) -> tuple:
+    return result.diagnostics, result.internal_errors, result.files_checked
+
+
 def test_results_identical_with_and_without_cache_serial_and_parallel(tree, tmp_path, monkeypatch):
     monkeypatch.setenv("MLLINT_CACHE_DIR", str(tmp_path / "cache"))
     reference = _lint(tree, jobs=1)
@@ -161,7 +165,7 @@ def test_warm_run_analyses_nothing_and_an_edit_only_the_edited_file(tmp_path, mo
     seeding.write_text(SEEDING.replace("    torch.manual_seed(seed)\n", ""))
     edited = _lint(root, jobs=1, cache=True)
     assert [Path(path).as_posix() for path in analysed] == [seeding.as_posix()]
-    assert edited == _lint(root, jobs=1)  # the same as a run without the cache
+    assert _findings(edited) == _findings(_lint(root, jobs=1))  # as without the cache
 
     def unseeded_training(result) -> list[str]:
         return [d.path for d in result.diagnostics if d.code == "ML101" and "train_" in d.path]
@@ -209,11 +213,11 @@ def test_corrupt_and_foreign_entries_are_ignored(tmp_path, monkeypatch):
     entries[2].write_bytes(b"\n".join([*header_and_key, checksum]) + b"\n" + payload)
     analysed = _count_analyses(monkeypatch)
     again = _lint(root, jobs=1, cache=True)
-    assert again == expected
+    assert _findings(again) == _findings(expected)
     assert len(analysed) == 3
     assert not (tmp_path / "pwned").exists()
     analysed.clear()
-    assert _lint(root, jobs=1, cache=True) == expected
+    assert _findings(_lint(root, jobs=1, cache=True)) == _findings(expected)
     assert analysed == []  # the bad entries were replaced
 
 
@@ -238,6 +242,7 @@ def test_cache_folder_is_ignored_by_git_and_bounded(tmp_path, monkeypatch):
 def test_cli_cache_location_and_no_cache(tmp_path):
     root = _project(tmp_path / "p", size=1)
     cache_dir = tmp_path / "elsewhere"
+    (root / "pyproject.toml").write_text("[tool.mllint]\n")
     first = run_mllint("check", "--select", "ALL", ".", cwd=root, env={"MLLINT_CACHE_DIR": ""})
     assert (root / ".mllint_cache" / ".gitignore").is_file()  # default: in the project root
     shutil.rmtree(root / ".mllint_cache")
@@ -310,7 +315,9 @@ def test_checking_a_small_file_imports_neither_torch_nor_pygls_nor_rich(tmp_path
 
 def test_modules_that_cannot_matter_are_not_parsed_and_no_finding_changes(tree, monkeypatch):
     """A module importing only standard-library modules the project index ignores is a dead
-    end for every trace: it is neither parsed nor summarised, and nothing changes."""
+    end for every trace: while every enabled project rule reads only what traces reach
+    (``summaries = "traced"``: the ML1xx rules), it is neither parsed nor summarised, and
+    nothing changes."""
     parsed: list[str] = []
     real_parse = engine._parse
 
@@ -319,12 +326,47 @@ def test_modules_that_cannot_matter_are_not_parsed_and_no_finding_changes(tree, 
         return real_parse(source)
 
     monkeypatch.setattr(engine, "_parse", counting_parse)
-    skipping = _lint(tree, jobs=1)
+    skipping = lint_paths([tree], select=["ML1"], cwd=tree, jobs=1).result
     assert parsed and not [name for name in parsed if name.startswith("paths_")]
     assert any(name.startswith("seeding") for name in parsed)
     monkeypatch.setattr(engine, "may_matter_to_project", lambda text, is_notebook=False: True)
     parsed.clear()
-    everything = _lint(tree, jobs=1)
+    everything = lint_paths([tree], select=["ML1"], cwd=tree, jobs=1).result
     assert [name for name in parsed if name.startswith("paths_")]
-    assert _json(skipping, tree) == _json(everything, tree)
+    assert skipping.diagnostics and _json(skipping, tree) == _json(everything, tree)
     assert skipping.internal_errors == everything.internal_errors == []
+
+
+def test_a_project_rule_that_declares_nothing_sees_every_module(tmp_path):
+    """Project rules read every module's summary unless they declare otherwise: a
+    plain-Python module is summarised as soon as such a rule is enabled."""
+    from dataclasses import replace
+
+    from mllint.api import prepare
+    from mllint.engine import RuleSet, check_files
+    from mllint.rule import ProjectRule, all_rules
+
+    seen: list[int] = []
+
+    class CountModules(ProjectRule, register=False):
+        """
+        ## What it does
+        Counts the modules of the project index (a test rule).
+        """
+
+        code = "ML999"
+        name = "count-modules-test"
+        category = "project"
+
+        def check(self) -> None:
+            seen.append(len(self.project.index.modules))
+
+    root = _project(tmp_path / "p", size=2)
+    prepared = prepare([root], select=["ML1"], cwd=root)
+    traced_only = RuleSet(prepared.rules, prepared.settings)
+    assert not traced_only.needs_every_summary
+    settings = replace(prepared.settings, enabled=prepared.settings.enabled | {"ML999"})
+    every = RuleSet({**all_rules(), "ML999": CountModules}, settings)
+    assert every.needs_every_summary
+    check_files(prepared.files, every, jobs=1)
+    assert seen == [len(prepared.files)]  # paths_0.py and paths_1.py included

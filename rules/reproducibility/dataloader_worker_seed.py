@@ -60,6 +60,7 @@ class DataloaderWorkerSeed(ProjectRule):
     code = "ML104"
     name = "dataloader-worker-seed"
     category = "reproducibility"
+    summaries = "traced"
     severity = Severity.WARNING
     requires_imports = frozenset({"torch"})
 

@@ -61,6 +61,7 @@ class DeterminismNotEnabled(ProjectRule):
     code = "ML102"
     name = "determinism-not-enabled"
     category = "reproducibility"
+    summaries = "traced"
     severity = Severity.INFO
 
     def check(self) -> None:

@@ -48,6 +48,7 @@ class RandomStateNotSet(ProjectRule):
     code = "ML103"
     name = "random-state-not-set"
     category = "reproducibility"
+    summaries = "traced"
     severity = Severity.WARNING
     requires_imports = frozenset({"sklearn", "xgboost", "lightgbm", "catboost", "imblearn"})
 

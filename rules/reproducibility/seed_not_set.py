@@ -65,6 +65,7 @@ class SeedNotSet(ProjectRule):
     code = "ML101"
     name = "seed-not-set"
     category = "reproducibility"
+    summaries = "traced"
     severity = Severity.WARNING
 
     def check(self) -> None:
