@@ -558,16 +558,21 @@ def run_with_large_stack(function: Callable[[], FileResult]) -> FileResult:
     return outcome[0]
 
 
-def check_path(path: Path, ruleset: RuleSet, display_path: str | None = None) -> FileResult:
-    """Check one file (on a large-stack thread); never raises for a bad file."""
-    return run_with_large_stack(lambda: _check_path(path, ruleset, display_path))
+def check_path(
+    path: Path, ruleset: RuleSet, display_path: str | None = None, raw: bytes | None = None
+) -> FileResult:
+    """Check one file (on a large-stack thread); never raises for a bad file. With
+    ``raw``, the file's bytes as already read are checked instead of reading it again."""
+    return run_with_large_stack(lambda: _check_path(path, ruleset, display_path, raw))
 
 
-def _check_path(path: Path, ruleset: RuleSet, display_path: str | None) -> FileResult:
+def _check_path(
+    path: Path, ruleset: RuleSet, display_path: str | None, raw: bytes | None = None
+) -> FileResult:
     display = display_path or os.fspath(path)
     relative = _relative_path(path, ruleset.settings.root)
     try:
-        source = read_source(path, display)
+        source = read_source(path, display, raw)
     except SourceReadError as error:
         return _io_error(display, str(error), ruleset)
     except SourceDecodeError as error:
@@ -628,10 +633,7 @@ def _init_worker(ruleset: RuleSet, cache: ResultCache | None = None) -> None:
 def _check_in_worker(item: tuple[int, str, str, str | None]) -> tuple[int, FileResult]:
     assert _WORKER_RULESET is not None
     index, path, display, key = item
-    result = check_path(Path(path), _WORKER_RULESET, display)
-    if key is not None and _WORKER_CACHE is not None:
-        _WORKER_CACHE.store(key, result)
-    return index, result
+    return index, _check_and_store(Path(path), display, _WORKER_RULESET, _WORKER_CACHE, key)
 
 
 def default_jobs() -> int:
@@ -727,6 +729,12 @@ def _cache_key(store: ResultCache, path: Path, display: str, ruleset: RuleSet) -
         content = read_regular_file(path)  # never a pipe's or a device's endless bytes
     except (OSError, SourceReadError):
         return None
+    return _content_key(store, content, path, display, ruleset)
+
+
+def _content_key(
+    store: ResultCache, content: bytes, path: Path, display: str, ruleset: RuleSet
+) -> str:
     relative = _relative_path(path, ruleset.settings.root)
     return store.key(content, relative, display, ruleset.settings.ignored_for(relative))
 
@@ -734,9 +742,17 @@ def _cache_key(store: ResultCache, path: Path, display: str, ruleset: RuleSet) -
 def _check_and_store(
     path: Path, display: str, ruleset: RuleSet, store: ResultCache | None, key: str | None
 ) -> FileResult:
-    result = check_path(path, ruleset, display)
-    if store is not None and key is not None:
-        store.store(key, result)
+    """Check ``path`` and cache the result under the key of the bytes actually checked: the
+    file is read once here, so an edit made after its key was first computed is never
+    stored under the old content's key."""
+    if store is None or key is None:
+        return check_path(path, ruleset, display)
+    try:
+        content = read_regular_file(path)
+    except (OSError, SourceReadError):  # gone or unreadable now: report it, cache nothing
+        return check_path(path, ruleset, display)
+    result = check_path(path, ruleset, display, content)
+    store.store(_content_key(store, content, path, display, ruleset), result)
     return result
 
 

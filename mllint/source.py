@@ -115,13 +115,16 @@ def _uses_one_line_ending(raw: bytes, newline: str) -> bool:
     return newline == "\r" and b"\n" not in raw
 
 
-def read_source(path: Path, display_path: str | None = None) -> SourceFile:
+def read_source(
+    path: Path, display_path: str | None = None, raw: bytes | None = None
+) -> SourceFile:
     """Read and decode ``path`` (PEP 263 coding cookie or BOM; UTF-8 by default).
 
-    A ``.ipynb`` file is read as a notebook (``mllint.notebook.NotebookSource``).
+    A ``.ipynb`` file is read as a notebook (``mllint.notebook.NotebookSource``). With
+    ``raw``, those bytes (already read from ``path``) are decoded instead of reading again.
     """
     try:
-        raw = read_regular_file(path)
+        raw = read_regular_file(path) if raw is None else raw
     except IsADirectoryError:
         raise SourceReadError("is a directory, not a file") from None
     except FileNotFoundError:

@@ -370,3 +370,29 @@ def test_a_project_rule_that_declares_nothing_sees_every_module(tmp_path):
     assert every.needs_every_summary
     check_files(prepared.files, every, jobs=1)
     assert seen == [len(prepared.files)]  # paths_0.py and paths_1.py included
+
+
+def test_an_edit_between_hashing_and_checking_is_cached_under_the_new_content(tmp_path):
+    """The key is computed when the run starts; if the file is edited before it is checked,
+    the findings (of the new text) must not be stored under the old text's key, or a later
+    run on the old text would be served the new text's findings."""
+    from mllint.api import prepare
+    from mllint.engine import RuleSet, _cache_key, _check_and_store
+
+    root = tmp_path / "p"
+    root.mkdir()
+    script = root / "train.py"
+    script.write_text("import numpy as np\n\nnoise = np.random.rand(3)\n")
+    prepared = prepare([root], select=["ALL"], cwd=root)
+    ruleset = RuleSet(prepared.rules, prepared.settings)
+    store = ResultCache(tmp_path / "cache", "run")
+    old_key = _cache_key(store, script, "train.py", ruleset)
+    script.write_text(
+        "import numpy as np\n\nrng = np.random.default_rng(0)\nnoise = rng.random(3)\n"
+    )
+    result = _check_and_store(script, "train.py", ruleset, store, old_key)
+    new_key = _cache_key(store, script, "train.py", ruleset)
+    assert new_key != old_key
+    assert store.load(old_key) is None
+    cached = store.load(new_key)
+    assert cached is not None and cached.diagnostics == result.diagnostics
