@@ -180,6 +180,21 @@ def _use_color(args: argparse.Namespace, stream) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+def _write_output(path: Path | None, text: str) -> str | None:
+    """Write a report to ``path`` (its folder created) or to standard output; the error
+    message when the file cannot be written, else None."""
+    if path is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        return f"cannot write {path}: {error.strerror or error}"
+    return None
+
+
 def _error(message: str) -> int:
     print(f"mllint: error: {message}", file=sys.stderr)
     return EXIT_ERROR
@@ -220,17 +235,10 @@ def run_check(args: argparse.Namespace) -> int:
     if baseline_note:
         print(f"mllint: {baseline_note}", file=sys.stderr)
 
-    stream_is_file = args.output_file is not None
     text, _ = _render(args, run, result, cwd)
-    if stream_is_file:
-        try:
-            args.output_file.parent.mkdir(parents=True, exist_ok=True)
-            args.output_file.write_text(text, encoding="utf-8")
-        except OSError as error:
-            return _error(f"cannot write {args.output_file}: {error.strerror or error}")
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    problem = _write_output(args.output_file, text)
+    if problem is not None:
+        return _error(problem)
 
     for internal in result.internal_errors:
         sys.stderr.write(crash_report(internal, debug=args.debug))
@@ -488,15 +496,9 @@ def run_audit(args: argparse.Namespace) -> int:
     missing = _report_problems(run.problems)
     color = args.output_file is None and _use_color(args, sys.stdout)
     text = render(report, args.format, color=color)
-    if args.output_file is not None:
-        try:
-            args.output_file.parent.mkdir(parents=True, exist_ok=True)
-            args.output_file.write_text(text, encoding="utf-8")
-        except OSError as error:
-            return _error(f"cannot write {args.output_file}: {error.strerror or error}")
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    problem = _write_output(args.output_file, text)
+    if problem is not None:
+        return _error(problem)
     for internal in run.result.internal_errors:
         sys.stderr.write(crash_report(internal, debug=args.debug))
     if missing or run.result.internal_errors:

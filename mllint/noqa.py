@@ -87,29 +87,36 @@ def find_suppressions(text: str, *, string_rows: bool = False) -> Suppressions:
                 result.string_end_rows[row] = token.end[0]
         if token.type != tokenize.COMMENT:
             continue
-        comment = token.string
         row, column = token.start
-        file_match = _FILE_NOQA_RE.match(comment)
-        if file_match is not None:
-            if token.line.strip().startswith("#"):
-                codes = _parse_codes(file_match.group("codes"))
-                if codes is None:
-                    result.file_codes = None
-                elif result.file_codes is not None:
-                    file_codes.extend(codes)
-            continue
-        match = _NOQA_RE.search(comment)
-        if match is None:
-            continue
-        result.line_directives[row] = NoqaDirective(
-            row=row,
-            column=column + match.start() + 1,
-            end_column=column + match.end() + 1,
-            codes=_parse_codes(match.group("codes")),
-        )
+        _add_comment(result, file_codes, token.string, row, column, token.line)
     if result.file_codes is not None and file_codes:
         result.file_codes = tuple(file_codes)
     return result
+
+
+def _add_comment(
+    result: Suppressions, file_codes: list[str], comment: str, row: int, column: int, line: str
+) -> None:
+    """Record the noqa directive of one ``#`` comment starting at ``row``/``column``
+    (0-based) of ``line``: a file-level one only when the comment is the whole line."""
+    file_match = _FILE_NOQA_RE.match(comment)
+    if file_match is not None:
+        if line.strip().startswith("#"):
+            codes = _parse_codes(file_match.group("codes"))
+            if codes is None:
+                result.file_codes = None
+            elif result.file_codes is not None:
+                file_codes.extend(codes)
+        return
+    match = _NOQA_RE.search(comment)
+    if match is None:
+        return
+    result.line_directives[row] = NoqaDirective(
+        row=row,
+        column=column + match.start() + 1,
+        end_column=column + match.end() + 1,
+        codes=_parse_codes(match.group("codes")),
+    )
 
 
 _HASH_COMMENT_RE = re.compile(r"(?:^|\s)(#.*)$")
@@ -127,26 +134,7 @@ def find_comment_suppressions(text: str) -> Suppressions:
         match = _HASH_COMMENT_RE.search(line)
         if match is None:
             continue
-        comment = match.group(1)
-        column = match.start(1)
-        file_match = _FILE_NOQA_RE.match(comment)
-        if file_match is not None:
-            if line.strip().startswith("#"):
-                codes = _parse_codes(file_match.group("codes"))
-                if codes is None:
-                    result.file_codes = None
-                elif result.file_codes is not None:
-                    file_codes.extend(codes)
-            continue
-        directive = _NOQA_RE.search(comment)
-        if directive is None:
-            continue
-        result.line_directives[row] = NoqaDirective(
-            row=row,
-            column=column + directive.start() + 1,
-            end_column=column + directive.end() + 1,
-            codes=_parse_codes(directive.group("codes")),
-        )
+        _add_comment(result, file_codes, match.group(1), row, match.start(1), line)
     if result.file_codes is not None and file_codes:
         result.file_codes = tuple(file_codes)
     return result
