@@ -125,3 +125,24 @@ def _kill(proc: subprocess.Popen) -> None:
 def _tail(text: str, lines: int = 3) -> str:
     kept = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return " | ".join(kept[-lines:])
+
+
+def child_main(argv: list[str] | None, run_job, expected: type[Exception]) -> int:
+    """The child process's side of :func:`run_worker` for a job that runs a user's
+    function: read the job file, run ``run_job(job)`` and write its result (or one line
+    saying what went wrong: ``expected`` errors as they are, others with their type) to
+    the job's ``result_path`` as JSON."""
+    argv = sys.argv[1:] if argv is None else argv
+    job = json.loads(Path(argv[0]).read_text())
+    where = f"{Path(job['file']).name}:{job['function']}"
+    try:
+        result = run_job(job)
+    except expected as exc:
+        result = {"error": f"{where}: {exc}"}
+    except Exception as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        result = {"error": f"{where} failed: {type(exc).__name__}: {text}"}
+    except SystemExit as exc:
+        result = {"error": f"the module called sys.exit({exc.code})"}
+    Path(job["result_path"]).write_text(json.dumps(result, default=str))
+    return 0

@@ -16,20 +16,20 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import hashlib
-import json
 import math
 import random
 import sys
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils import _pytree as pytree
+
+from mllint.probe.runner import child_main
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 
@@ -1225,21 +1225,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    job = json.loads(Path(argv[0]).read_text())
-    result_path = Path(job["result_path"])
-    where = f"{Path(job['file']).name}:{job['function']}"
-    try:
-        result = run_job(job)
-    except SanityError as exc:
-        result = {"error": f"{where}: {exc}"}
-    except Exception as exc:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        result = {"error": f"{where} failed: {type(exc).__name__}: {text}"}
-    except SystemExit as exc:
-        result = {"error": f"the module called sys.exit({exc.code})"}
-    result_path.write_text(json.dumps(result, default=str))
-    return 0
+    return child_main(argv, run_job, SanityError)
 
 
 if __name__ == "__main__":

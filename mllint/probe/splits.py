@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mllint.probe.runner import child_main
+
 CHUNK_ROWS = 65536
 EXAMPLE_POOL = 200_000  # shared keys considered for examples
 SEP = "\x1f"
@@ -549,22 +551,7 @@ def run_callable_job(job: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Child-process entry point for `--splits FILE.py:FUNCTION` (runner.py starts it)."""
-    import json
-
-    argv = sys.argv[1:] if argv is None else argv
-    job = json.loads(Path(argv[0]).read_text())
-    where = f"{Path(job['file']).name}:{job['function']}"
-    try:
-        result = run_callable_job(job)
-    except SplitsError as exc:
-        result = {"error": f"{where}: {exc}"}
-    except Exception as exc:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        result = {"error": f"{where} failed: {type(exc).__name__}: {text}"}
-    except SystemExit as exc:
-        result = {"error": f"the module called sys.exit({exc.code})"}
-    Path(job["result_path"]).write_text(json.dumps(result, default=str))
-    return 0
+    return child_main(argv, run_callable_job, SplitsError)
 
 
 if __name__ == "__main__":
