@@ -24,6 +24,8 @@ from pathlib import Path
 
 from pathspec import GitIgnoreSpec
 
+from mllint.analysis.projectfiles import lfs_patterns
+
 #: Suffixes of data files (lower case; compound suffixes too).
 DATA_SUFFIXES = (
     ".csv", ".tsv", ".parquet", ".feather", ".arrow", ".orc", ".avro", ".jsonl", ".json",
@@ -196,13 +198,10 @@ class _LfsPatterns:
         self._specs: list[tuple[Path, Path, list[tuple[int, str, GitIgnoreSpec]]]] = []
 
     def add(self, gitattributes: Path) -> None:
-        patterns = []
-        for number, line in enumerate(_read(gitattributes).splitlines(), start=1):
-            parts = line.split()
-            if len(parts) < 2 or parts[0].startswith("#"):
-                continue
-            if "filter=lfs" in parts[1:]:
-                patterns.append((number, parts[0], GitIgnoreSpec.from_lines([parts[0]])))
+        patterns = [
+            (number, pattern, GitIgnoreSpec.from_lines([pattern]))
+            for number, pattern in lfs_patterns(_read(gitattributes))
+        ]
         if patterns:
             self.files.append(gitattributes)
             self._specs.append((gitattributes.parent, gitattributes, patterns))

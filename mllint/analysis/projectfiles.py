@@ -584,6 +584,17 @@ def _read(path: Path) -> str:
         return ""
 
 
+def lfs_patterns(gitattributes: str) -> list[tuple[int, str]]:
+    """The ``(line number, pattern)`` pairs of a ``.gitattributes`` text that hand files to
+    Git LFS (``filter=lfs``); comment lines are skipped."""
+    found = []
+    for number, line in enumerate(gitattributes.splitlines(), start=1):
+        parts = line.split()
+        if len(parts) > 1 and not parts[0].startswith("#") and "filter=lfs" in parts[1:]:
+            found.append((number, parts[0]))
+    return found
+
+
 # -- sizes on disk ---------------------------------------------------------------------
 
 
@@ -721,14 +732,13 @@ class ProjectFiles:
 
     def lfs_tracked(self, path: Path) -> bool:
         """Whether ``.gitattributes`` at the root hands ``path`` to Git LFS."""
-        patterns = []
-        for line in _read(self.root / ".gitattributes").splitlines():
-            parts = line.split()
-            if len(parts) > 1 and "filter=lfs" in parts[1:]:
-                patterns.append(parts[0])
-        if not patterns:
-            return False
-        return GitIgnoreSpec.from_lines(patterns).match_file(self.relative(path))
+        spec = self._lfs_spec
+        return spec is not None and spec.match_file(self.relative(path))
+
+    @cached_property
+    def _lfs_spec(self) -> GitIgnoreSpec | None:
+        patterns = [pattern for _, pattern in lfs_patterns(_read(self.root / ".gitattributes"))]
+        return GitIgnoreSpec.from_lines(patterns) if patterns else None
 
     @cached_property
     def _tracked(self) -> frozenset[str] | None:
