@@ -9,6 +9,7 @@ import libcst as cst
 from mllint.analysis.calls import argument
 from mllint.analysis.names import dotted_name
 from mllint.analysis.torchobjects import file_index
+from mllint.analysis.walk import calls_in
 from mllint.diagnostic import Applicability, Severity
 from mllint.rule import Rule
 
@@ -98,6 +99,8 @@ class ConvBiasBeforeBatchnorm(Rule):
             inside = [b for b in in_class if b.scope is init and isinstance(b.value, cst.Call)]
             if len(inside) == 1 and len(in_class) == 1:
                 layers[binding_name] = inside[0].value
+        if not layers:
+            return
         for conv_name, norm_name in _applied_pairs(forward):
             conv, norm = layers.get(conv_name), layers.get(norm_name)
             if conv is not None and norm is not None:
@@ -165,18 +168,14 @@ def _applied_pairs(forward: cst.FunctionDef) -> list[tuple[str, str]]:
     """(conv, norm) attribute names such that forward applies ``norm`` to ``conv``'s
     output: ``self.bn(self.conv(x))``, or ``h = self.conv(x)`` then ``h = self.bn(h)``."""
     pairs: list[tuple[str, str]] = []
-
-    class _Nested(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            outer = dotted_name(node.func)
-            if outer and outer.startswith("self.") and len(node.args) == 1:
-                inner = node.args[0].value
-                if isinstance(inner, cst.Call):
-                    name = dotted_name(inner.func)
-                    if name and name.startswith("self."):
-                        pairs.append((name, outer))
-
-    forward.visit(_Nested())
+    for node in calls_in(forward):
+        outer = dotted_name(node.func)
+        if outer and outer.startswith("self.") and len(node.args) == 1:
+            inner = node.args[0].value
+            if isinstance(inner, cst.Call):
+                name = dotted_name(inner.func)
+                if name and name.startswith("self."):
+                    pairs.append((name, outer))
     _sequential_statements(forward.body, pairs)
     return pairs
 
