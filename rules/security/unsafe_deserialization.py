@@ -141,21 +141,20 @@ class UnsafeDeserialization(Rule):
         name = self.context.call_name(node)
         if name is None:
             return
-        callee = self.context.code(node.func)
         if name in _FILE_LOADERS:
             _family, advice = _FILE_LOADERS[name]
             source = argument(node, "filepath_or_buffer" if "pandas" in name else "file", 0)
-            self._report(node, f"`{callee}(...)`", source, advice)
+            self._report(node, f"`{self.context.code(node.func)}(...)`", source, advice)
         elif name in _BYTES_LOADERS:
             data = argument(node, "data", 0)
             if data is not None and (self._reads_bytes(data) or self._downloaded(data)):
-                self._report(node, f"`{callee}(...)`", data, _PICKLE)
+                self._report(node, f"`{self.context.code(node.func)}(...)`", data, _PICKLE)
         elif name == "numpy.load":
             allow = keyword_value(node, "allow_pickle")
             if isinstance(allow, cst.Name) and allow.value == "True":
                 self._report(
                     node,
-                    f"`{callee}(..., allow_pickle=True)`",
+                    f"`{self.context.code(node.func)}(..., allow_pickle=True)`",
                     argument(node, "file", 0),
                     "save plain numeric arrays and load them with `allow_pickle=False`",
                 )
