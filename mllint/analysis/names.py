@@ -50,6 +50,11 @@ class ImportTable:
     imported_roots: set[str] = field(default_factory=set)
     #: Names bound in the file by something other than an import (def, class, assignment).
     locally_bound: set[str] = field(default_factory=set)
+    #: id(node) -> (node, its resolution): a dozen rules ask about the same calls. The
+    #: node is kept so that its id cannot be reused while the entry exists.
+    _resolved: dict[int, tuple[cst.BaseExpression, str | None]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def from_module(cls, module: cst.Module) -> ImportTable:
@@ -59,6 +64,14 @@ class ImportTable:
 
     def resolve(self, node: cst.BaseExpression) -> str | None:
         """The qualified name ``node`` refers to, or None when it is not evident."""
+        known = self._resolved.get(id(node))
+        if known is not None and known[0] is node:
+            return known[1]
+        resolved = self._resolve(node)
+        self._resolved[id(node)] = (node, resolved)
+        return resolved
+
+    def _resolve(self, node: cst.BaseExpression) -> str | None:
         dotted = dotted_name(node)
         if dotted is None:
             return None
