@@ -566,9 +566,15 @@ class ModuleSummarizer(_Summarizer):
 
     @classmethod
     def visitor_methods(cls):
-        for attr in dir(cls):
-            if attr.startswith(("visit_", "leave_")) and callable(getattr(cls, attr)):
-                yield attr
+        methods = cls.__dict__.get("_visitor_methods")
+        if methods is None:  # computed once per class, not with dir() for every file
+            methods = tuple(
+                attr
+                for attr in dir(cls)
+                if attr.startswith(("visit_", "leave_")) and callable(getattr(cls, attr))
+            )
+            cls._visitor_methods = methods
+        return iter(methods)
 
     def finish_summary(self) -> ModuleSummary:
         self.summary.header_end_line = _header_end_line(self.context)
