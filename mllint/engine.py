@@ -177,6 +177,37 @@ class _Dispatcher(cst.CSTVisitor):
         if handlers:
             self._call(handlers, original_node)
 
+    def run(self, module: cst.Module) -> None:
+        """Walk ``module`` once for every participant: the fast walk over non-token nodes,
+        or LibCST's own visit when a participant handles token nodes (``visit_Comment``)."""
+        from mllint.analysis import walk
+
+        handled = {*self.visits, *self.leaves}
+        if any(kind.__name__ in handled for kind in walk.TOKEN_TYPES):
+            module.visit(self)
+            return
+        visits: dict[type, list] = {}
+        leaves: dict[type, list] = {}
+        missing: list = []
+
+        def on_visit(node: cst.CSTNode) -> None:
+            kind = type(node)
+            handlers = visits.get(kind, missing)
+            if handlers is missing:
+                handlers = visits[kind] = self.visits.get(kind.__name__, [])
+            if handlers:
+                self._call(handlers, node)
+
+        def on_leave(node: cst.CSTNode) -> None:
+            kind = type(node)
+            handlers = leaves.get(kind, missing)
+            if handlers is missing:
+                handlers = leaves[kind] = self.leaves.get(kind.__name__, [])
+            if handlers:
+                self._call(handlers, node)
+
+        walk.walk(module, on_visit, on_leave, self.context.ancestors)
+
     # Attribute-level hooks are not used by rules; skipping them saves a lookup per field.
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
         return None
@@ -504,7 +535,7 @@ def _run_rules(
         return [], set()
     dispatcher = _Dispatcher(context, [*rules, *extra], result)
     try:
-        context.module.visit(dispatcher)
+        dispatcher.run(context.module)
     except RecursionError:
         result.internal_errors.append(
             InternalError(
