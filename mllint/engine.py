@@ -12,6 +12,7 @@ identical to a serial run because they are sorted the same way.
 from __future__ import annotations
 
 import ast
+import gc
 import itertools
 import multiprocessing
 import os
@@ -432,7 +433,25 @@ def check_source(
     project index when project rules are enabled.
 
     With ``keep_context``, the result keeps the rules' FileContext (for applying fixes).
+
+    The cyclic garbage collector is paused meanwhile: parsing allocates tens of thousands
+    of nodes, each allocation counting towards a collection that then traverses every
+    live object, for nothing (syntax trees hold no reference cycles; what the analysis
+    leaves is collected once the collector runs again). 5-15% of the time per file.
     """
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        return _check_source(source, ruleset, relative_path, keep_context=keep_context)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _check_source(
+    source: SourceFile, ruleset: RuleSet, relative_path: str, *, keep_context: bool
+) -> FileResult:
     result = FileResult(path=source.display_path, relative=relative_path)
     enabled = ruleset.enabled_rules(relative_path)
     visitor_rules = [

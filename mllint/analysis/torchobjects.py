@@ -134,19 +134,10 @@ class Binding:
     order: int
 
 
-#: The children of every node of the file indexed last: LibCST computes ``node.children``
-#: with a visitor on every access, which dominated the analysis time on large files. The
-#: entry keeps the node itself so that a reused ``id`` is never mistaken for it.
-_CHILDREN: dict[int, tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]] = {}
-
-
 def children(node: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
     """The node's non-token children in source order (``mllint.analysis.walk``), from the
     cache filled when the file was indexed."""
-    entry = _CHILDREN.get(id(node))
-    if entry is not None and entry[0] is node:
-        return entry[1]
-    return tuple(walk.children(node))
+    return tuple(walk.cached_children(node))
 
 
 class FileIndex:
@@ -172,7 +163,8 @@ class FileIndex:
     # -- building ------------------------------------------------------------------
 
     def _walk(self) -> None:
-        _CHILDREN.clear()
+        cache = walk.CHILDREN
+        cache.clear()
         counter = 0
         stack: list[tuple[cst.CSTNode, cst.CSTNode | None, _Scope, cst.ClassDef | None]] = [
             (self.module, None, None, None)
@@ -213,7 +205,7 @@ class FileIndex:
             elif kind is cst.WithItem and node.asname is not None:
                 self._bind_target(node.asname.name, None, node, scope, klass, counter)
             children = tuple(walk.children(node))
-            _CHILDREN[id(node)] = (node, children)
+            cache[id(node)] = (node, children)
             for child in reversed(children):
                 # Decorators and default values are evaluated in the enclosing scope, but
                 # treating them as inside is harmless for our questions.

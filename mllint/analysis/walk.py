@@ -113,7 +113,18 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     return found
 
 
-Handler = Callable[[cst.CSTNode], object]
+#: Children computed once per node of the file analysed last (the object index of
+#: ``torchobjects`` fills it in its own walk; the engine's walk and the analyses read it).
+#: An entry keeps the node itself so that a reused ``id`` is never mistaken for it.
+CHILDREN: dict[int, tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]] = {}
+
+
+def cached_children(node: cst.CSTNode) -> tuple[cst.CSTNode, ...] | list[cst.CSTNode]:
+    """:func:`children`, from :data:`CHILDREN` when the node is there (do not mutate)."""
+    entry = CHILDREN.get(id(node))
+    if entry is not None and entry[0] is node:
+        return entry[1]
+    return children(node)
 
 
 def walk(
@@ -140,10 +151,9 @@ def walk(
             on_visit(node)  # type: ignore[arg-type]
         ancestors.append(node)  # type: ignore[arg-type]
         push(leave)
-        kids = children(node)  # type: ignore[arg-type]
+        kids = cached_children(node)  # type: ignore[arg-type]
         if kids:
-            kids.reverse()
-            extend(kids)
+            extend(kids[::-1])
 
 
 _LEAVE = object()
