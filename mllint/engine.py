@@ -12,6 +12,7 @@ identical to a serial run because they are sorted the same way.
 from __future__ import annotations
 
 import ast
+import contextlib
 import gc
 import itertools
 import multiprocessing
@@ -358,6 +359,35 @@ def _has_long_line(source: SourceFile) -> bool:
     )
 
 
+_ORIGINAL_POST_INIT = getattr(cst.CSTNode, "__post_init__", None)
+_VALIDATE_PARSED = os.environ.get("MLLINT_VALIDATE_PARSED_NODES") == "1"
+
+
+def _skip_validation(self: cst.CSTNode) -> None:
+    return None
+
+
+@contextlib.contextmanager
+def _parsed_nodes_unvalidated():
+    """While LibCST's native parser builds a tree, skip each node's ``_validate()``.
+
+    Every node LibCST constructs checks its own invariants in ``__post_init__`` (meant for
+    trees that users build by hand); the parser only builds nodes from a parse that
+    succeeded and reports syntax errors itself, so for a parsed tree the checks can never
+    fail: skipping them saves ~15% of the parse (a test checks that trees and syntax
+    errors are the same either way). Only when ``CSTNode.__post_init__`` is still
+    LibCST's own; ``MLLINT_VALIDATE_PARSED_NODES=1`` turns this off."""
+    node_class = cst.CSTNode
+    if _VALIDATE_PARSED or node_class.__dict__.get("__post_init__") is not _ORIGINAL_POST_INIT:
+        yield
+        return
+    node_class.__post_init__ = _skip_validation  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        node_class.__post_init__ = _ORIGINAL_POST_INIT  # type: ignore[method-assign]
+
+
 def _parse(source: SourceFile) -> tuple[cst.Module | None, Diagnostic | None]:
     if _has_long_line(source) or _max_bracket_depth(source.text) > _CPYTHON_MAX_BRACKET_DEPTH:
         # Only code CPython itself can parse is worth LibCST's time (brackets inside
@@ -380,7 +410,7 @@ def _parse(source: SourceFile) -> tuple[cst.Module | None, Diagnostic | None]:
         column = index - source.line_starts[row - 1] + 1
         return None, _syntax_error(source, "SyntaxError: source contains a null byte", row, column)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _parsed_nodes_unvalidated():
             warnings.simplefilter("ignore")
             return cst.parse_module(source.text), None
     except cst.ParserSyntaxError as error:
