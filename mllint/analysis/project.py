@@ -568,12 +568,15 @@ class ModuleSummarizer(_Summarizer):
     def visitor_methods(cls):
         methods = cls.__dict__.get("_visitor_methods")
         if methods is None:  # computed once per class, not with dir() for every file
-            methods = tuple(
-                attr
-                for attr in dir(cls)
-                if attr.startswith(("visit_", "leave_")) and callable(getattr(cls, attr))
-            )
-            cls._visitor_methods = methods
+            # Only the methods written here: LibCST's visitor base defines a no-op for
+            # every node type and attribute, and dispatching those would cost a call per
+            # node.
+            methods = []
+            for attr in dir(cls):
+                method = getattr(cls, attr) if attr.startswith(("visit_", "leave_")) else None
+                if callable(method) and method is not getattr(cst.CSTVisitor, attr, None):
+                    methods.append(attr)
+            methods = cls._visitor_methods = tuple(methods)
         return iter(methods)
 
     def finish_summary(self) -> ModuleSummary:
