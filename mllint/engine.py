@@ -33,6 +33,7 @@ from mllint.cache import ResultCache
 from mllint.config import Settings
 from mllint.context import FileContext, ProjectContext
 from mllint.diagnostic import Diagnostic, Location, Severity
+from mllint.manifest import resolve as resolve_rule
 from mllint.noqa import (
     Suppressions,
     apply_suppressions,
@@ -669,6 +670,10 @@ def check_files(
                 continue
         pending.append((index, path, display, key))
     if jobs > 1 and len(pending) >= PARALLEL_THRESHOLD:
+        # Import the enabled rules once here rather than in every worker (they fork).
+        for code, rule in ruleset.rules.items():
+            if code in ruleset.settings.enabled:
+                resolve_rule(rule)
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
         # Largest files first, in small chunks: the workers finish at about the same time.
@@ -887,15 +892,16 @@ def run_project_rules(
     if keep is not None:
         keep.append(project)
     errors: list[InternalError] = []
-    for rule_class in project_rules:
-        assert issubclass(rule_class, ProjectRule)
+    for rule in project_rules:
         try:
+            rule_class = resolve_rule(rule)  # a LazyRule's module is imported here
+            assert issubclass(rule_class, ProjectRule)
             rule_class(project).check()
         except Exception as error:
             errors.append(
                 InternalError(
                     "<project>",
-                    rule_class.code,
+                    rule.code,
                     f"{type(error).__name__}: {error}",
                     traceback.format_exc(),
                 )
