@@ -184,3 +184,115 @@ def test_lazy_and_eager_registries_give_the_same_report(tmp_path, monkeypatch):
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1]
     assert json.loads(outputs[0])
+
+
+# -- the cache of LibCST's compiled dataclass methods (mllint.importcache) --------------
+
+_FINGERPRINT = textwrap.dedent(
+    """
+    import dataclasses, hashlib, json, sys
+    from pathlib import Path
+    from mllint import importcache
+    libcst = importcache.import_libcst(Path(sys.argv[1]))
+    import libcst.metadata
+    seen = []
+    for module in sorted(
+        (m for n, m in sys.modules.items() if n.split(".")[0] == "libcst"), key=lambda m: m.__name__
+    ):
+        for name, value in sorted(vars(module).items()):
+            if not (isinstance(value, type) and dataclasses.is_dataclass(value)):
+                continue
+            for method in ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__"):
+                fn = vars(value).get(method)
+                code = getattr(fn, "__code__", None)
+                if code is None:
+                    continue
+                seen.append(repr((
+                    value.__module__, value.__qualname__, method, fn.__qualname__,
+                    code.co_code, code.co_consts, code.co_names, code.co_varnames,
+                    code.co_filename, code.co_flags, code.co_freevars,
+                    repr(fn.__annotations__), repr(fn.__defaults__), repr(fn.__kwdefaults__),
+                )))
+    tree = libcst.parse_module("x = f(a, *b, key=1)  # c\\n")
+    print(json.dumps({
+        "methods": len(seen),
+        "digest": hashlib.sha256("\\n".join(seen).encode()).hexdigest(),
+        "tree": repr(tree) + tree.code,
+        "equal": tree.deep_equals(libcst.parse_module(tree.code)),
+        "shadow_left": "exec" in vars(dataclasses),
+        "cached": importcache.os.environ.get(importcache.ENV_OFF) is None,
+    }))
+    """
+)
+
+
+def _fingerprint(store: Path, *, off: bool = False) -> dict:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(store.parent)}
+    if off:
+        env["MLLINT_NO_IMPORT_CACHE"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-c", _FINGERPRINT, str(store)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_cached_dataclass_code_makes_identical_libcst_classes(tmp_path):
+    store = tmp_path / "codes.bin"
+    plain = _fingerprint(store, off=True)
+    assert not store.exists()
+    first = _fingerprint(store)  # compiles and stores
+    assert store.exists()
+    second = _fingerprint(store)  # runs the stored code
+    assert plain["methods"] > 500
+    for found in (first, second):
+        assert {k: v for k, v in found.items() if k != "cached"} == {
+            k: v for k, v in plain.items() if k != "cached"
+        }
+        assert found["equal"] and not found["shadow_left"]
+
+
+def test_the_stored_code_is_used_and_a_corrupt_store_falls_back(tmp_path):
+    from mllint import importcache
+
+    store = tmp_path / "codes.bin"
+    _fingerprint(store)
+    loaded = importcache.CodeStore(store)
+    assert len(loaded.codes) > 300
+    plain = _fingerprint(tmp_path / "unused.bin", off=True)
+    data = bytearray(store.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte: the checksum fails
+    store.write_bytes(bytes(data))
+    assert importcache.CodeStore(store).codes == {}
+    again = _fingerprint(store)
+    assert again["digest"] == plain["digest"]
+    assert len(importcache.CodeStore(store).codes) == len(loaded.codes)  # rewritten
+    store.write_bytes(b"garbage")
+    assert _fingerprint(store)["digest"] == plain["digest"]
+
+
+def test_stored_code_that_fails_falls_back_to_a_plain_import(tmp_path):
+    """Even a store whose checksum is right but whose code raises (planted, or a bug)
+    only costs a second, plain import."""
+    import hashlib
+    import marshal
+
+    from mllint import importcache
+
+    store = tmp_path / "codes.bin"
+    _fingerprint(store)
+    planted = compile("raise RuntimeError('planted')", "<string>", "exec")
+    codes = dict.fromkeys(importcache.CodeStore(store).codes, planted)
+    payload = marshal.dumps(codes)
+    store.write_bytes(
+        importcache._MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+    )
+    assert importcache.CodeStore(store).codes  # the store itself looks valid
+    plain = _fingerprint(tmp_path / "unused.bin", off=True)
+    found = _fingerprint(store)
+    assert found["digest"] == plain["digest"]
+    assert not found["shadow_left"]
