@@ -31,7 +31,6 @@ import io
 import os
 import pickle
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -273,6 +272,8 @@ class ResultCache:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
+    import tempfile  # only when writing: a warm run writes nothing
+
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:

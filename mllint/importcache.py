@@ -25,7 +25,6 @@ import hashlib
 import marshal
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 ENV_OFF = "MLLINT_NO_IMPORT_CACHE"
@@ -115,6 +114,8 @@ class CodeStore:
             payload = marshal.dumps(self.codes)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             data = _MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+            import tempfile  # only when writing
+
             handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".", suffix=".tmp")
             try:
                 with os.fdopen(handle, "wb") as stream:
