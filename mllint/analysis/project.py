@@ -567,8 +567,11 @@ class ModuleSummarizer(_Summarizer):
 
     @classmethod
     def visitor_methods(cls):
+        # Only the methods written here: LibCST's visitor base defines a no-op for every
+        # node type and attribute, and dispatching those would cost a call per node.
         for attr in dir(cls):
-            if attr.startswith(("visit_", "leave_")) and callable(getattr(cls, attr)):
+            method = getattr(cls, attr) if attr.startswith(("visit_", "leave_")) else None
+            if callable(method) and method is not getattr(cst.CSTVisitor, attr, None):
                 yield attr
 
     def finish_summary(self) -> ModuleSummary:

@@ -15,13 +15,13 @@ When candidates disagree the answer is "unknown", never a guess.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import libcst as cst
 
+from mllint.analysis import walk
 from mllint.analysis.calls import argument, keyword_value
 from mllint.analysis.names import dotted_name
 
@@ -134,53 +134,10 @@ class Binding:
     order: int
 
 
-#: The children of every node of the file indexed last: LibCST computes ``node.children``
-#: with a visitor on every access, which dominated the analysis time on large files. The
-#: entry keeps the node itself so that a reused ``id`` is never mistaken for it.
-_CHILDREN: dict[int, tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]] = {}
-
-
 def children(node: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
-    """``node.children``, from the cache filled when the file was indexed."""
-    entry = _CHILDREN.get(id(node))
-    if entry is not None and entry[0] is node:
-        return entry[1]
-    return _direct_children(node)
-
-
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _direct_children(node: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
-    """The child nodes read from the node's dataclass fields: about ten times faster than
-    LibCST's ``children`` (a visitor). The order is the fields' order, which is source
-    order except for an argument's keyword, an except clause's name and a conditional
-    expression's test; definitions, where decorators come first, use ``children``."""
-    kind = type(node)
-    if kind is cst.FunctionDef or kind is cst.ClassDef:
-        return tuple(node.children)
-    names = _FIELDS.get(kind)
-    if names is None:
-        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(node))
-    found: list[cst.CSTNode] = []
-    for name in names:
-        value = getattr(node, name)
-        value_type = type(value)
-        if value_type is tuple or value_type is list:
-            found.extend(item for item in value if _is_node_type(type(item)))
-        elif _is_node_type(value_type):
-            found.append(value)
-    return tuple(found)
-
-
-_NODE_TYPES: dict[type, bool] = {}
-
-
-def _is_node_type(kind: type) -> bool:
-    known = _NODE_TYPES.get(kind)
-    if known is None:
-        known = _NODE_TYPES[kind] = issubclass(kind, cst.CSTNode)
-    return known
+    """The node's non-token children in source order (``mllint.analysis.walk``), from the
+    cache filled when the file was indexed."""
+    return tuple(walk.cached_children(node))
 
 
 class FileIndex:
@@ -206,7 +163,8 @@ class FileIndex:
     # -- building ------------------------------------------------------------------
 
     def _walk(self) -> None:
-        _CHILDREN.clear()
+        cache = walk.CHILDREN
+        cache.clear()
         counter = 0
         stack: list[tuple[cst.CSTNode, cst.CSTNode | None, _Scope, cst.ClassDef | None]] = [
             (self.module, None, None, None)
@@ -246,8 +204,8 @@ class FileIndex:
                 self._bind_target(node.target, node.value, node, scope, klass, counter)
             elif kind is cst.WithItem and node.asname is not None:
                 self._bind_target(node.asname.name, None, node, scope, klass, counter)
-            children = _direct_children(node)
-            _CHILDREN[id(node)] = (node, children)
+            children = tuple(walk.children(node))
+            cache[id(node)] = (node, children)
             for child in reversed(children):
                 # Decorators and default values are evaluated in the enclosing scope, but
                 # treating them as inside is harmless for our questions.
