@@ -13,6 +13,10 @@ import pytest
 from mllint import manifest
 from mllint.rule import all_rules
 
+from .conftest import REPO
+
+FIXTURES = REPO / "fixtures"
+
 #: Prints, after running ``mllint`` with the given arguments, which rule modules and
 #: whether LibCST were imported.
 _PROBE = textwrap.dedent(
@@ -104,7 +108,12 @@ def test_the_manifest_is_not_used_when_the_rule_pack_differs(tmp_path):
 
 
 def test_a_declared_plugin_is_seen_without_importlib_metadata(tmp_path, monkeypatch):
-    assert not manifest.plugins_declared()  # this environment has no rule plugin
+    from importlib.metadata import entry_points
+
+    # Never False where importlib.metadata finds a plugin (then every rule is imported).
+    assert manifest.plugins_declared() or not entry_points(group=manifest.PLUGIN_GROUP)
+    if manifest.plugins_declared():
+        pytest.skip("a rule plugin is installed in this environment")
     dist = tmp_path / "acme_rules-1.0.dist-info"
     dist.mkdir()
     (dist / "entry_points.txt").write_text("[console_scripts]\nx = y\n")
@@ -296,3 +305,28 @@ def test_stored_code_that_fails_falls_back_to_a_plain_import(tmp_path):
     found = _fingerprint(store)
     assert found["digest"] == plain["digest"]
     assert not found["shadow_left"]
+
+
+def test_a_declared_plugin_makes_every_rule_a_class(monkeypatch):
+    monkeypatch.setattr(manifest, "plugins_declared", lambda group=manifest.PLUGIN_GROUP: True)
+    rules = manifest.available_rules()
+    assert rules and not any(isinstance(rule, manifest.LazyRule) for rule in rules.values())
+
+
+@pytest.mark.parametrize("folder", ["ML002", "ML101", "ML201", "ML501", "ML703", "ML901"])
+def test_lazy_rules_give_the_fixtures_the_same_findings(folder, monkeypatch):
+    """The whole pipeline (configuration, pre-scan, dispatch, project rules, noqa and
+    ML002) sees the same rules through the manifest as through the classes."""
+    from mllint import api
+
+    project = FIXTURES / folder
+    eager = api.lint_paths([project], select=["ALL"], cwd=project, jobs=1)
+    data = manifest.load_manifest()
+    assert data is not None
+    lazy_rules = {entry["code"]: manifest.LazyRule(entry) for entry in data["rules"]}
+    monkeypatch.setattr(api, "available_rules", lambda: dict(lazy_rules))
+    lazy = api.lint_paths([project], select=["ALL"], cwd=project, jobs=1)
+    assert all(isinstance(rule, manifest.LazyRule) for rule in lazy.rules.values())
+    assert lazy.result.diagnostics == eager.result.diagnostics
+    assert lazy.result.internal_errors == eager.result.internal_errors == []
+    assert eager.result.diagnostics  # the fixtures have findings
