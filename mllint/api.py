@@ -8,7 +8,8 @@ from pathlib import Path
 from mllint.config import Options, Settings, load_settings
 from mllint.discovery import discover
 from mllint.engine import RuleSet, RunResult, check_files, with_display_paths
-from mllint.rule import Rule, all_rules
+from mllint.manifest import available_rules
+from mllint.rule import Rule
 
 
 @dataclass
@@ -47,8 +48,9 @@ def prepare(
     cwd: Path | None = None,
 ) -> Prepared:
     """Load the rules, read the configuration and discover the files, as ``check`` does;
-    raises ``ConfigError`` on bad configuration."""
-    rules = all_rules()
+    raises ``ConfigError`` on bad configuration. Built-in rules come from the rule
+    manifest (:mod:`mllint.manifest`): a rule's module is imported when it is needed."""
+    rules = available_rules()
     options = Options(select=select, extend_select=extend_select or [], ignore=ignore or [])
     settings = load_settings(rules, paths, options, config_file)
     discovery = discover(paths, settings, force_exclude=force_exclude)

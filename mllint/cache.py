@@ -31,14 +31,13 @@ import io
 import os
 import pickle
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from mllint import __version__
 
 #: The layout of entries; bump it when their format changes.
-FORMAT = "1"
+FORMAT = "2"
 _MAGIC = b"MLLINT-CACHE " + FORMAT.encode() + b"\n"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 _TOUCH_AFTER_S = 24 * 3600
@@ -66,29 +65,51 @@ def _max_bytes() -> int:
         return DEFAULT_MAX_BYTES
 
 
-def _code_identity(rules: dict) -> list:
-    """What identifies the code that produces results: rule classes, and the size and mtime
-    of the engine's, the analysis' and the rules' source files."""
+def _libcst_version() -> str:
+    """LibCST's version, read from its ``_version.py`` without importing LibCST (0.3 s)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("libcst")
+        origin = spec.origin if spec is not None else None
+        if origin:
+            text = Path(origin).with_name("_version.py").read_text(encoding="utf-8")
+            return hashlib.sha256(text.encode()).hexdigest()
+    except (OSError, ImportError, ValueError):
+        pass
     import libcst
+
+    return str(getattr(libcst, "__version__", "?"))
+
+
+def _code_identity(rules: dict) -> list:
+    """What identifies the code that produces results: the rules (code, module, class,
+    scope), and the size and mtime of the engine's, the analysis', the reporters' and the
+    whole rule pack's source files (and of any plugin rule's module), so that an edited
+    rule or engine in a development install invalidates the cache. Nothing is imported:
+    built-in rules may be :class:`mllint.manifest.LazyRule` entries."""
+    from mllint.manifest import origin, pack_files
 
     folders: set[str] = set()
     files: set[str] = set()
     package = Path(__file__).resolve().parent
     folders.update({str(package), str(package / "analysis"), str(package / "report")})
-    identity: list = [__version__, getattr(libcst, "__version__", "?"), sys.version_info[:3]]
+    identity: list = [__version__, _libcst_version(), sys.version_info[:3]]
     for code, rule in sorted(rules.items()):
-        identity.append((code, rule.__module__, rule.__qualname__, rule.scope))
-        module = sys.modules.get(rule.__module__)
+        module_name, qualname = origin(rule)
+        identity.append((code, module_name, qualname, rule.scope))
+        module = sys.modules.get(module_name)
         path = getattr(module, "__file__", None)
         if path:
             files.add(os.path.realpath(path))
+    files.update(os.path.realpath(path) for path in pack_files())
     for folder in sorted(folders):
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
             continue
         for entry in entries:
-            if entry.name.endswith(".py"):
+            if entry.name.endswith((".py", ".json")):
                 files.add(os.path.realpath(entry.path))
     for path in sorted(files):
         try:
@@ -251,6 +272,8 @@ class ResultCache:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
+    import tempfile  # only when writing: a warm run writes nothing
+
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:

@@ -63,7 +63,10 @@ def main(root: Path) -> int:
     reference = root / "docs" / "rules.md"
     reference.parent.mkdir(exist_ok=True)
     reference.write_text(rules_reference_markdown(rules), encoding="utf-8")
-    print(f"updated {readme} and {reference}")
+    from mllint.manifest import MANIFEST_PATH, write_manifest
+
+    write_manifest(rules)
+    print(f"updated {readme}, {reference} and {MANIFEST_PATH}")
     return 0
 
 

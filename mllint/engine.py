@@ -15,7 +15,6 @@ import ast
 import contextlib
 import gc
 import itertools
-import multiprocessing
 import os
 import queue
 import re
@@ -24,7 +23,6 @@ import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -36,6 +34,7 @@ from mllint.cache import ResultCache
 from mllint.config import Settings
 from mllint.context import FileContext, ProjectContext
 from mllint.diagnostic import Diagnostic, Location, Severity
+from mllint.manifest import resolve as resolve_rule
 from mllint.noqa import (
     Suppressions,
     apply_suppressions,
@@ -791,6 +790,13 @@ def check_files(
                 continue
         pending.append((index, path, display, key))
     if jobs > 1 and len(pending) >= PARALLEL_THRESHOLD:
+        # Import the enabled rules once here rather than in every worker (they fork).
+        for code, rule in ruleset.rules.items():
+            if code in ruleset.settings.enabled:
+                resolve_rule(rule)
+        import multiprocessing  # here: a run that checks nothing new never starts a pool
+        from concurrent.futures import ProcessPoolExecutor
+
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
         # Largest files first, in small chunks: the workers finish at about the same time.
@@ -894,25 +900,35 @@ _CONTEXT_ROUNDS = 20
 
 
 def _module_files(
-    name: str, importer: Path, root: Path, is_file: Callable[[Path], bool] = Path.is_file
+    name: str,
+    importer: Path,
+    root: Path,
+    is_file: Callable[[str], bool] = os.path.isfile,
+    search_bases: dict[Path, list[str]] | None = None,
 ) -> list[Path]:
-    """Files that ``import name`` (or ``from name import ...``) may load, under ``root``."""
+    """Files that ``import name`` (or ``from name import ...``) may load, under ``root``.
+    ``search_bases`` remembers the folders searched for absolute imports, per folder of
+    an importer (a warm run asks for every import of every file)."""
     level = len(name) - len(name.lstrip("."))
     parts = [part for part in name.lstrip(".").split(".") if part]
     if level:
-        bases = [importer.parent.parents[level - 2] if level > 1 else importer.parent]
+        bases = [os.fspath(importer.parent.parents[level - 2] if level > 1 else importer.parent)]
+    elif search_bases is not None and importer.parent in search_bases:
+        bases = search_bases[importer.parent]
     else:
         # sys.path[0] is the script's folder; packages sit at the root or below src/.
-        bases = [importer.parent, *importer.parent.parents]
-        bases = [base for base in bases if base == root or root in base.parents]
-        bases.append(root / "src")
+        folders = [importer.parent, *importer.parent.parents]
+        bases = [os.fspath(b) for b in folders if b == root or root in b.parents]
+        bases.append(os.fspath(root / "src"))
+        if search_bases is not None:
+            search_bases[importer.parent] = bases
     found = []
     for base in bases:
         for end in range(len(parts), 0, -1):  # `a.b.f`: the module may be a.b, f a name in it
-            stem = base.joinpath(*parts[:end])
-            for candidate in (stem.with_suffix(".py"), stem / "__init__.py"):
+            stem = os.path.join(base, *parts[:end])
+            for candidate in (stem + ".py", os.path.join(stem, "__init__.py")):
                 if is_file(candidate):
-                    found.append(candidate)
+                    found.append(Path(candidate))
             if found:
                 return found
     return found
@@ -925,26 +941,28 @@ def _context_results(
     (pre-commit passes only the staged files): whole-program rules must still see a seeding
     helper in an unstaged ``utils/repro.py``. Their own findings are not reported."""
     root = ruleset.settings.root
-    seen = {Path(os.path.realpath(result.path)) for result in results}  # loops too
+    real = {result.path: Path(os.path.realpath(result.path)) for result in results}
+    seen = set(real.values())  # loops too
     context: list[FileResult] = []
     pending = [result for result in results if result.summary is not None]
     # Many files import the same names from the same folder: probe the file system once.
-    probed: dict[Path, bool] = {}
+    probed: dict[str, bool] = {}
     located: dict[tuple[str, Path], list[Path]] = {}
+    search_bases: dict[Path, list[str]] = {}
 
-    def is_file(path: Path) -> bool:
+    def is_file(path: str) -> bool:
         if path not in probed:
-            probed[path] = path.is_file()
+            probed[path] = os.path.isfile(path)
         return probed[path]
 
     for _ in range(_CONTEXT_ROUNDS):
         wanted: dict[Path, None] = {}
         for result in pending:
-            importer = Path(result.path).resolve()
+            importer = real.get(result.path) or Path(result.path).resolve()
             for name in dict.fromkeys(_imported_names(result.summary)):
                 where = (name, importer.parent)
                 if where not in located:
-                    located[where] = _module_files(name, importer, root, is_file)
+                    located[where] = _module_files(name, importer, root, is_file, search_bases)
                 for path in located[where]:
                     if path in seen:
                         continue
@@ -1009,15 +1027,16 @@ def run_project_rules(
     if keep is not None:
         keep.append(project)
     errors: list[InternalError] = []
-    for rule_class in project_rules:
-        assert issubclass(rule_class, ProjectRule)
+    for rule in project_rules:
         try:
+            rule_class = resolve_rule(rule)  # a LazyRule's module is imported here
+            assert issubclass(rule_class, ProjectRule)
             rule_class(project).check()
         except Exception as error:
             errors.append(
                 InternalError(
                     "<project>",
-                    rule_class.code,
+                    rule.code,
                     f"{type(error).__name__}: {error}",
                     traceback.format_exc(),
                 )

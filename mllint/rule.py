@@ -10,7 +10,6 @@ its documentation, in ruff's shape (``## What it does``, ``## Why is this bad?``
 from __future__ import annotations
 
 import importlib
-import inspect
 import pkgutil
 import re
 import textwrap
@@ -18,12 +17,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, ClassVar
 
-import libcst as cst
-
 from mllint import PROJECT_URL
 from mllint.diagnostic import Applicability, Fix, Severity
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from mllint.context import FileContext
 
 #: Categories and their code prefixes (DESIGN §2). A category name is a valid selector.
@@ -221,9 +220,12 @@ def _register(cls: type[Rule]) -> None:
             raise RuleDefinitionError(f"{where}: name {name!r} is already used by {other.code}")
     if not cls.sections().get("what it does"):
         raise RuleDefinitionError(f"{where}: the docstring needs a '## What it does' section")
-    for attr in cls.visitor_methods():
+    visitors = list(cls.visitor_methods())
+    if visitors:  # imported here: the rule manifest's users never need LibCST
+        import libcst as cst
+    for attr in visitors:
         node_name = attr.split("_", 1)[1]
-        if not inspect.isclass(getattr(cst, node_name, None)):
+        if not isinstance(getattr(cst, node_name, None), type):
             raise RuleDefinitionError(f"{where}: {attr} names no LibCST node class")
     _REGISTRY[code] = cls
 
@@ -259,7 +261,7 @@ def _load_plugins() -> None:
     for entry in entry_points(group="mllint.rules"):
         try:
             loaded = entry.load()
-            if callable(loaded) and not (inspect.isclass(loaded) and issubclass(loaded, Rule)):
+            if callable(loaded) and not (isinstance(loaded, type) and issubclass(loaded, Rule)):
                 loaded()
         except RuleDefinitionError:
             raise

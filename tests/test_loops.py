@@ -167,3 +167,59 @@ def test_analysis_is_computed_once_per_file():
     assert context.cached("k", lambda: calls.append(1) or 42) == 42
     assert context.cached("k", lambda: calls.append(1) or 43) == 42
     assert calls == [1]
+
+
+def _helpers_calling_each_other(count: int, no_grad_entry: bool) -> str:
+    """A trainer-like class whose helpers call each other (as in transformers'
+    trainer.py), with an evaluation loop reached only through them."""
+    lines = ["import torch", "", "class Trainer:"]
+    for index in range(count):
+        calls = [f"self.step_{(index + k) % count}()" for k in (1, 2, 3)]
+        lines += [f"    def step_{index}(self):", *[f"        {call}" for call in calls]]
+        lines.append("        self.evaluate()")
+    lines += [
+        "    def evaluate(self):",
+        "        self.model.eval()",
+        "        for x, y in self.val_loader:",
+        "            self.model(x)",
+        "    def run(self):",
+    ]
+    if no_grad_entry:
+        lines += ["        with torch.no_grad():", "            self.evaluate()"]
+    else:
+        lines += ["        self.evaluate()"]
+    return "\n".join(lines) + "\n"
+
+
+def test_no_grad_through_helpers_that_call_each_other_is_decided_quickly():
+    """Helpers that call each other in cycles once made the no-grad question explore every
+    caller chain (minutes on transformers' trainer.py). The answer: not every caller
+    disables gradients, so the block is not under no_grad."""
+    for no_grad_entry in (False, True):
+        context = context_for(_helpers_calling_each_other(40, no_grad_entry))
+        blocks = {(b.kind, b.label): b for b in find_eval_blocks(context)}
+        block = blocks[("function", "evaluate()")]
+        assert block.eval_mode
+        assert not block.no_grad
+
+
+def test_no_grad_through_a_single_caller_chain():
+    context = context_for(
+        """
+        import torch
+
+        def evaluate(model, loader):
+            model.eval()
+            for x, y in loader:
+                model(x)
+
+        def validate(model, loader):
+            return evaluate(model, loader)
+
+        def main(model, loader):
+            with torch.no_grad():
+                validate(model, loader)
+        """
+    )
+    blocks = {(b.kind, b.label): b for b in find_eval_blocks(context)}
+    assert blocks[("function", "evaluate()")].no_grad

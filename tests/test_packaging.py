@@ -57,6 +57,7 @@ def test_wheel_ships_rules_inside_mllint(wheel):
     assert top_level == {"mllint"}
     assert "mllint/rules/security/torch_load_unsafe.py" in names
     assert "mllint/rules/training/forward_called_directly.py" in names
+    assert "mllint/rule_manifest.json" in names  # the rules' metadata (mllint/manifest.py)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "mllint = mllint.cli:main" in text

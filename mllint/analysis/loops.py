@@ -451,6 +451,8 @@ class LoopAnalysis:
         self.context = context
         self.index: FileIndex = file_index(context)
         self._loop_events: dict[int, _Walker] = {}
+        self._no_grad_memo: dict[int, bool] = {}
+        self._call_sites_memo: dict[int, list[cst.Call]] = {}
         self.training_loops: list[TrainingLoop] = self._find_training_loops()
         self.eval_blocks: list[EvalBlock] = self._find_eval_blocks()
 
@@ -816,6 +818,21 @@ class LoopAnalysis:
         return False
 
     def _no_grad(self, call: cst.Call) -> bool:
+        """Gradients are off where ``call`` runs: a ``no_grad`` block or decorator, grad
+        disabled earlier in its scope, or every call of its function is itself in such a
+        place. Memoised per call, and a call met again while its answer is being worked
+        out (functions that call each other) counts as not proven: without this, the
+        caller chains of a 5,000-line module (transformers' trainer.py) were explored
+        exponentially, for minutes."""
+        memo = self._no_grad_memo
+        key = id(call)
+        if key in memo:
+            return memo[key]
+        memo[key] = False
+        memo[key] = answer = self._no_grad_uncached(call)
+        return answer
+
+    def _no_grad_uncached(self, call: cst.Call) -> bool:
         for ancestor in self.index.ancestors(call):
             if isinstance(ancestor, cst.With) and any(
                 self._is_no_grad(item.item) for item in ancestor.items
@@ -874,6 +891,12 @@ class LoopAnalysis:
         return True
 
     def _call_sites(self, function: cst.FunctionDef) -> list[cst.Call]:
+        known = self._call_sites_memo.get(id(function))
+        if known is None:
+            known = self._call_sites_memo[id(function)] = self._find_call_sites(function)
+        return known
+
+    def _find_call_sites(self, function: cst.FunctionDef) -> list[cst.Call]:
         name = function.name.value
         sites = []
         for call in self.index.calls:

@@ -115,8 +115,9 @@ class ModuleSummary:
 
     @property
     def is_test(self) -> bool:
-        name = PurePosixPath(self.relative).name
-        parts = PurePosixPath(self.relative).parts
+        # String operations, not PurePosixPath: asked for every module by every rule.
+        parts = [part for part in self.relative.split("/") if part and part != "."]
+        name = parts[-1] if parts else ""
         return (
             name.startswith("test_")
             or name.endswith("_test.py")
@@ -724,6 +725,7 @@ class ProjectIndex:
             for name in names:
                 self._by_name.setdefault(name, []).append(module)
         self._imported: set[str] = set()
+        self._entry_points: list[ModuleSummary] | None = None
         for module in self.modules:
             for function in module.functions.values():
                 for event in function.events:
@@ -777,7 +779,9 @@ class ProjectIndex:
         return module.top_level_work and module.relative not in self._imported
 
     def entry_points(self) -> list[ModuleSummary]:
-        return [module for module in self.modules if self.is_entry_point(module)]
+        if self._entry_points is None:  # many rules ask; the index does not change
+            self._entry_points = [module for module in self.modules if self.is_entry_point(module)]
+        return list(self._entry_points)
 
     # -- calls --------------------------------------------------------------------
 

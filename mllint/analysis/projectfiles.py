@@ -117,6 +117,14 @@ def project_root_of(path: Path, fallback: Path | None = None) -> Path:
 
 def module_file(project, module) -> Path:
     """The absolute path of a module of the project index (a ``ModuleSummary``)."""
+    found = _cached(project, "projectfiles.module_files", dict)
+    key = (module.relative, module.path)
+    if key not in found:
+        found[key] = _module_file(project, module)
+    return found[key]
+
+
+def _module_file(project, module) -> Path:
     relative = PurePosixPath(module.relative)
     root = _settings_root(project)
     if not relative.is_absolute() and root is not None:

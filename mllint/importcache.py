@@ -1,0 +1,176 @@
+"""A faster import of LibCST: the methods ``dataclasses`` generates for its nodes, compiled once.
+
+LibCST defines about 270 frozen dataclasses. For each, ``dataclasses`` writes the source of
+``__init__``, ``__repr__``, ``__eq__``, ... and compiles it with ``exec``: about two thirds
+of the 0.3 s that ``import libcst`` takes. That source is the same on every run, so
+:func:`import_libcst` keeps the compiled code objects in a file in the user's cache folder
+(``$XDG_CACHE_HOME/mllint`` or ``~/.cache/mllint``; never in a project's folder: whoever
+can write that file chooses code that mllint runs, as with ``__pycache__``) and, for the
+duration of ``import libcst`` only, shadows ``exec`` in the ``dataclasses`` module with a
+function that looks the source up by its SHA-256 and runs the stored code object, or
+compiles and runs it exactly as ``exec`` would and remembers it.
+
+Safety: the stored code is what ``compile`` makes of the same source text (its hash is
+the key), so the classes come out identical; the file is named after the Python version,
+its bytecode magic number and LibCST's version, checked by a SHA-256 of its content, and
+written atomically; a missing, corrupt or unreadable file, or any error while importing
+with the shadow in place, falls back to a plain ``import libcst``. ``dataclasses`` is
+restored in a ``finally``. ``MLLINT_NO_IMPORT_CACHE=1`` turns all of this off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+import sys
+from pathlib import Path
+
+ENV_OFF = "MLLINT_NO_IMPORT_CACHE"
+_MAGIC = b"MLLINT-DATACLASS-CODE 1\n"
+_DIGEST = 32
+
+
+def cache_folder() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "mllint"
+
+
+def _libcst_tag() -> str | None:
+    """What the stored code depends on besides its source: Python's bytecode and LibCST's
+    version (read without importing it)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("libcst")
+    if spec is None or not spec.origin:
+        return None
+    version = Path(spec.origin).with_name("_version.py").read_bytes()
+    parts = (
+        sys.version,
+        sys.implementation.cache_tag,
+        importlib.util.MAGIC_NUMBER.hex(),
+        sys.flags.optimize,
+        hashlib.sha256(version).hexdigest(),
+        spec.origin,
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
+
+
+class CodeStore:
+    """Compiled dataclass methods by the SHA-256 of their source."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.codes: dict[bytes, object] = {}
+        self.added = 0
+        self.hits = 0
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return
+        try:
+            header = len(_MAGIC) + 64 + 1
+            if not data.startswith(_MAGIC) or data[header - 1 : header] != b"\n":
+                return
+            payload = data[header:]
+            if hashlib.sha256(payload).hexdigest().encode() != data[len(_MAGIC) : header - 1]:
+                return
+            codes = marshal.loads(payload)
+        except Exception:  # a corrupt file: compile everything again
+            return
+        if isinstance(codes, dict):
+            self.codes = {
+                key: code
+                for key, code in codes.items()
+                if isinstance(key, bytes) and len(key) == _DIGEST and _is_code(code)
+            }
+
+    def exec(self, source, globals=None, locals=None, /, **kwargs):
+        """``exec`` for ``dataclasses``: run the stored code of ``source`` if known."""
+        if globals is None:  # as exec does: the caller's namespaces
+            frame = sys._getframe(1)
+            globals = frame.f_globals
+            if locals is None:
+                locals = frame.f_locals
+        if not isinstance(source, str) or kwargs:
+            return exec(source, globals, locals, **kwargs)
+        key = hashlib.sha256(source.encode("utf-8", "surrogatepass")).digest()
+        code = self.codes.get(key)
+        if code is None:
+            # As exec compiles a string: file "<string>", no inherited __future__ flags
+            # (the dataclasses module has none; see _usable).
+            code = compile(source, "<string>", "exec", dont_inherit=True)
+            self.codes[key] = code
+            self.added += 1
+        else:
+            self.hits += 1
+        return exec(code, globals, locals)
+
+    def save(self) -> None:
+        if not self.added:
+            return
+        with contextlib.suppress(Exception):  # a read-only home must not fail the run
+            payload = marshal.dumps(self.codes)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            data = _MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+            import tempfile  # only when writing
+
+            handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".", suffix=".tmp")
+            try:
+                with os.fdopen(handle, "wb") as stream:
+                    stream.write(data)
+                os.replace(temporary, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.remove(temporary)
+                raise
+
+
+def _is_code(value: object) -> bool:
+    return type(value).__name__ == "code"
+
+
+def _usable(dataclasses_module) -> bool:
+    """Only when ``dataclasses`` calls ``exec`` as a builtin from a module without
+    ``__future__`` imports (what the stored code was compiled for)."""
+    import __future__
+
+    return "exec" not in vars(dataclasses_module) and not any(
+        isinstance(value, __future__._Feature) for value in vars(dataclasses_module).values()
+    )
+
+
+def import_libcst(store_path: Path | None = None):
+    """``import libcst``, with the dataclass code cache unless it is off or unusable."""
+    if "libcst" in sys.modules or os.environ.get(ENV_OFF):
+        import libcst
+
+        return libcst
+    try:
+        import dataclasses
+
+        tag = _libcst_tag()
+        if tag is None or not _usable(dataclasses):
+            raise LookupError("no cache for this LibCST")
+        store = CodeStore(store_path or cache_folder() / f"libcst-dataclasses-{tag}.bin")
+    except Exception:
+        import libcst
+
+        return libcst
+    dataclasses.exec = store.exec  # type: ignore[attr-defined]
+    try:
+        import libcst
+        import libcst.metadata  # mllint.context needs it too
+    except Exception:
+        # Whatever went wrong, a plain import decides (and raises if LibCST is broken).
+        vars(dataclasses).pop("exec", None)
+        for name in [name for name in sys.modules if name.split(".")[0] == "libcst"]:
+            del sys.modules[name]
+        import libcst
+
+        return libcst
+    finally:
+        vars(dataclasses).pop("exec", None)
+    store.save()
+    return libcst

@@ -1,0 +1,332 @@
+"""Start-up: the rule manifest is current, and runs import only the rules they need."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mllint import manifest
+from mllint.rule import all_rules
+
+from .conftest import REPO
+
+FIXTURES = REPO / "fixtures"
+
+#: Prints, after running ``mllint`` with the given arguments, which rule modules and
+#: whether LibCST were imported.
+_PROBE = textwrap.dedent(
+    """
+    import json, sys
+    from mllint.cli import main
+    try:
+        status = main(sys.argv[1:])
+    except SystemExit as exit:
+        status = exit.code
+    print(json.dumps({
+        "status": status,
+        "rules": sorted(m for m in sys.modules if m.startswith("mllint.rules.")),
+        "libcst": "libcst" in sys.modules,
+    }))
+    """
+)
+
+
+def _probe(args: list[str], cwd: Path, cache: Path | None = None) -> dict:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd)}
+    if cache is not None:
+        env["MLLINT_CACHE_DIR"] = str(cache)
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        check=False,
+    )
+    lines = done.stdout.strip().splitlines()
+    assert lines, done.stderr
+    return json.loads(lines[-1])
+
+
+def _rule_modules(scope: str | None = None) -> set[str]:
+    return {
+        rule.__module__
+        for rule in all_rules(plugins=False).values()
+        if rule.__module__.startswith("mllint.rules.") and scope in (None, rule.scope)
+    }
+
+
+def test_rule_manifest_is_current():
+    text = manifest.MANIFEST_PATH.read_text(encoding="utf-8")
+    assert text == manifest.manifest_text(all_rules(plugins=False)), (
+        "mllint/rule_manifest.json is stale: run `python -m mllint.docs`"
+    )
+
+
+def test_lazy_rules_answer_like_the_rule_classes():
+    data = manifest.load_manifest()
+    assert data is not None
+    rules = all_rules(plugins=False)
+    assert [entry["code"] for entry in data["rules"]] == list(rules)
+    for entry in data["rules"]:
+        lazy, real = manifest.LazyRule(entry), rules[entry["code"]]
+        assert lazy.metadata() == real.metadata()
+        assert list(lazy.visitor_methods()) == sorted(real.visitor_methods())
+        for attribute in ("severity", "enabled_by_default", "fixable", "requires_imports"):
+            assert getattr(lazy, attribute) == getattr(real, attribute), attribute
+        assert (lazy.scope, lazy.tags, lazy.security_severity) == (
+            real.scope,
+            real.tags,
+            real.security_severity,
+        )
+        assert lazy.summaries == getattr(real, "summaries", "all")
+        assert lazy.load() is real
+        assert lazy.documentation() == real.documentation()  # read from the class
+
+
+def test_a_stale_manifest_is_an_error_when_its_rule_is_loaded():
+    data = manifest.load_manifest()
+    assert data is not None
+    entry = dict(data["rules"][-1], enabled_by_default=not data["rules"][-1]["enabled_by_default"])
+    with pytest.raises(Exception, match="stale"):
+        manifest.LazyRule(entry).load()
+
+
+def test_the_manifest_is_not_used_when_the_rule_pack_differs(tmp_path):
+    data = json.loads(manifest.MANIFEST_PATH.read_text(encoding="utf-8"))
+    data["modules"] = data["modules"][:-1]  # as if a rule module had been added since
+    stale = tmp_path / "rule_manifest.json"
+    stale.write_text(json.dumps(data))
+    assert manifest.load_manifest(stale) is None
+    stale.write_text("{not json")
+    assert manifest.load_manifest(stale) is None
+
+
+def test_a_declared_plugin_is_seen_without_importlib_metadata(tmp_path, monkeypatch):
+    from importlib.metadata import entry_points
+
+    # Never False where importlib.metadata finds a plugin (then every rule is imported).
+    assert manifest.plugins_declared() or not entry_points(group=manifest.PLUGIN_GROUP)
+    if manifest.plugins_declared():
+        pytest.skip("a rule plugin is installed in this environment")
+    dist = tmp_path / "acme_rules-1.0.dist-info"
+    dist.mkdir()
+    (dist / "entry_points.txt").write_text("[console_scripts]\nx = y\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert not manifest.plugins_declared()
+    (dist / "entry_points.txt").write_text("[mllint.rules]\nacme = acme_rules\n")
+    assert manifest.plugins_declared()
+
+
+def test_version_imports_neither_libcst_nor_a_rule(tmp_path):
+    found = _probe(["--version"], tmp_path)
+    assert found == {"status": 0, "rules": [], "libcst": False}
+
+
+def test_non_ml_files_import_no_file_rule(tmp_path):
+    """No file rule applies to a file importing no ML library: none is imported (the
+    whole-program rules, about the project around the file, still run)."""
+    (tmp_path / "util.py").write_text("import os\n\n\ndef here():\n    return os.getcwd()\n")
+    found = _probe(["check", "--no-cache", "--select", "ALL", "util.py"], tmp_path)
+    assert found["status"] == 0
+    assert set(found["rules"]) & _rule_modules("file") == set()
+    found = _probe(["check", "--no-cache", "--select", "ML2,ML5,ML7", "util.py"], tmp_path)
+    assert found == {"status": 0, "rules": [], "libcst": found["libcst"]}
+
+
+MLLINT = [sys.executable, "-m", "mllint", "check"]
+ML_SCRIPT = """\
+import torch
+import torch.nn as nn
+
+model = nn.Linear(4, 2)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for step in range(10):
+    loss = model(torch.randn(8, 4)).sum()
+    loss.backward()
+    optimizer.step()
+torch.save(model, "model.pt")
+"""
+
+
+def test_a_warm_run_imports_only_the_project_rules(tmp_path):
+    """Every file's results come from the cache: no file rule is imported; the whole-program
+    rules run again over the cached summaries (they read files beside the code, which the
+    cache does not cover), so those are."""
+    (tmp_path / "train.py").write_text(ML_SCRIPT)
+    cache = tmp_path / "cache"
+    cold = _probe(["check", "--select", "ALL", "train.py"], tmp_path, cache)
+    assert cold["status"] == 1
+    assert set(cold["rules"]) >= _rule_modules("file") & {
+        "mllint.rules.training.zero_grad_missing",
+        "mllint.rules.checkpointing.save_whole_module",
+    }
+    warm = _probe(["check", "--select", "ALL", "train.py"], tmp_path, cache)
+    assert warm["status"] == 1
+    assert set(warm["rules"]) & _rule_modules("file") == set()
+    assert _rule_modules("project") <= set(warm["rules"])
+    # Without whole-program rules, a warm run imports no rule at all.
+    _probe(["check", "--select", "ML5,ML7", "train.py"], tmp_path, cache)
+    files_only = _probe(["check", "--select", "ML5,ML7", "train.py"], tmp_path, cache)
+    assert files_only["rules"] == []
+
+
+def test_lazy_and_eager_registries_give_the_same_report(tmp_path, monkeypatch):
+    (tmp_path / "train.py").write_text(ML_SCRIPT)
+    outputs = []
+    for no_manifest in ("", "1"):
+        env = {"MLLINT_NO_RULE_MANIFEST": no_manifest} if no_manifest else {}
+        done = subprocess.run(
+            [*MLLINT, "--select", "ALL", "--no-cache", "--output-format", "json", "train.py"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={"PATH": "/usr/bin:/bin", **env},
+            check=False,
+        )
+        assert done.returncode == 1, done.stderr
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0])
+
+
+# -- the cache of LibCST's compiled dataclass methods (mllint.importcache) --------------
+
+_FINGERPRINT = textwrap.dedent(
+    """
+    import dataclasses, hashlib, json, sys
+    from pathlib import Path
+    from mllint import importcache
+    libcst = importcache.import_libcst(Path(sys.argv[1]))
+    import libcst.metadata
+    seen = []
+    for module in sorted(
+        (m for n, m in sys.modules.items() if n.split(".")[0] == "libcst"), key=lambda m: m.__name__
+    ):
+        for name, value in sorted(vars(module).items()):
+            if not (isinstance(value, type) and dataclasses.is_dataclass(value)):
+                continue
+            for method in ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__"):
+                fn = vars(value).get(method)
+                code = getattr(fn, "__code__", None)
+                if code is None:
+                    continue
+                seen.append(repr((
+                    value.__module__, value.__qualname__, method, fn.__qualname__,
+                    code.co_code, code.co_consts, code.co_names, code.co_varnames,
+                    code.co_filename, code.co_flags, code.co_freevars,
+                    repr(fn.__annotations__), repr(fn.__defaults__), repr(fn.__kwdefaults__),
+                )))
+    tree = libcst.parse_module("x = f(a, *b, key=1)  # c\\n")
+    print(json.dumps({
+        "methods": len(seen),
+        "digest": hashlib.sha256("\\n".join(seen).encode()).hexdigest(),
+        "tree": repr(tree) + tree.code,
+        "equal": tree.deep_equals(libcst.parse_module(tree.code)),
+        "shadow_left": "exec" in vars(dataclasses),
+        "cached": importcache.os.environ.get(importcache.ENV_OFF) is None,
+    }))
+    """
+)
+
+
+def _fingerprint(store: Path, *, off: bool = False) -> dict:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(store.parent)}
+    if off:
+        env["MLLINT_NO_IMPORT_CACHE"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-c", _FINGERPRINT, str(store)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_cached_dataclass_code_makes_identical_libcst_classes(tmp_path):
+    store = tmp_path / "codes.bin"
+    plain = _fingerprint(store, off=True)
+    assert not store.exists()
+    first = _fingerprint(store)  # compiles and stores
+    assert store.exists()
+    second = _fingerprint(store)  # runs the stored code
+    assert plain["methods"] > 500
+    for found in (first, second):
+        assert {k: v for k, v in found.items() if k != "cached"} == {
+            k: v for k, v in plain.items() if k != "cached"
+        }
+        assert found["equal"] and not found["shadow_left"]
+
+
+def test_the_stored_code_is_used_and_a_corrupt_store_falls_back(tmp_path):
+    from mllint import importcache
+
+    store = tmp_path / "codes.bin"
+    _fingerprint(store)
+    loaded = importcache.CodeStore(store)
+    assert len(loaded.codes) > 300
+    plain = _fingerprint(tmp_path / "unused.bin", off=True)
+    data = bytearray(store.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte: the checksum fails
+    store.write_bytes(bytes(data))
+    assert importcache.CodeStore(store).codes == {}
+    again = _fingerprint(store)
+    assert again["digest"] == plain["digest"]
+    assert len(importcache.CodeStore(store).codes) == len(loaded.codes)  # rewritten
+    store.write_bytes(b"garbage")
+    assert _fingerprint(store)["digest"] == plain["digest"]
+
+
+def test_stored_code_that_fails_falls_back_to_a_plain_import(tmp_path):
+    """Even a store whose checksum is right but whose code raises (planted, or a bug)
+    only costs a second, plain import."""
+    import hashlib
+    import marshal
+
+    from mllint import importcache
+
+    store = tmp_path / "codes.bin"
+    _fingerprint(store)
+    planted = compile("raise RuntimeError('planted')", "<string>", "exec")
+    codes = dict.fromkeys(importcache.CodeStore(store).codes, planted)
+    payload = marshal.dumps(codes)
+    store.write_bytes(
+        importcache._MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+    )
+    assert importcache.CodeStore(store).codes  # the store itself looks valid
+    plain = _fingerprint(tmp_path / "unused.bin", off=True)
+    found = _fingerprint(store)
+    assert found["digest"] == plain["digest"]
+    assert not found["shadow_left"]
+
+
+def test_a_declared_plugin_makes_every_rule_a_class(monkeypatch):
+    monkeypatch.setattr(manifest, "plugins_declared", lambda group=manifest.PLUGIN_GROUP: True)
+    rules = manifest.available_rules()
+    assert rules and not any(isinstance(rule, manifest.LazyRule) for rule in rules.values())
+
+
+@pytest.mark.parametrize("folder", ["ML002", "ML101", "ML201", "ML501", "ML703", "ML901"])
+def test_lazy_rules_give_the_fixtures_the_same_findings(folder, monkeypatch):
+    """The whole pipeline (configuration, pre-scan, dispatch, project rules, noqa and
+    ML002) sees the same rules through the manifest as through the classes."""
+    from mllint import api
+
+    project = FIXTURES / folder
+    eager = api.lint_paths([project], select=["ALL"], cwd=project, jobs=1)
+    data = manifest.load_manifest()
+    assert data is not None
+    lazy_rules = {entry["code"]: manifest.LazyRule(entry) for entry in data["rules"]}
+    monkeypatch.setattr(api, "available_rules", lambda: dict(lazy_rules))
+    lazy = api.lint_paths([project], select=["ALL"], cwd=project, jobs=1)
+    assert all(isinstance(rule, manifest.LazyRule) for rule in lazy.rules.values())
+    assert lazy.result.diagnostics == eager.result.diagnostics
+    assert lazy.result.internal_errors == eager.result.internal_errors == []
+    assert eager.result.diagnostics  # the fixtures have findings
