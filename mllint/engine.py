@@ -188,27 +188,22 @@ class _Dispatcher(cst.CSTVisitor):
         if any(kind.__name__ in handled for kind in walk.TOKEN_TYPES):
             module.visit(self)
             return
-        visits: dict[type, list] = {}
-        leaves: dict[type, list] = {}
         missing: list = []
 
-        def on_visit(node: cst.CSTNode) -> None:
-            kind = type(node)
-            handlers = visits.get(kind, missing)
-            if handlers is missing:
-                handlers = visits[kind] = self.visits.get(kind.__name__, [])
-            if handlers:
-                self._call(handlers, node)
+        def dispatcher(by_name: dict[str, list]) -> Callable[[cst.CSTNode], None]:
+            by_type: dict[type, list] = {}  # the handlers of each node type, looked up once
 
-        def on_leave(node: cst.CSTNode) -> None:
-            kind = type(node)
-            handlers = leaves.get(kind, missing)
-            if handlers is missing:
-                handlers = leaves[kind] = self.leaves.get(kind.__name__, [])
-            if handlers:
-                self._call(handlers, node)
+            def handle(node: cst.CSTNode) -> None:
+                kind = type(node)
+                handlers = by_type.get(kind, missing)
+                if handlers is missing:
+                    handlers = by_type[kind] = by_name.get(kind.__name__, [])
+                if handlers:
+                    self._call(handlers, node)
 
-        walk.walk(module, on_visit, on_leave, self.context.ancestors)
+            return handle
+
+        walk.walk(module, dispatcher(self.visits), dispatcher(self.leaves), self.context.ancestors)
 
     # Attribute-level hooks are not used by rules; skipping them saves a lookup per field.
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:

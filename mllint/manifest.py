@@ -279,16 +279,9 @@ class LazyRule:
         return self._url
 
     def metadata(self) -> dict[str, object]:
-        return {
-            "code": self.code,
-            "name": self.name,
-            "category": self.category,
-            "severity": self.severity.value,
-            "enabled_by_default": self.enabled_by_default,
-            "fixable": self.fixable.value if self.fixable else None,
-            "summary": self._summary,
-            "url": self._url,
-        }
+        entry = self._entry()
+        keys = ("code", "name", "category", "severity", "enabled_by_default", "fixable")
+        return {**{key: entry[key] for key in keys}, "summary": self._summary, "url": self._url}
 
     def __getattr__(self, attribute: str):
         if attribute.startswith("__") or attribute in LazyRule.__slots__:
