@@ -162,16 +162,7 @@ _LEAVE = object()
 def calls_in(root: cst.CSTNode) -> list[cst.Call]:
     """The calls in ``root`` (``root`` included), in the order a ``visit_Call`` visitor
     sees them; much cheaper than ``root.visit(visitor)``, which rebuilds every node."""
-    found: list[cst.Call] = []
-    stack: list[cst.CSTNode] = [root]
-    while stack:
-        node = stack.pop()
-        if type(node) is cst.Call:
-            found.append(node)
-        kids = cached_children(node)
-        if kids:
-            stack.extend(kids[::-1])
-    return found
+    return [node for node in iter_nodes(root) if type(node) is cst.Call]  # type: ignore[misc]
 
 
 def iter_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -180,9 +171,9 @@ def iter_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
-        kids = children(current)
-        kids.reverse()
-        stack.extend(kids)
+        kids = cached_children(current)
+        if kids:
+            stack.extend(kids[::-1])
 
 
 # -- the table of fields, derived from the installed LibCST ------------------------------
