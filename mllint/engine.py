@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import gc
 import itertools
 import os
@@ -813,7 +814,7 @@ def check_files(
     if store is not None and (pending or store.writes):  # workers wrote entries too
         store.prune()
     kept: list[ProjectContext] = []
-    project_errors = run_project_rules(results, ruleset, context, keep=kept)
+    project_errors = run_project_rules(results, ruleset, context, keep=kept, store=store)
     add_unused_noqa(results, ruleset)
     diagnostics = [d for result in results for d in result.diagnostics]
     diagnostics.sort(key=Diagnostic.sort_key)
@@ -900,35 +901,75 @@ def _module_files(
     root: Path,
     is_file: Callable[[str], bool] = os.path.isfile,
     search_bases: dict[Path, list[str]] | None = None,
-) -> list[Path]:
-    """Files that ``import name`` (or ``from name import ...``) may load, under ``root``.
-    ``search_bases`` remembers the folders searched for absolute imports, per folder of
-    an importer (a warm run asks for every import of every file)."""
+    below: dict[tuple[str, str], list[str]] | None = None,
+) -> list[str]:
+    """Files that ``import name`` (or ``from name import ...``) may load, under ``root``
+    (normalised path strings: a warm run asks for tens of thousands of imports).
+    ``search_bases`` remembers the folders searched, per folder of an importer (and level
+    of a relative import: a warm run asks for every import of every file); ``below`` what was
+    found for a name in a folder (importers in different folders share the root's)."""
     level = len(name) - len(name.lstrip("."))
     parts = [part for part in name.lstrip(".").split(".") if part]
-    if level:
-        bases = [os.fspath(importer.parent.parents[level - 2] if level > 1 else importer.parent)]
-    elif search_bases is not None and importer.parent in search_bases:
-        bases = search_bases[importer.parent]
+    parent = importer.parent
+    if level and search_bases is not None and (parent, level) in search_bases:
+        bases = search_bases[parent, level]  # type: ignore[index]
+    elif level:
+        bases = [os.fspath(parent.parents[level - 2] if level > 1 else parent)]
+        if search_bases is not None:
+            search_bases[parent, level] = bases  # type: ignore[index]
+    elif search_bases is not None and parent in search_bases:
+        bases = search_bases[parent]
     else:
         # sys.path[0] is the script's folder; packages sit at the root or below src/.
-        folders = [importer.parent, *importer.parent.parents]
+        folders = [parent, *parent.parents]
         bases = [os.fspath(b) for b in folders if b == root or root in b.parents]
         bases.append(os.fspath(root / "src"))
         if search_bases is not None:
-            search_bases[importer.parent] = bases
-    found = []
+            search_bases[parent] = bases
     for base in bases:
-        for end in range(len(parts), 0, -1):  # `a.b.f`: the module may be a.b, f a name in it
-            stem = os.path.join(base, *parts[:end])
-            for candidate in (stem + ".py", os.path.join(stem, "__init__.py")):
-                if is_file(candidate):
-                    found.append(Path(candidate))
-            if found:
-                return found
-    return found
+        if below is None:
+            found = _files_below(base, parts, is_file)
+        elif (base, name) in below:
+            found = below[base, name]
+        else:
+            found = below[base, name] = _files_below(base, parts, is_file)
+        if found:
+            return list(found)
+    return []
 
 
+def _files_below(base: str, parts: list[str], is_file: Callable[[str], bool]) -> list[str]:
+    for end in range(len(parts), 0, -1):  # `a.b.f`: the module may be a.b, f a name in it
+        stem = os.path.join(base, *parts[:end])
+        found = [
+            candidate
+            for candidate in (stem + ".py", os.path.join(stem, "__init__.py"))
+            if is_file(candidate)
+        ]
+        if found:
+            return found
+    return []
+
+
+def _gc_paused(function: Callable) -> Callable:
+    """Run ``function`` without the cyclic garbage collector: after a run loaded thousands
+    of summaries, each collection its allocations trigger traverses them all (the project
+    phase allocates plenty and leaves no cycles worth collecting meanwhile)."""
+
+    @functools.wraps(function)
+    def paused(*args, **kwargs):
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if collecting:
+                gc.enable()
+
+    return paused
+
+
+@_gc_paused
 def _context_results(
     results: list[FileResult], ruleset: RuleSet, store: ResultCache | None = None
 ) -> list[FileResult]:
@@ -938,12 +979,14 @@ def _context_results(
     root = ruleset.settings.root
     real = {result.path: Path(os.path.realpath(result.path)) for result in results}
     seen = set(real.values())  # loops too
+    seen_names = {os.fspath(path) for path in seen}  # the same, as strings (cheap to ask)
     context: list[FileResult] = []
     pending = [result for result in results if result.summary is not None]
     # Many files import the same names from the same folder: probe the file system once.
     probed: dict[str, bool] = {}
-    located: dict[tuple[str, Path], list[Path]] = {}
+    located: dict[tuple[str, Path], list[str]] = {}
     search_bases: dict[Path, list[str]] = {}
+    below: dict[tuple[str, str], list[str]] = {}
 
     def is_file(path: str) -> bool:
         if path not in probed:
@@ -954,17 +997,21 @@ def _context_results(
         wanted: dict[Path, None] = {}
         for result in pending:
             importer = real.get(result.path) or Path(result.path).resolve()
+            folder = importer.parent
             for name in dict.fromkeys(_imported_names(result.summary)):
-                where = (name, importer.parent)
+                where = (name, folder)
                 if where not in located:
-                    located[where] = _module_files(name, importer, root, is_file, search_bases)
-                for path in located[where]:
-                    if path in seen:
+                    located[where] = _module_files(
+                        name, importer, root, is_file, search_bases, below
+                    )
+                for candidate in located[where]:
+                    if candidate in seen_names:
                         continue
-                    resolved = path.resolve()
+                    resolved = Path(candidate).resolve()
                     if resolved in seen or _excluded_context(resolved, ruleset):
                         continue
                     seen.add(resolved)
+                    seen_names.add(os.fspath(resolved))
                     wanted[resolved] = None
         if not wanted:
             break
@@ -997,15 +1044,18 @@ def _excluded_context(path: Path, ruleset: RuleSet) -> bool:
     return ruleset.settings.exclude.match_file(relative)
 
 
+@_gc_paused
 def run_project_rules(
     results: list[FileResult],
     ruleset: RuleSet,
     context: list[FileResult] = (),
     keep: list[ProjectContext] | None = None,
+    store: ResultCache | None = None,
 ) -> list[InternalError]:
     """Build the project index from the files' summaries (and those of ``context`` files,
     imported but not checked) and run the project rules; their findings join the results
-    of the checked files they are reported on. ``keep`` receives the project context."""
+    of the checked files they are reported on. ``keep`` receives the project context;
+    ``store`` (the run's result cache) keeps the entry points' traces between runs."""
     project_rules = [
         rule
         for code, rule in ruleset.rules.items()
@@ -1015,7 +1065,7 @@ def run_project_rules(
     if not project_rules or not summaries:
         return []
     try:
-        project = ProjectContext(ProjectIndex(summaries), ruleset.settings)
+        project = ProjectContext(ProjectIndex(summaries, cache=store), ruleset.settings)
     except Exception as error:  # a bug in the index must not hide the per-file findings
         message = f"{type(error).__name__}: {error}"
         return [InternalError("<project>", None, message, traceback.format_exc())]

@@ -26,6 +26,8 @@ are in source order, so a loop that seeds on its second iteration counts as seed
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -112,6 +114,9 @@ class ModuleSummary:
     classes: dict[str, ClassSummary] = field(default_factory=dict)
     #: (first line, last line, trains) of the file's loops (see analysis/tracking.py).
     loops: list[tuple[int, int, bool]] = field(default_factory=list)
+    #: :func:`structure_digest` of the finished summary ("" when built by hand: then the
+    #: index computes it).
+    structure: str = field(default="", compare=False, repr=False)
 
     @property
     def is_test(self) -> bool:
@@ -588,6 +593,7 @@ class ModuleSummarizer(_Summarizer):
         from mllint.analysis.validation import record_validation_passes
 
         record_validation_passes(self.context, self.summary)
+        self.summary.structure = structure_digest(self.summary)
         return self.summary
 
 
@@ -699,8 +705,13 @@ class Traced:
 def module_names(relative: str) -> list[str]:
     """Dotted names a file may be imported as: from the root, below ``src/``, and as a
     sibling script (``from data import x`` next to ``data.py``)."""
-    path = PurePosixPath(relative)
-    parts = list(path.with_suffix("").parts)
+    # String operations (as PurePosixPath would split it): asked for every module.
+    parts = [part for part in relative.split("/") if part and part != "."]
+    if parts:
+        name = parts[-1]
+        dot = name.rfind(".")
+        if 0 < dot < len(name) - 1:
+            parts[-1] = name[:dot]
     if parts and parts[-1] == "__init__":
         parts = parts[:-1]
     names = []
@@ -714,7 +725,7 @@ def module_names(relative: str) -> list[str]:
 class ProjectIndex:
     """Every module of the run, its entry points, and call resolution across files."""
 
-    def __init__(self, summaries: list[ModuleSummary]) -> None:
+    def __init__(self, summaries: list[ModuleSummary], cache=None) -> None:
         self.modules = sorted(summaries, key=lambda s: s.relative)
         self._by_name: dict[str, list[ModuleSummary]] = {}
         self._full_name: dict[str, str] = {}
@@ -728,6 +739,27 @@ class ProjectIndex:
         self._entry_points: list[ModuleSummary] | None = None
         self._resolved_modules: dict[tuple[str, str], ModuleSummary | None] = {}
         self._resolved_calls: dict[tuple[str, str], tuple[ModuleSummary, str] | None] = {}
+        #: (target, importer) -> the modules whose functions, classes or imports resolving
+        #: that call read (a trace depends on them; see :meth:`trace`).
+        self._call_reads: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._reads: set[str] | None = None
+        #: (module, function) -> what expanding it does (see :meth:`_plan`), and the
+        #: modules that plan was derived from.
+        self._plans: dict[tuple[str, str], tuple | None] = {}
+        self._plan_masks: dict[tuple[str, str], int] = {}  # bit n: self.modules[n]
+        self._by_relative = {module.relative: module for module in self.modules}
+        self._numbers = {module.relative: number for number, module in enumerate(self.modules)}
+        self._structures: dict[str, str] = {}
+        self._packages: dict[str, str] = {}
+        self._depends_digests: dict[bytes, str] = {}
+        self._module_hashes: list[int] = []
+        self._layout: str | None = None
+        self._event_refs: dict[str, dict[int, tuple[str, int]]] = {}
+        #: A :class:`mllint.cache.ResultCache` for traces (set by the engine), and how many
+        #: traces this index computed and reused from it.
+        self.cache = cache
+        self.traces_computed = 0
+        self.traces_reused = 0
         for module in self.modules:
             for function in module.functions.values():
                 for event in function.events:
@@ -740,10 +772,13 @@ class ProjectIndex:
     # -- modules ------------------------------------------------------------------
 
     def package_of(self, module: ModuleSummary) -> str:
-        full = self._full_name.get(module.relative, "")
-        if PurePosixPath(module.relative).stem == "__init__":
-            return full
-        return full.rpartition(".")[0]
+        found = self._packages.get(module.relative)
+        if found is None:  # memoised: asked for every relative import
+            full = self._full_name.get(module.relative, "")
+            if PurePosixPath(module.relative).stem != "__init__":
+                full = full.rpartition(".")[0]
+            found = self._packages[module.relative] = full
+        return found
 
     def resolve_module(self, name: str, importer: ModuleSummary) -> ModuleSummary | None:
         """The project module ``name`` imported from ``importer`` means, if any.
@@ -775,10 +810,10 @@ class ProjectIndex:
             return None
         if len(candidates) == 1:
             return candidates[0]
-        importer_dir = str(PurePosixPath(importer.relative).parent)
+        importer_dir = _parent(importer.relative)
 
         def closeness(candidate: ModuleSummary) -> tuple[int, int]:
-            candidate_dir = str(PurePosixPath(candidate.relative).parent)
+            candidate_dir = _parent(candidate.relative)
             same_dir = 0 if candidate_dir == importer_dir else 1
             exact = 0 if self._full_name.get(candidate.relative) == name else 1
             return (same_dir, exact)
@@ -807,9 +842,19 @@ class ProjectIndex:
             return self._resolve_call(target, module, depth)
         key = (target, module.relative)  # memoised like resolve_module
         memo = self._resolved_calls
+        outer = self._reads
         if key in memo:
+            if outer is not None:
+                outer.update(self._call_reads[key])
             return memo[key]
-        found = memo[key] = self._resolve_call(target, module, 0)
+        self._reads = reads = set()  # what _local reads on the way, for traces' keys
+        try:
+            found = memo[key] = self._resolve_call(target, module, 0)
+        finally:
+            self._reads = outer
+        self._call_reads[key] = tuple(reads)
+        if outer is not None:
+            outer.update(reads)
         return found
 
     def _resolve_call(
@@ -833,6 +878,8 @@ class ProjectIndex:
     def _local(
         self, name: str, module: ModuleSummary, depth: int
     ) -> tuple[ModuleSummary, str] | None:
+        if self._reads is not None:
+            self._reads.add(module.relative)
         if name in module.functions:
             return module, name
         if name in module.classes:
@@ -880,30 +927,254 @@ class ProjectIndex:
     # -- tracing ------------------------------------------------------------------
 
     def trace(self, entry: ModuleSummary, *, limit: int = 50_000) -> list[Traced]:
-        """What running ``entry`` executes, in order, calls and imports expanded once."""
+        """What running ``entry`` executes, in order, calls and imports expanded once.
+
+        With a cache (``self.cache``), a trace is stored per entry point together with the
+        modules it depended on (those whose functions it expanded, and those that resolving
+        its calls read) and a digest of their *structure* (:meth:`structure`: functions,
+        the kinds of their events and the targets of their calls and imports, classes and
+        their bases, import aliases). A later run reuses it while that digest and the
+        project's layout (its module paths) are unchanged; the events themselves (lines,
+        texts, data) are taken from the current summaries, so an edit that moves code or
+        changes a message's details is still reflected. Anything else re-traces."""
+        key = None
+        if self.cache is not None:
+            key = self.cache.project_key(
+                "trace", entry.relative, limit, self.layout(), self.structure(entry.relative)
+            )
+            reused = self._decode(self.cache.load_value(key))
+            if reused is not None:
+                self.traces_reused += 1
+                return reused
+        out, expanded = self._trace(entry, limit)
+        self.traces_computed += 1
+        if key is not None:
+            depends = 0
+            masks = self._plan_masks
+            for expanded_key in expanded:
+                depends |= masks[expanded_key]
+            self.cache.store_value(key, self._stored(depends, out))
+        return out
+
+    def _trace(self, entry: ModuleSummary, limit: int) -> tuple[list[Traced], set[tuple[str, str]]]:
+        """The trace, and the (module, function) pairs it expanded.
+
+        Each function is expanded once (the first time it is reached), within 40 calls of
+        the entry point, until ``limit`` events were recorded. What a function's expansion
+        does is planned once per index (:meth:`_plan`) and shared by every entry point; the
+        chain of a recorded event is materialised only when one is recorded."""
         out: list[Traced] = []
         expanded: set[tuple[str, str]] = set()
+        plans = self._plans
+        plan_for = self._plan
 
-        def walk(module: ModuleSummary, function: str, chain: tuple[Step, ...]) -> None:
-            key = (module.relative, function)
-            if key in expanded or len(chain) > 40 or len(out) > limit:
-                return
+        def walk(module: ModuleSummary, function: str, key: tuple[str, str], chain: list) -> None:
             expanded.add(key)
-            summary = module.functions.get(function)
-            if summary is None:
+            plan = plans[key] if key in plans else plan_for(module, function, key)
+            if plan is None:
                 return
-            for event in summary.events:
-                if event.kind == "import":
-                    for target in [event.target or "", *event.data.get("also", [])]:
-                        found = self.resolve_module(target, module)
-                        if found is not None and found is not module:
-                            walk(found, MODULE_BODY, (*chain, Step(module, event)))
-                elif event.kind == "call" and event.target:
-                    resolved = self.resolve_call(event.target, module)
-                    if resolved is not None:
-                        walk(resolved[0], resolved[1], (*chain, Step(module, event)))
-                else:
-                    out.append(Traced(module, event, chain))
+            frozen = None
+            for step, target, name, target_key in plan:
+                if step is None:
+                    if frozen is None:
+                        frozen = tuple(chain)
+                    out.append(Traced(module, target, frozen))
+                elif target_key not in expanded and len(chain) < 40 and len(out) <= limit:
+                    chain.append(step)
+                    walk(target, name, target_key, chain)
+                    chain.pop()
 
-        walk(entry, MODULE_BODY, ())
-        return out
+        if limit >= 0:
+            walk(entry, MODULE_BODY, (entry.relative, MODULE_BODY), [])
+        return out, expanded
+
+    def _plan(self, module: ModuleSummary, function: str, key: tuple[str, str]) -> tuple | None:
+        """What expanding ``function`` of ``module`` does, in source order: for each event
+        either ``(None, event, None, None)`` (recorded) or ``(step, module, function, key)``
+        (a resolved call or import, expanded there); None when there is no such function."""
+        summary = module.functions.get(function)
+        reads = {module.relative}
+        plan = None
+        if summary is not None:
+            items: list[tuple] = []
+            outer, self._reads = self._reads, reads
+            try:
+                for event in summary.events:
+                    kind = event.kind
+                    if kind == "import":
+                        step = None
+                        for target in [event.target or "", *event.data.get("also", [])]:
+                            found = self.resolve_module(target, module)
+                            if found is not None and found is not module:
+                                if step is None:
+                                    step = Step(module, event)
+                                items.append(
+                                    (step, found, MODULE_BODY, (found.relative, MODULE_BODY))
+                                )
+                    elif kind == "call" and event.target:
+                        resolved = self.resolve_call(event.target, module)
+                        if resolved is not None:
+                            found, name = resolved
+                            items.append((Step(module, event), found, name, (found.relative, name)))
+                    else:
+                        items.append((None, event, None, None))
+            finally:
+                self._reads = outer
+            plan = tuple(items)
+        self._plans[key] = plan
+        numbers = self._numbers
+        mask = 0
+        for relative in reads:
+            mask |= 1 << numbers[relative]
+        self._plan_masks[key] = mask
+        return plan
+
+    # -- the traces' cache keys and their stored form ----------------------------------
+
+    def layout(self) -> str:
+        """A digest of the project's module paths (module names and import resolution
+        depend on them)."""
+        if self._layout is None:
+            text = "\n".join(module.relative for module in self.modules)
+            self._layout = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        return self._layout
+
+    def structure(self, relative: str) -> str:
+        """A digest of what a trace reads of a module: its functions with the kinds of their
+        events and the targets of their calls and imports, its classes with their bases,
+        and its import aliases. Lines, texts and other event details are not part of it."""
+        found = self._structures.get(relative)
+        if found is None:
+            module = self._by_relative[relative]
+            found = self._structures[relative] = module.structure or structure_digest(module)
+        return found
+
+    def _digest_of(self, depends: bytes) -> str:
+        """A digest of the structures of the modules a trace depended on: ``depends`` has
+        a bit set for each of them, numbered in the order of :attr:`modules` (the layout is
+        part of the trace's key). Entry points often depend on the same modules."""
+        found = self._depends_digests.get(depends)
+        if found is None:
+            # The XOR of one 256-bit hash per module (of its path and structure): a set
+            # hash, cheap to combine for the thousands of modules a trace may read.
+            hashes = self._module_hashes
+            if not hashes:
+                hashes.extend(
+                    int.from_bytes(
+                        hashlib.sha256(
+                            f"{m.relative} {self.structure(m.relative)}".encode(
+                                "utf-8", "surrogatepass"
+                            )
+                        ).digest(),
+                        "little",
+                    )
+                    for m in self.modules
+                )
+            combined = 0
+            for number in _bits(depends):
+                combined ^= hashes[number]
+            found = self._depends_digests[depends] = f"{combined:064x}"
+        return found
+
+    def _stored(self, depends: int, out: list[Traced]) -> tuple:
+        packed = depends.to_bytes((len(self.modules) + 7) // 8, "little")
+        return (self._digest_of(packed), packed, self._encode(out))
+
+    def _event_ref(self, module: ModuleSummary, event: Event) -> tuple[str, int]:
+        refs = self._event_refs.get(module.relative)
+        if refs is None:
+            refs = self._event_refs[module.relative] = {
+                id(each): (name, position)
+                for name, function in module.functions.items()
+                for position, each in enumerate(function.events)
+            }
+        return refs[id(event)]
+
+    def _encode(self, out: list[Traced]) -> tuple:
+        """A trace as plain data: events as (module number, function, position)."""
+        modules: dict[str, int] = {}
+        steps: dict[int, int] = {}
+        step_table: list[tuple] = []
+        chains: dict[int, tuple[int, ...]] = {}
+        records = []
+
+        def ref(module: ModuleSummary, event: Event) -> tuple:
+            number = modules.setdefault(module.relative, len(modules))
+            return (number, *self._event_ref(module, event))
+
+        for traced in out:
+            chain = chains.get(id(traced.chain))
+            if chain is None:
+                numbers = []
+                for step in traced.chain:
+                    number = steps.get(id(step))
+                    if number is None:
+                        number = steps[id(step)] = len(step_table)
+                        step_table.append(ref(step.module, step.event))
+                    numbers.append(number)
+                chain = chains[id(traced.chain)] = tuple(numbers)
+            records.append((ref(traced.module, traced.event), chain))
+        return (tuple(modules), tuple(step_table), tuple(records))
+
+    def _decode(self, stored) -> list[Traced] | None:
+        """A stored trace rebuilt on the current summaries, or None when it is missing or
+        any module it depended on changed structure (or it does not fit)."""
+        if stored is None:
+            return None
+        try:
+            digest, depends, (names, step_table, records) = stored
+            if len(depends) != (len(self.modules) + 7) // 8 or self._digest_of(depends) != digest:
+                return None
+            modules = [self._by_relative[relative] for relative in names]
+
+            def event(number: int, function: str, position: int) -> tuple:
+                module = modules[number]
+                return module, module.functions[function].events[position]
+
+            steps = [Step(*event(*ref)) for ref in step_table]
+            chains: dict[tuple[int, ...], tuple[Step, ...]] = {}
+            out = []
+            for ref, numbers in records:
+                chain = chains.get(numbers)
+                if chain is None:
+                    chain = chains[numbers] = tuple(steps[number] for number in numbers)
+                out.append(Traced(*event(*ref), chain))
+            return out
+        except Exception:  # a foreign or outdated entry: trace again
+            return None
+
+
+@functools.lru_cache(maxsize=65536)
+def _parent(relative: str) -> str:
+    return str(PurePosixPath(relative).parent)
+
+
+_BYTE_BITS = tuple(tuple(bit for bit in range(8) if byte >> bit & 1) for byte in range(256))
+
+
+def _bits(packed: bytes) -> list[int]:
+    """The numbers of the bits set in ``packed`` (little-endian), in increasing order."""
+    return [
+        position * 8 + bit
+        for position, byte in enumerate(packed)
+        if byte
+        for bit in _BYTE_BITS[byte]
+    ]
+
+
+def structure_digest(module: ModuleSummary) -> str:
+    """See :meth:`ProjectIndex.structure`."""
+    parts: list = []
+    for name, function in module.functions.items():
+        parts.append(name)
+        for event in function.events:
+            kind = event.kind
+            if kind == "import":
+                parts.append((kind, event.target, tuple(event.data.get("also", ()))))
+            elif kind == "call":
+                parts.append((kind, event.target))
+            else:
+                parts.append(kind)
+    parts.append(sorted((name, tuple(c.bases)) for name, c in module.classes.items()))
+    parts.append(sorted(module.imports.items()))
+    return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()

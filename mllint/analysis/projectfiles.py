@@ -92,12 +92,21 @@ GIT_TIMEOUT_S = 20.0
 # -- roots -----------------------------------------------------------------------------
 
 
-def is_project_root(directory: Path) -> bool:
-    """Whether ``directory`` holds one of :data:`PROJECT_MARKERS`."""
-    return any(os.path.lexists(directory / marker) for marker in PROJECT_MARKERS)
+def is_project_root(directory: Path, known: dict[Path, bool] | None = None) -> bool:
+    """Whether ``directory`` holds one of :data:`PROJECT_MARKERS` (remembered in ``known``
+    when given: the modules of a run share their parent folders)."""
+    if known is not None and directory in known:
+        return known[directory]
+    folder = os.fspath(directory)
+    found = any(os.path.lexists(os.path.join(folder, marker)) for marker in PROJECT_MARKERS)
+    if known is not None:
+        known[directory] = found
+    return found
 
 
-def project_root_of(path: Path, fallback: Path | None = None) -> Path:
+def project_root_of(
+    path: Path, fallback: Path | None = None, known: dict[Path, bool] | None = None
+) -> Path:
     """The root of the project holding ``path`` (an absolute file or folder path).
 
     The nearest folder at or above ``path``'s folder with a project marker. When
@@ -108,7 +117,7 @@ def project_root_of(path: Path, fallback: Path | None = None) -> Path:
     start = path if path.is_dir() else path.parent
     inside = fallback is not None and (start == fallback or fallback in start.parents)
     for candidate in (start, *start.parents):
-        if is_project_root(candidate):
+        if is_project_root(candidate, known):
             return candidate
         if inside and candidate == fallback:
             return fallback
@@ -130,7 +139,14 @@ def _module_file(project, module) -> Path:
     if not relative.is_absolute() and root is not None:
         candidate = root / relative
         if candidate.exists():
-            return candidate.resolve()
+            if candidate.is_symlink() or candidate.name in ("", ".", ".."):
+                return candidate.resolve()
+            # The folder resolved once for all the modules in it (thousands on a big tree).
+            folders = _cached(project, "projectfiles.resolved_folders", dict)
+            parent = candidate.parent
+            if parent not in folders:
+                folders[parent] = parent.resolve()
+            return folders[parent] / candidate.name
     candidate = Path(module.relative)
     if candidate.exists():
         return candidate.resolve()
@@ -155,11 +171,12 @@ def _find_projects(project) -> list[ProjectFiles]:
     fallback = _settings_root(project)
     by_root: dict[Path, list] = {}
     roots_of_folders: dict[Path, Path] = {}
+    known: dict[Path, bool] = {}
     for module in project.index.modules:
         path = module_file(project, module)
         folder = path.parent
         if folder not in roots_of_folders:
-            roots_of_folders[folder] = project_root_of(path, fallback)
+            roots_of_folders[folder] = project_root_of(path, fallback, known)
         by_root.setdefault(roots_of_folders[folder], []).append(module)
     return [ProjectFiles(root, modules, project) for root, modules in sorted(by_root.items())]
 
@@ -175,7 +192,10 @@ def project_options(project):
 
 def _settings_root(project) -> Path | None:
     settings = getattr(project, "settings", None)
-    return Path(settings.root).resolve() if settings is not None else None
+    if settings is None:
+        return None
+    # Resolved once per run: asked for every module.
+    return _cached(project, "projectfiles.settings_root", lambda: Path(settings.root).resolve())
 
 
 def _cached(project, key: str, factory):

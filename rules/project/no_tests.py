@@ -76,7 +76,9 @@ class NoTests(ProjectRule):
         for files in projectfiles.projects(self.project):
             if any(module.is_test for module in files.modules):
                 continue
-            entries = [m for m in self.project.index.entry_points() if m in files.modules]
+            # By identity: `in` on the list compared whole summaries field by field.
+            here = {id(module) for module in files.modules}
+            entries = [m for m in self.project.index.entry_points() if id(m) in here]
             training = [
                 entry
                 for entry in entries
