@@ -777,14 +777,7 @@ def check_files(
     store = _result_cache(ruleset, cache)
     found: list[FileResult | None] = [None] * len(items)
     pending: list[tuple[int, str, str, str | None]] = []
-    for index, (path, display) in enumerate(items):
-        key = _cache_key(store, Path(path), display, ruleset) if store is not None else None
-        if key is not None:
-            hit = store.load(key)  # type: ignore[union-attr]
-            if hit is not None:
-                found[index] = hit
-                continue
-        pending.append((index, path, display, key))
+    _load_cached(items, ruleset, store, found, pending)
     if jobs > 1 and len(pending) >= PARALLEL_THRESHOLD:
         # Import the enabled rules once here rather than in every worker (they fork).
         for code, rule in ruleset.rules.items():
@@ -826,6 +819,43 @@ def check_files(
         files_checked=len(items),
         project=kept[0] if kept else None,
     )
+
+
+def _gc_paused(function: Callable) -> Callable:
+    """Run ``function`` without the cyclic garbage collector: after a run loaded thousands
+    of summaries, each collection its allocations trigger traverses them all (the project
+    phase allocates plenty and leaves no cycles worth collecting meanwhile)."""
+
+    @functools.wraps(function)
+    def paused(*args, **kwargs):
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if collecting:
+                gc.enable()
+
+    return paused
+
+
+@_gc_paused
+def _load_cached(
+    items: list[tuple[str, str]],
+    ruleset: RuleSet,
+    store: ResultCache | None,
+    found: list[FileResult | None],
+    pending: list[tuple[int, str, str, str | None]],
+) -> None:
+    """Fill ``found`` with the cached results; ``pending`` receives the files to check."""
+    for index, (path, display) in enumerate(items):
+        key = _cache_key(store, Path(path), display, ruleset) if store is not None else None
+        if key is not None:
+            hit = store.load(key)  # type: ignore[union-attr]
+            if hit is not None:
+                found[index] = hit
+                continue
+        pending.append((index, path, display, key))
 
 
 def _result_cache(ruleset: RuleSet, cache: bool | ResultCache | None) -> ResultCache | None:
@@ -949,24 +979,6 @@ def _files_below(base: str, parts: list[str], is_file: Callable[[str], bool]) ->
         if found:
             return found
     return []
-
-
-def _gc_paused(function: Callable) -> Callable:
-    """Run ``function`` without the cyclic garbage collector: after a run loaded thousands
-    of summaries, each collection its allocations trigger traverses them all (the project
-    phase allocates plenty and leaves no cycles worth collecting meanwhile)."""
-
-    @functools.wraps(function)
-    def paused(*args, **kwargs):
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            if collecting:
-                gc.enable()
-
-    return paused
 
 
 @_gc_paused

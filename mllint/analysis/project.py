@@ -797,7 +797,8 @@ class ProjectIndex:
             return None
         if name.startswith("."):
             level = len(name) - len(name.lstrip("."))
-            package = self.package_of(importer).split(".") if self.package_of(importer) else []
+            package_name = self.package_of(importer)
+            package = package_name.split(".") if package_name else []
             if level > 1:
                 package = package[: len(package) - (level - 1)]
             rest = name.lstrip(".")
