@@ -493,6 +493,7 @@ def _check_source(
         or may_matter_to_project(source.text, bool(getattr(source, "is_notebook", False)))
     )
     diagnostics: list[Diagnostic] = []
+    context: FileContext | None = None
     if not relevant and not summarize:
         error = _cheap_syntax_check(source)
         if error is not None:
@@ -518,13 +519,33 @@ def _check_source(
                 result.summary = summarizer.finish_summary()
     enabled_codes = {rule.code for rule in enabled}
     diagnostics = [d for d in diagnostics if d.code in enabled_codes or d.code == "ML001"]
-    suppressions = find_suppressions(source.text, string_rows=bool(diagnostics))
+    suppressions = find_suppressions(
+        source.text,
+        string_rows=bool(diagnostics),
+        multiline_strings=(lambda: _multiline_strings(context)) if context is not None else None,
+    )
     result.suppressions = suppressions
     if source.is_notebook:
         result.cells = source.cell_map()  # type: ignore[attr-defined]
         diagnostics.extend(source.cell_errors())  # type: ignore[attr-defined]
     result.diagnostics = _finish_diagnostics(diagnostics, suppressions, ruleset, result.cells)
     return result
+
+
+def _multiline_strings(context: FileContext) -> list[tuple[int, int]]:
+    """(first row, last row) of each string literal of the file that spans lines, outer
+    f-strings before the strings nested in them: what tokenizing would find as STRING
+    tokens over several lines, read from the tree that is already there."""
+    from mllint.analysis import walk
+
+    spans = []
+    for node in walk.iter_nodes(context.module):
+        kind = type(node)
+        if (kind is cst.SimpleString and "\n" in node.value) or kind is cst.FormattedString:
+            start, end = context.position(node)
+            if end.row > start.row:
+                spans.append((start.row, end.row))
+    return spans
 
 
 def _finish_diagnostics(

