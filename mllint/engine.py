@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -51,6 +52,9 @@ from mllint.source import (
     read_regular_file,
     read_source,
 )
+
+if TYPE_CHECKING:
+    from mllint.incremental import Document
 
 #: Below this many files, a worker pool costs more than it saves.
 PARALLEL_THRESHOLD = 24
@@ -452,12 +456,20 @@ def _relative_path(path: Path, root: Path) -> str:
 
 
 def check_source(
-    source: SourceFile, ruleset: RuleSet, relative_path: str, *, keep_context: bool = False
+    source: SourceFile,
+    ruleset: RuleSet,
+    relative_path: str,
+    *,
+    keep_context: bool = False,
+    document: Document | None = None,
 ) -> FileResult:
     """Run every enabled, relevant file rule over one decoded file, and summarise it for the
     project index when project rules are enabled.
 
     With ``keep_context``, the result keeps the rules' FileContext (for applying fixes).
+    With ``document`` (an editor's document, checked again after each edit; see
+    :mod:`mllint.incremental`), only the statements an edit touched are parsed again and
+    the positions of the others are reused; the findings are the same.
 
     The cyclic garbage collector is paused meanwhile: parsing allocates tens of thousands
     of nodes, each allocation counting towards a collection that then traverses every
@@ -468,14 +480,21 @@ def check_source(
     if paused:
         gc.disable()
     try:
-        return _check_source(source, ruleset, relative_path, keep_context=keep_context)
+        return _check_source(
+            source, ruleset, relative_path, keep_context=keep_context, document=document
+        )
     finally:
         if paused:
             gc.enable()
 
 
 def _check_source(
-    source: SourceFile, ruleset: RuleSet, relative_path: str, *, keep_context: bool
+    source: SourceFile,
+    ruleset: RuleSet,
+    relative_path: str,
+    *,
+    keep_context: bool,
+    document: Document | None = None,
 ) -> FileResult:
     result = FileResult(path=source.display_path, relative=relative_path)
     enabled = ruleset.enabled_rules(relative_path)
@@ -499,12 +518,14 @@ def _check_source(
         if error is not None:
             diagnostics.append(error)
     else:
-        module, error = _parse(source)
+        module, error = _parse(source) if document is None else document.parse(source)
         if error is not None:
             diagnostics.append(error)
         else:
             assert module is not None
             context = FileContext(source, module)
+            if document is not None:
+                document.attach(context)  # the positions of unchanged statements
             # LibCST round-trips exactly: the module's code is the text it was parsed from,
             # so slicing node text needs no second code generation of the whole file.
             context.__dict__["_module_code"] = source.text
@@ -522,7 +543,13 @@ def _check_source(
     suppressions = find_suppressions(
         source.text,
         string_rows=bool(diagnostics),
-        multiline_strings=(lambda: _multiline_strings(context)) if context is not None else None,
+        multiline_strings=(
+            None
+            if context is None
+            else (lambda: document.multiline_strings(context))
+            if document is not None
+            else (lambda: _multiline_strings(context))
+        ),
     )
     result.suppressions = suppressions
     if source.is_notebook:
