@@ -2,10 +2,14 @@
 
 Threads: pygls reads and answers messages on its asyncio loop; every change to the
 projects (linting, indexing, configuration reloads) happens on one worker thread, in
-order, so the projects need no locks. A change to a document is debounced on the loop,
-then its text is snapshotted and handed to the worker; while the worker is busy, newer
-snapshots replace older ones (the latest text wins), so a burst of keystrokes costs
-one lint, not one per keystroke. Results go back to the loop to be sent.
+order, so the projects need no locks. A change to a document is snapshotted and handed
+to the worker at once (no debounce by default: a check of an edit re-parses only what
+changed, see mllint.incremental, and waiting would only add to the latency); while the
+worker is busy, newer snapshots replace older ones (the latest text wins), so a burst
+of keystrokes costs one lint per lint's duration, not one per keystroke, and the
+findings of a version that is already stale when its lint ends are dropped, never
+published. ``initializationOptions: {"debounce": N}`` waits N ms after the last change
+instead. Results go back to the loop to be sent.
 
 Positions: mllint counts columns in characters; the client in the negotiated position
 encoding (UTF-16 unless it offers another), converted here line by line.
@@ -61,8 +65,9 @@ from mllint.source import SourceDecodeError, SourceFile
 logger = logging.getLogger("mllint.lsp")
 
 #: Default delay between the last change and linting, in milliseconds
-#: (``initializationOptions: {"debounce": N}`` changes it).
-DEFAULT_DEBOUNCE_MS = 50
+#: (``initializationOptions: {"debounce": N}`` changes it). 0: the worker coalesces
+#: changes itself (the newest text is linted next, stale findings are dropped).
+DEFAULT_DEBOUNCE_MS = 0
 
 SOURCE = "mllint"
 FIX_ALL_KIND = f"{types.CodeActionKind.SourceFixAll.value}.mllint"
@@ -250,6 +255,11 @@ class Worker:
             self.pending[snapshot.uri] = snapshot
             self.condition.notify()
 
+    def has_newer(self, uri: str) -> bool:
+        """Whether a newer text of ``uri`` waits to be linted (findings now are stale)."""
+        with self.condition:
+            return uri in self.pending
+
     def submit(self, job: Callable[[], None]) -> None:
         with self.condition:
             self.jobs.append(job)
@@ -328,6 +338,8 @@ class MllintServer(LanguageServer):
             protocol_cls=_Protocol,
         )
         self.debounce = DEFAULT_DEBOUNCE_MS / 1000
+        #: log how each lint parsed (``initializationOptions: {"stats": true}``)
+        self.parse_stats = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self._rules: dict[str, type[Rule]] | None = None
@@ -456,6 +468,10 @@ class MllintServer(LanguageServer):
                 logger.exception("mllint failed on %s", snapshot.uri)
                 self.log(f"mllint: internal error on {snapshot.uri}: {error!r}")
                 continue
+            if self.parse_stats:
+                parse = project.parses.get(snapshot.path)
+                how = parse.last if parse is not None else "unknown"
+                self.log(f"mllint: parse {snapshot.uri} v{snapshot.version}: {how}")
             self.open_paths[snapshot.path] = snapshot.uri
             touched.setdefault(id(project), (project, set()))[1].add(snapshot.path)
         for project, linted in touched.values():
@@ -475,6 +491,8 @@ class MllintServer(LanguageServer):
             document = project.documents.get(path)
             if snapshot is None or document is None:
                 continue
+            if self.worker is not None and self.worker.has_newer(snapshot.uri):
+                continue  # stale: the newer text's findings come next
             state = Published(
                 uri=snapshot.uri,
                 path=path,
@@ -637,6 +655,8 @@ def initialize(ls: MllintServer, params: types.InitializeParams) -> None:
     options = params.initialization_options
     if isinstance(options, dict) and isinstance(options.get("debounce"), int | float):
         ls.debounce = max(0.0, float(options["debounce"]) / 1000)
+    if isinstance(options, dict) and options.get("stats") is True:
+        ls.parse_stats = True
     ls.worker = Worker(ls)
 
 
