@@ -18,6 +18,7 @@ encoding (UTF-16 unless it offers another), converted here line by line.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -70,6 +71,9 @@ logger = logging.getLogger("mllint.lsp")
 DEFAULT_DEBOUNCE_MS = 0
 
 SOURCE = "mllint"
+
+#: Idle garbage collections between two that also look at the frozen objects.
+UNFREEZE_EVERY = 50
 FIX_ALL_KIND = f"{types.CodeActionKind.SourceFixAll.value}.mllint"
 
 _SEVERITIES = {
@@ -239,6 +243,7 @@ class Worker:
         self.pending: dict[str, Snapshot] = {}
         self.jobs: deque[Callable[[], None]] = deque()
         self.stopped = False
+        self.idle_collections = 0
         # LibCST recurses once per nesting level: the worker gets the engine's large stack.
         if sys.getrecursionlimit() < RECURSION_LIMIT:
             sys.setrecursionlimit(RECURSION_LIMIT)
@@ -296,6 +301,23 @@ class Worker:
             except Exception as error:  # the server must outlive any bug of ours
                 logger.exception("mllint worker failed")
                 self.server.log(f"mllint: internal error: {type(error).__name__}: {error}")
+            with self.condition:
+                idle = not self.jobs and not self.pending
+            if idle and not self.server.indexing_projects():
+                self.collect_garbage()
+
+    def collect_garbage(self) -> None:
+        """Collect garbage while nothing waits, and freeze what survives (the open
+        documents' trees, the project index: hundreds of thousands of objects), so that
+        the collections the next lint triggers only look at objects newer than that. A
+        full collection of everything costs ~100 ms; after a freeze, ~5 ms. Objects frozen
+        are still freed when nothing refers to them; now and then everything is unfrozen
+        and collected, for the rare frozen object that ends up in a garbage cycle."""
+        self.idle_collections += 1
+        if self.idle_collections % UNFREEZE_EVERY == 0:
+            gc.unfreeze()
+        gc.collect()
+        gc.freeze()
 
 
 # -- the server -------------------------------------------------------------------
