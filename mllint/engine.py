@@ -550,6 +550,13 @@ def _check_source(
             if document is not None
             else (lambda: _multiline_strings(context))
         ),
+        strings=(
+            None
+            if context is None
+            else document.string_spans
+            if document is not None
+            else (lambda: _string_spans(context))
+        ),
     )
     result.suppressions = suppressions
     if source.is_notebook:
@@ -568,11 +575,29 @@ def _multiline_strings(context: FileContext) -> list[tuple[int, int]]:
     spans = []
     for node in walk.iter_nodes(context.module):
         kind = type(node)
-        if (kind is cst.SimpleString and "\n" in node.value) or kind is cst.FormattedString:
+        if (kind is cst.SimpleString and "\n" in node.value) or kind in _F_STRINGS:
             start, end = context.position(node)
             if end.row > start.row:
                 spans.append((start.row, end.row))
     return spans
+
+
+_F_STRINGS = (cst.FormattedString, cst.TemplatedString)
+
+
+def _string_spans(context: FileContext) -> list[tuple[int, int]] | None:
+    """(start, end) offsets of every string literal of the file, in source order, when
+    positions were computed already (else None: tokenizing is cheaper than positions)."""
+    from mllint.analysis import walk
+
+    ranges = context.__dict__.get("_ranges")
+    if ranges is None:
+        return None
+    return [
+        ranges[id(node)]
+        for node in walk.iter_nodes(context.module)
+        if type(node) is cst.SimpleString or type(node) in _F_STRINGS
+    ]
 
 
 def _finish_diagnostics(

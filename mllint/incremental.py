@@ -61,7 +61,7 @@ class _Piece:
     """One top-level statement: its node, the length of its code (leading lines included),
     where its first token starts, and the ranges of its nodes relative to its start."""
 
-    __slots__ = ("base", "last_token", "lead", "length", "node", "ranges", "strings")
+    __slots__ = ("base", "last_token", "lead", "length", "node", "ranges", "strings_found")
 
     def __init__(self, node: cst.BaseStatement, module: cst.Module) -> None:
         state = _OffsetState(module)
@@ -74,24 +74,25 @@ class _Piece:
         self.ranges = {key: (start, end, self) for key, (start, end) in state.ranges.items()}
         lines = getattr(node, "leading_lines", ())
         self.lead = state.ranges[id(lines[-1])][1] if lines else 0
-        self.strings: list[tuple[int, int]] | None = None
+        self.strings_found: list[tuple[int, int, bool]] | None = None
 
-    def multiline_strings(self) -> list[tuple[int, int]]:
-        """Relative (start, end) of the string literals in this statement that span lines
-        (outer f-strings first)."""
-        if self.strings is None:
+    def strings(self) -> list[tuple[int, int, bool]]:
+        """Relative (start, end, spans lines) of the string literals in this statement, in
+        source order (outer f-strings before the strings nested in them)."""
+        if self.strings_found is None:
             from mllint.analysis import walk
 
             found = []
             for node in walk.iter_nodes(self.node):
                 kind = type(node)
-                if (kind is cst.SimpleString and "\n" in node.value) or (  # type: ignore[attr-defined]
-                    kind is cst.FormattedString
-                ):
+                if kind is cst.SimpleString:
                     start, end, _ = self.ranges[id(node)]
-                    found.append((start, end))
-            self.strings = found
-        return self.strings
+                    found.append((start, end, "\n" in node.value))  # type: ignore[attr-defined]
+                elif kind is cst.FormattedString or kind is cst.TemplatedString:
+                    start, end, _ = self.ranges[id(node)]
+                    found.append((start, end, True))
+            self.strings_found = found
+        return self.strings_found
 
 
 class SplicedRanges:
@@ -325,12 +326,23 @@ class Document:
         lines = context._line_index
         spans = []
         for piece in self.pieces:
-            for start, end in piece.multiline_strings():
-                first = lines.line_column(start + piece.base)[0]
-                last = lines.line_column(end + piece.base)[0]
-                if last > first:
-                    spans.append((first, last))
+            for start, end, multiline in piece.strings():
+                if multiline:
+                    first = lines.line_column(start + piece.base)[0]
+                    last = lines.line_column(end + piece.base)[0]
+                    if last > first:
+                        spans.append((first, last))
         return spans
+
+    def string_spans(self) -> list[tuple[int, int]]:
+        """(start, end) offsets of every string literal, in source order (for finding
+        comments without tokenizing: ``mllint.noqa.find_suppressions``)."""
+        self.ranges()
+        return [
+            (start + piece.base, end + piece.base)
+            for piece in self.pieces
+            for start, end, _ in piece.strings()
+        ]
 
 
 def _has_indented_block(node: cst.CSTNode) -> bool:

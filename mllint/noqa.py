@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import tokenize
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -70,6 +71,7 @@ def find_suppressions(
     *,
     string_rows: bool = False,
     multiline_strings: Callable[[], Iterable[tuple[int, int]]] | None = None,
+    strings: Callable[[], list[tuple[int, int]] | None] | None = None,
 ) -> Suppressions:
     """Collect noqa directives from comments (strings that merely contain "noqa" don't count).
 
@@ -79,6 +81,11 @@ def find_suppressions(
     hold a multi-line string and the caller has no syntax tree: a caller that has one
     passes ``multiline_strings``, the (first row, last row) of each string literal that
     spans lines, outer f-strings before the strings nested in them, read from the tree.
+    Likewise ``strings``, the (start, end) offsets of every string literal of the text in
+    source order (or None when the tree has no positions yet), finds the comments of a
+    file that mentions "noqa" without tokenizing it: a ``#`` outside every string starts
+    a comment. (Python 3.12 allows a comment inside a multi-line f-string's replacement
+    field; such a comment is not read as a directive.)
     """
     result = Suppressions()
     has_noqa = "noqa" in text.lower()
@@ -88,9 +95,16 @@ def find_suppressions(
             for row in range(first, last):
                 result.string_end_rows.setdefault(row, last)
         may_span = False
-    if not has_noqa and not may_span:
-        return result
     file_codes: list[str] = []
+    if has_noqa and strings is not None:
+        spans = strings()
+        if spans is not None:
+            _comments_outside_strings(result, file_codes, text, spans)
+            has_noqa = False
+    if not has_noqa and not may_span:
+        if result.file_codes is not None and file_codes:
+            result.file_codes = tuple(file_codes)
+        return result
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, SyntaxError, IndentationError):
@@ -114,6 +128,41 @@ def find_suppressions(
     if result.file_codes is not None and file_codes:
         result.file_codes = tuple(file_codes)
     return result
+
+
+def _comments_outside_strings(
+    result: Suppressions, file_codes: list[str], text: str, spans: list[tuple[int, int]]
+) -> None:
+    """The noqa directives of the lines that mention "noqa", their comments found with the
+    string literals' offsets instead of tokenizing."""
+    outer: list[tuple[int, int]] = []  # strings nested in f-strings are inside these
+    for start, end in spans:
+        if not outer or start >= outer[-1][1]:
+            outer.append((start, end))
+    starts = [start for start, _ in outer]
+    row, counted = 1, 0  # the row of offset ``counted``
+    line_end = -1
+    for match in _NOQA_WORD_RE.finditer(text):
+        if match.start() <= line_end:
+            continue  # this line was read already
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        line_end = text.find("\n", match.start())
+        if line_end == -1:
+            line_end = len(text)
+        row += text.count("\n", counted, line_start)
+        counted = line_start
+        line = text[line_start:line_end]
+        hash_at = text.find("#", line_start, line_end)
+        while hash_at != -1:
+            index = bisect_right(starts, hash_at) - 1
+            if index < 0 or outer[index][1] <= hash_at:  # not inside a string: a comment
+                comment = text[hash_at:line_end].rstrip("\r")
+                _add_comment(result, file_codes, comment, row, hash_at - line_start, line)
+                break
+            hash_at = text.find("#", outer[index][1], line_end)
+
+
+_NOQA_WORD_RE = re.compile(r"noqa", re.IGNORECASE)
 
 
 #: Token types of Python 3.12+ f-strings (absent before: an f-string was one STRING).
