@@ -26,14 +26,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import libcst as cst
-
 from mllint import PROJECT_URL, __version__
 from mllint.analysis.project import ModuleSummarizer, ModuleSummary, ProjectIndex
 from mllint.cache import ResultCache
 from mllint.config import Settings
 from mllint.context import FileContext, ProjectContext
 from mllint.diagnostic import Diagnostic, Location, Severity
+from mllint.importcache import cst  # LibCST, imported when a file is parsed
 from mllint.manifest import resolve as resolve_rule
 from mllint.noqa import (
     Suppressions,
@@ -131,8 +130,10 @@ class RuleSet:
 # -- one file --------------------------------------------------------------------------
 
 
-class _Dispatcher(cst.CSTVisitor):
-    """One traversal for all rules; keeps the ancestor stack in the context."""
+class _Dispatcher:
+    """One traversal for all rules; keeps the ancestor stack in the context. (Not a
+    LibCST visitor class itself, so that importing the engine does not import LibCST;
+    :func:`_libcst_visitor` adapts it for LibCST's own visit.)"""
 
     def __init__(self, context: FileContext, rules: list[Rule], result: FileResult) -> None:
         self.context = context
@@ -186,7 +187,7 @@ class _Dispatcher(cst.CSTVisitor):
 
         handled = {*self.visits, *self.leaves}
         if any(kind.__name__ in handled for kind in walk.TOKEN_TYPES):
-            module.visit(self)
+            module.visit(_libcst_visitor(self))
             return
         missing: list = []
 
@@ -211,6 +212,26 @@ class _Dispatcher(cst.CSTVisitor):
 
     def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
         return None
+
+
+_LIBCST_VISITOR: type | None = None
+
+
+def _libcst_visitor(dispatcher: _Dispatcher):
+    """``dispatcher`` as a ``cst.CSTVisitor`` (LibCST's visit requires one); the class is
+    made on first use, when LibCST is imported anyway."""
+    global _LIBCST_VISITOR
+    if _LIBCST_VISITOR is None:
+
+        class _Visitor(cst.CSTVisitor):
+            def __init__(self, dispatcher: _Dispatcher) -> None:
+                self.on_visit = dispatcher.on_visit
+                self.on_leave = dispatcher.on_leave
+                self.on_visit_attribute = dispatcher.on_visit_attribute
+                self.on_leave_attribute = dispatcher.on_leave_attribute
+
+        _LIBCST_VISITOR = _Visitor
+    return _LIBCST_VISITOR(dispatcher)
 
 
 _IMPORT_RE = re.compile(r"^\s*(?:from\s+([\w.]+)|import\s+([\w., ]+))", re.MULTILINE)
@@ -353,7 +374,8 @@ def _has_long_line(source: SourceFile) -> bool:
     )
 
 
-_ORIGINAL_POST_INIT = getattr(cst.CSTNode, "__post_init__", None)
+#: LibCST's own ``CSTNode.__post_init__``, read at the first parse.
+_ORIGINAL_POST_INIT: object = None
 _VALIDATE_PARSED = os.environ.get("MLLINT_VALIDATE_PARSED_NODES") == "1"
 
 
@@ -371,7 +393,10 @@ def _parsed_nodes_unvalidated():
     fail: skipping them saves ~15% of the parse (a test checks that trees and syntax
     errors are the same either way). Only when ``CSTNode.__post_init__`` is still
     LibCST's own; ``MLLINT_VALIDATE_PARSED_NODES=1`` turns this off."""
+    global _ORIGINAL_POST_INIT
     node_class = cst.CSTNode
+    if _ORIGINAL_POST_INIT is None:
+        _ORIGINAL_POST_INIT = getattr(node_class, "__post_init__", None)
     if _VALIDATE_PARSED or node_class.__dict__.get("__post_init__") is not _ORIGINAL_POST_INIT:
         yield
         return

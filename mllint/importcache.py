@@ -25,6 +25,7 @@ import hashlib
 import marshal
 import os
 import sys
+import types
 from pathlib import Path
 
 ENV_OFF = "MLLINT_NO_IMPORT_CACHE"
@@ -174,3 +175,25 @@ def import_libcst(store_path: Path | None = None):
         vars(dataclasses).pop("exec", None)
     store.save()
     return libcst
+
+
+def _load_lazily(name: str):
+    """The ``__getattr__`` of :data:`cst`: import LibCST (with the cache above) the first
+    time a name is missing, copy its names into the handle (so that later lookups are
+    plain module-dictionary lookups, as fast as ``libcst.X``), and answer from it."""
+    module = import_libcst()
+    names = vars(cst)
+    if not names.get("_mllint_loaded"):
+        for key, value in vars(module).items():
+            if not key.startswith("__"):
+                names.setdefault(key, value)
+        names["_mllint_loaded"] = True
+    return getattr(module, name)  # a submodule imported later, or AttributeError
+
+
+#: LibCST, imported on first use: ``from mllint.importcache import cst`` in a module that
+#: the warm path (all results cached) imports, instead of ``import libcst as cst``, so that
+#: a run that parses nothing never pays for importing LibCST. Only for use inside functions
+#: (a class deriving from a LibCST class imports it at once).
+cst = types.ModuleType("libcst", "LibCST, imported on first use (see mllint.importcache).")
+cst.__getattr__ = _load_lazily  # type: ignore[attr-defined]

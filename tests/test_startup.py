@@ -31,6 +31,7 @@ _PROBE = textwrap.dedent(
         "status": status,
         "rules": sorted(m for m in sys.modules if m.startswith("mllint.rules.")),
         "libcst": "libcst" in sys.modules,
+        "heavy": sorted({m.split(".")[0] for m in sys.modules} & {"torch", "pygls"}),
     }))
     """
 )
@@ -125,7 +126,7 @@ def test_a_declared_plugin_is_seen_without_importlib_metadata(tmp_path, monkeypa
 
 def test_version_imports_neither_libcst_nor_a_rule(tmp_path):
     found = _probe(["--version"], tmp_path)
-    assert found == {"status": 0, "rules": [], "libcst": False}
+    assert found == {"status": 0, "rules": [], "libcst": False, "heavy": []}
 
 
 def test_non_ml_files_import_no_file_rule(tmp_path):
@@ -136,7 +137,7 @@ def test_non_ml_files_import_no_file_rule(tmp_path):
     assert found["status"] == 0
     assert set(found["rules"]) & _rule_modules("file") == set()
     found = _probe(["check", "--no-cache", "--select", "ML2,ML5,ML7", "util.py"], tmp_path)
-    assert found == {"status": 0, "rules": [], "libcst": found["libcst"]}
+    assert found == {"status": 0, "rules": [], "libcst": found["libcst"], "heavy": []}
 
 
 MLLINT = [sys.executable, "-m", "mllint", "check"]
@@ -166,9 +167,12 @@ def test_a_warm_run_imports_only_the_project_rules(tmp_path):
         "mllint.rules.training.zero_grad_missing",
         "mllint.rules.checkpointing.save_whole_module",
     }
+    assert cold["libcst"]
     warm = _probe(["check", "--select", "ALL", "train.py"], tmp_path, cache)
     assert warm["status"] == 1
     assert set(warm["rules"]) & _rule_modules("file") == set()
+    # Nothing is parsed, so LibCST (0.2 s to import) is not imported either.
+    assert (warm["libcst"], warm["heavy"]) == (False, [])
     assert _rule_modules("project") <= set(warm["rules"])
     # Without whole-program rules, a warm run imports no rule at all.
     _probe(["check", "--select", "ML5,ML7", "train.py"], tmp_path, cache)

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import posixpath
 
-import libcst as cst
-
 from mllint.analysis.calls import argument, keyword_value
+from mllint.importcache import cst  # LibCST, imported when a file is parsed
 
 #: Stands for the folder of the module that writes (``os.path.dirname(__file__)``).
 HERE = "$HERE"

@@ -16,9 +16,8 @@ from __future__ import annotations
 import builtins
 from dataclasses import dataclass, field
 
-import libcst as cst
-
 from mllint.analysis.statements import nested_statements
+from mllint.importcache import cst  # LibCST, imported when a file is parsed
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 

@@ -30,11 +30,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-import libcst as cst
-
 from mllint.analysis import artifacts, rng, tracking
 from mllint.analysis.calls import argument, has_star_arguments, keyword_value
 from mllint.analysis.names import dotted_name
+from mllint.importcache import cst  # LibCST, imported when a file is parsed
 
 MODULE_BODY = "<module>"
 
@@ -147,7 +146,7 @@ def _int_value(node: cst.BaseExpression | None) -> int | None:
     return None
 
 
-class _Summarizer(cst.CSTVisitor):
+class _Summarizer:
     """Builds a ModuleSummary in one walk; resolves names with the file's alias table."""
 
     def __init__(self, context, summary: ModuleSummary) -> None:

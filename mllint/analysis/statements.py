@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import libcst as cst
+from mllint.importcache import cst  # LibCST, imported when a file is parsed
 
 
 def nested_statements(node: cst.CSTNode) -> list[cst.CSTNode]:

@@ -48,10 +48,9 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import libcst as cst
-
 from mllint.analysis.calls import argument, has_star_arguments, keyword_value
 from mllint.analysis.names import dotted_name
+from mllint.importcache import cst  # LibCST, imported when a file is parsed
 
 if TYPE_CHECKING:
     from mllint.analysis.project import Event, ModuleSummary, Traced
