@@ -203,14 +203,18 @@ def _error(message: str) -> int:
 def _import_libcst() -> None:
     """Import LibCST with its compiled dataclass methods cached (mllint.importcache): the
     commands that check code need it, and this way it costs half as much."""
-    from mllint.importcache import import_libcst
+    from mllint.importcache import cache_own_dataclasses, import_libcst
 
+    cache_own_dataclasses()
     import_libcst()
 
 
 def run_check(args: argparse.Namespace) -> int:
     # LibCST is imported (with mllint.importcache) when the first file is parsed: a run
     # whose results all come from the cache never imports it.
+    from mllint.importcache import cache_own_dataclasses
+
+    cache_own_dataclasses()
     from mllint.api import lint_paths
     from mllint.baseline import BaselineError
     from mllint.config import ConfigError

@@ -334,3 +334,71 @@ def test_lazy_rules_give_the_fixtures_the_same_findings(folder, monkeypatch):
     assert lazy.result.diagnostics == eager.result.diagnostics
     assert lazy.result.internal_errors == eager.result.internal_errors == []
     assert eager.result.diagnostics  # the fixtures have findings
+
+
+_OWN_CLASSES = textwrap.dedent(
+    """
+    import json, sys
+    from mllint import importcache
+    if sys.argv[1] == "on":
+        importcache.cache_own_dataclasses()
+    from dataclasses import dataclass, field
+
+    @dataclass(frozen=True, order=True)
+    class Point:
+        x: int
+        y: int = 0
+        tags: list = field(default_factory=list, compare=False)
+
+    p = Point(1, tags=["a"])
+    print(json.dumps({
+        "repr": repr(p), "eq": p == Point(1), "lt": Point(0) < p, "hash": hash(p) == hash(Point(1)),
+        "code": [repr(getattr(Point, m).__code__.co_code) for m in ("__init__", "__lt__")],
+        "hits": importcache._OWN.hits if importcache._OWN else None,
+    }))
+    """
+)
+
+
+def test_own_dataclasses_use_their_own_store_and_make_identical_classes(tmp_path):
+    """``mllint check`` caches the dataclass methods of mllint's own modules too (a store
+    beside LibCST's): the classes are the same, the second run uses the stored code, and a
+    store whose code fails is compiled afresh."""
+    import hashlib
+    import marshal
+
+    from mllint import importcache
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+
+    def run(mode: str) -> dict:
+        done = subprocess.run(
+            [sys.executable, "-c", _OWN_CLASSES, mode],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    plain = run("off")
+    first = run("on")
+    stores = list((tmp_path / ".cache" / "mllint").glob("mllint-dataclasses-*.bin"))
+    assert len(stores) == 1
+    second = run("on")
+    assert first["hits"] == 0 and second["hits"] >= 3
+    for found in (first, second):
+        assert {k: v for k, v in found.items() if k != "hits"} == {
+            k: v for k, v in plain.items() if k != "hits"
+        }
+    planted = compile("raise RuntimeError('planted')", "<string>", "exec")
+    codes = dict.fromkeys(importcache.CodeStore(stores[0]).codes, planted)
+    payload = marshal.dumps(codes)
+    stores[0].write_bytes(
+        importcache._MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+    )
+    again = run("on")
+    assert {k: v for k, v in again.items() if k != "hits"} == {
+        k: v for k, v in plain.items() if k != "hits"
+    }
