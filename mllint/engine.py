@@ -810,7 +810,11 @@ def check_files(
                 continue
         pending.append((index, path, display, key))
     if jobs > 1 and len(pending) >= PARALLEL_THRESHOLD:
-        # Import the enabled rules once here rather than in every worker (they fork).
+        # Import the enabled rules once here rather than in every worker (they fork);
+        # LibCST first, with its import cache (the rule modules import it plainly).
+        from mllint.importcache import import_libcst
+
+        import_libcst()
         for code, rule in ruleset.rules.items():
             if code in ruleset.settings.enabled:
                 resolve_rule(rule)
