@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from mllint.analysis import walk
 from mllint.analysis.calls import argument, has_star_arguments, keyword_value
 from mllint.analysis.loops import TrainingLoop, find_training_loops
 from mllint.analysis.names import dotted_name
@@ -79,17 +80,22 @@ def gpu_moves_in(context, loop: TrainingLoop, names: set[str]) -> list[BatchMove
     """Calls in ``loop``'s body that copy one of ``names`` to an evident GPU."""
     index = file_index(context)
     moves: list[BatchMove] = []
-
-    class _Collect(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return False
-
-        def visit_Call(self, node: cst.Call) -> None:
+    # The calls in source order, as a LibCST visitor would see them, without descending
+    # into nested function definitions (they run when called, not in the loop); the
+    # engine's walk, not LibCST's visit, which rebuilds every node and token it passes.
+    stack: list[cst.CSTNode] = [loop.node.body]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is cst.FunctionDef:
+            continue
+        if kind is cst.Call:
             move = _move(context, index, node, names)
             if move is not None:
                 moves.append(move)
-
-    loop.node.body.visit(_Collect())
+        kids = walk.cached_children(node)
+        if kids:
+            stack.extend(kids[::-1])
     return moves
 
 
