@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mllint import PROJECT_URL, __version__
 from mllint.analysis.project import ModuleSummarizer, ModuleSummary, ProjectIndex
@@ -41,7 +42,6 @@ from mllint.noqa import (
     find_suppressions,
     unused_noqa_diagnostics,
 )
-from mllint.notebook import CellMap
 from mllint.rule import ProjectRule, Rule
 from mllint.source import (
     SourceDecodeError,
@@ -50,6 +50,9 @@ from mllint.source import (
     read_regular_file,
     read_source,
 )
+
+if TYPE_CHECKING:  # a notebook's result imports it (for .py files it is not needed)
+    from mllint.notebook import CellMap
 
 #: Below this many files, a worker pool costs more than it saves.
 PARALLEL_THRESHOLD = 24

@@ -63,8 +63,10 @@ def _libcst_tag() -> str | None:
 class CodeStore:
     """Compiled dataclass methods by the SHA-256 of their source."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, skip: tuple[str, ...] = ()) -> None:
         self.path = path
+        #: Modules (name prefixes) whose classes this store leaves to plain ``exec``.
+        self.skip = skip
         self.codes: dict[bytes, object] = {}
         self.added = 0
         self.hits = 0
@@ -100,6 +102,8 @@ class CodeStore:
                 locals = frame.f_locals
         if not isinstance(source, str) or kwargs:
             return exec(source, globals, locals, **kwargs)
+        if self.skip and str(globals.get("__name__", "")).startswith(self.skip):
+            return exec(source, globals, locals)  # another store's (LibCST's in mllint's)
         key = hashlib.sha256(source.encode("utf-8", "surrogatepass")).digest()
         code = self.codes.get(key)
         self.used.add(key)
@@ -219,7 +223,7 @@ def cache_own_dataclasses() -> None:
         tag = _libcst_tag()  # Python's version and bytecode (and LibCST's, harmlessly)
         if tag is None or not _usable(dataclasses):
             return
-        store = CodeStore(cache_folder() / f"mllint-dataclasses-{tag}.bin")
+        store = CodeStore(cache_folder() / f"mllint-dataclasses-{tag}.bin", skip=("libcst",))
     except Exception:
         return
     import atexit

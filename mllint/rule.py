@@ -243,6 +243,9 @@ def _load_builtin_rules() -> None:
     global _BUILTINS_LOADED
     if _BUILTINS_LOADED:
         return
+    from mllint.importcache import import_libcst
+
+    import_libcst()  # before the rule modules import it plainly: with its import cache
     import mllint.builtin_rules  # noqa: F401  (engine rules: ML001, ML002, ...)
     import mllint.rules as pack
 
