@@ -27,14 +27,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import libcst as cst
-
 from mllint import PROJECT_URL, __version__
 from mllint.analysis.project import ModuleSummarizer, ModuleSummary, ProjectIndex
 from mllint.cache import ResultCache
 from mllint.config import Settings
 from mllint.context import FileContext, ProjectContext
 from mllint.diagnostic import Diagnostic, Location, Severity
+from mllint.importcache import cst  # LibCST, imported when a file is parsed
 from mllint.manifest import resolve as resolve_rule
 from mllint.noqa import (
     Suppressions,
@@ -43,7 +42,6 @@ from mllint.noqa import (
     find_suppressions,
     unused_noqa_diagnostics,
 )
-from mllint.notebook import CellMap
 from mllint.rule import ProjectRule, Rule
 from mllint.source import (
     SourceDecodeError,
@@ -53,8 +51,9 @@ from mllint.source import (
     read_source,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a notebook's result imports it (for .py files it is not needed)
     from mllint.incremental import Document
+    from mllint.notebook import CellMap
 
 #: Below this many files, a worker pool costs more than it saves.
 PARALLEL_THRESHOLD = 24
@@ -135,8 +134,10 @@ class RuleSet:
 # -- one file --------------------------------------------------------------------------
 
 
-class _Dispatcher(cst.CSTVisitor):
-    """One traversal for all rules; keeps the ancestor stack in the context."""
+class _Dispatcher:
+    """One traversal for all rules; keeps the ancestor stack in the context. (Not a
+    LibCST visitor class itself, so that importing the engine does not import LibCST;
+    :func:`_libcst_visitor` adapts it for LibCST's own visit.)"""
 
     def __init__(self, context: FileContext, rules: list[Rule], result: FileResult) -> None:
         self.context = context
@@ -190,7 +191,7 @@ class _Dispatcher(cst.CSTVisitor):
 
         handled = {*self.visits, *self.leaves}
         if any(kind.__name__ in handled for kind in walk.TOKEN_TYPES):
-            module.visit(self)
+            module.visit(_libcst_visitor(self))
             return
         missing: list = []
 
@@ -215,6 +216,26 @@ class _Dispatcher(cst.CSTVisitor):
 
     def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
         return None
+
+
+_LIBCST_VISITOR: type | None = None
+
+
+def _libcst_visitor(dispatcher: _Dispatcher):
+    """``dispatcher`` as a ``cst.CSTVisitor`` (LibCST's visit requires one); the class is
+    made on first use, when LibCST is imported anyway."""
+    global _LIBCST_VISITOR
+    if _LIBCST_VISITOR is None:
+
+        class _Visitor(cst.CSTVisitor):
+            def __init__(self, dispatcher: _Dispatcher) -> None:
+                self.on_visit = dispatcher.on_visit
+                self.on_leave = dispatcher.on_leave
+                self.on_visit_attribute = dispatcher.on_visit_attribute
+                self.on_leave_attribute = dispatcher.on_leave_attribute
+
+        _LIBCST_VISITOR = _Visitor
+    return _LIBCST_VISITOR(dispatcher)
 
 
 _IMPORT_RE = re.compile(r"^\s*(?:from\s+([\w.]+)|import\s+([\w., ]+))", re.MULTILINE)
@@ -357,7 +378,8 @@ def _has_long_line(source: SourceFile) -> bool:
     )
 
 
-_ORIGINAL_POST_INIT = getattr(cst.CSTNode, "__post_init__", None)
+#: LibCST's own ``CSTNode.__post_init__``, read at the first parse.
+_ORIGINAL_POST_INIT: object = None
 _VALIDATE_PARSED = os.environ.get("MLLINT_VALIDATE_PARSED_NODES") == "1"
 
 
@@ -375,7 +397,10 @@ def _parsed_nodes_unvalidated():
     fail: skipping them saves ~15% of the parse (a test checks that trees and syntax
     errors are the same either way). Only when ``CSTNode.__post_init__`` is still
     LibCST's own; ``MLLINT_VALIDATE_PARSED_NODES=1`` turns this off."""
+    global _ORIGINAL_POST_INIT
     node_class = cst.CSTNode
+    if _ORIGINAL_POST_INIT is None:
+        _ORIGINAL_POST_INIT = getattr(node_class, "__post_init__", None)
     if _VALIDATE_PARSED or node_class.__dict__.get("__post_init__") is not _ORIGINAL_POST_INIT:
         yield
         return
@@ -573,16 +598,20 @@ def _multiline_strings(context: FileContext) -> list[tuple[int, int]]:
     from mllint.analysis import walk
 
     spans = []
+    f_strings = _f_strings()
     for node in walk.iter_nodes(context.module):
         kind = type(node)
-        if (kind is cst.SimpleString and "\n" in node.value) or kind in _F_STRINGS:
+        if (kind is cst.SimpleString and "\n" in node.value) or kind in f_strings:
             start, end = context.position(node)
             if end.row > start.row:
                 spans.append((start.row, end.row))
     return spans
 
 
-_F_STRINGS = (cst.FormattedString, cst.TemplatedString)
+def _f_strings() -> tuple[type, ...]:
+    """LibCST's f-string and t-string node types (looked up on use: importing the engine
+    must not import LibCST, see :mod:`mllint.importcache`)."""
+    return (cst.FormattedString, cst.TemplatedString)
 
 
 def _string_spans(context: FileContext) -> list[tuple[int, int]] | None:
@@ -593,10 +622,11 @@ def _string_spans(context: FileContext) -> list[tuple[int, int]] | None:
     ranges = context.__dict__.get("_ranges")
     if ranges is None:
         return None
+    f_strings = _f_strings()
     return [
         ranges[id(node)]
         for node in walk.iter_nodes(context.module)
-        if type(node) is cst.SimpleString or type(node) in _F_STRINGS
+        if type(node) is cst.SimpleString or type(node) in f_strings
     ]
 
 
@@ -858,7 +888,11 @@ def check_files(
                 continue
         pending.append((index, path, display, key))
     if jobs > 1 and len(pending) >= PARALLEL_THRESHOLD:
-        # Import the enabled rules once here rather than in every worker (they fork).
+        # Import the enabled rules once here rather than in every worker (they fork);
+        # LibCST first, with its import cache (the rule modules import it plainly).
+        from mllint.importcache import import_libcst
+
+        import_libcst()
         for code, rule in ruleset.rules.items():
             if code in ruleset.settings.enabled:
                 resolve_rule(rule)

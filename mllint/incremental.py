@@ -43,9 +43,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import libcst as cst
-
 from mllint.analysis.positions import _OffsetState
+from mllint.importcache import cst  # LibCST, imported when a file is parsed
 
 if TYPE_CHECKING:
     from mllint.context import FileContext
