@@ -7,15 +7,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
-
 from mllint.analysis.names import ImportTable
-from mllint.analysis.positions import LineIndex, compute_ranges
 from mllint.diagnostic import Applicability, Diagnostic, Edit, Fix, Location, Severity
+from mllint.importcache import cst  # LibCST, imported when a file is parsed
 from mllint.source import SourceFile
 
 if TYPE_CHECKING:
+    from mllint.analysis.positions import LineIndex
     from mllint.rule import Rule
 
 T = TypeVar("T")
@@ -36,6 +34,8 @@ class FileContext:
         self.ancestors: list[cst.CSTNode] = []
         #: For each fix offered, the CST replacement (used when fixes are applied).
         self.replacements: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
+        from libcst.metadata import MetadataWrapper  # here: ProjectContext needs no LibCST
+
         self._wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         self._cache: dict[object, object] = {}
 
@@ -61,6 +61,8 @@ class FileContext:
 
     @cached_property
     def _ranges(self) -> dict[int, tuple[int, int]] | None:
+        from mllint.analysis.positions import compute_ranges
+
         try:
             return compute_ranges(self.module)
         except Exception:  # LibCST internals changed: fall back to its own provider
@@ -68,14 +70,20 @@ class FileContext:
 
     @cached_property
     def _line_index(self) -> LineIndex:
+        from mllint.analysis.positions import LineIndex
+
         return LineIndex(self._module_code)
 
     @cached_property
     def _positions(self):
+        from libcst.metadata import PositionProvider
+
         return self._wrapper.resolve(PositionProvider)
 
     @cached_property
     def _parents(self):
+        from libcst.metadata import ParentNodeProvider
+
         return self._wrapper.resolve(ParentNodeProvider)
 
     def position(self, node: cst.CSTNode) -> tuple[Location, Location]:

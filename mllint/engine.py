@@ -26,8 +26,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-import libcst as cst
+from typing import TYPE_CHECKING
 
 from mllint import PROJECT_URL, __version__
 from mllint.analysis.project import ModuleSummarizer, ModuleSummary, ProjectIndex
@@ -35,6 +34,7 @@ from mllint.cache import ResultCache
 from mllint.config import Settings
 from mllint.context import FileContext, ProjectContext
 from mllint.diagnostic import Diagnostic, Location, Severity
+from mllint.importcache import cst  # LibCST, imported when a file is parsed
 from mllint.manifest import resolve as resolve_rule
 from mllint.noqa import (
     Suppressions,
@@ -43,7 +43,6 @@ from mllint.noqa import (
     find_suppressions,
     unused_noqa_diagnostics,
 )
-from mllint.notebook import CellMap
 from mllint.rule import ProjectRule, Rule
 from mllint.source import (
     SourceDecodeError,
@@ -52,6 +51,10 @@ from mllint.source import (
     read_regular_file,
     read_source,
 )
+
+if TYPE_CHECKING:  # a notebook's result imports it (for .py files it is not needed)
+    from mllint.incremental import Document
+    from mllint.notebook import CellMap
 
 #: Below this many files, a worker pool costs more than it saves.
 PARALLEL_THRESHOLD = 24
@@ -132,8 +135,10 @@ class RuleSet:
 # -- one file --------------------------------------------------------------------------
 
 
-class _Dispatcher(cst.CSTVisitor):
-    """One traversal for all rules; keeps the ancestor stack in the context."""
+class _Dispatcher:
+    """One traversal for all rules; keeps the ancestor stack in the context. (Not a
+    LibCST visitor class itself, so that importing the engine does not import LibCST;
+    :func:`_libcst_visitor` adapts it for LibCST's own visit.)"""
 
     def __init__(self, context: FileContext, rules: list[Rule], result: FileResult) -> None:
         self.context = context
@@ -187,7 +192,7 @@ class _Dispatcher(cst.CSTVisitor):
 
         handled = {*self.visits, *self.leaves}
         if any(kind.__name__ in handled for kind in walk.TOKEN_TYPES):
-            module.visit(self)
+            module.visit(_libcst_visitor(self))
             return
         missing: list = []
 
@@ -212,6 +217,26 @@ class _Dispatcher(cst.CSTVisitor):
 
     def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
         return None
+
+
+_LIBCST_VISITOR: type | None = None
+
+
+def _libcst_visitor(dispatcher: _Dispatcher):
+    """``dispatcher`` as a ``cst.CSTVisitor`` (LibCST's visit requires one); the class is
+    made on first use, when LibCST is imported anyway."""
+    global _LIBCST_VISITOR
+    if _LIBCST_VISITOR is None:
+
+        class _Visitor(cst.CSTVisitor):
+            def __init__(self, dispatcher: _Dispatcher) -> None:
+                self.on_visit = dispatcher.on_visit
+                self.on_leave = dispatcher.on_leave
+                self.on_visit_attribute = dispatcher.on_visit_attribute
+                self.on_leave_attribute = dispatcher.on_leave_attribute
+
+        _LIBCST_VISITOR = _Visitor
+    return _LIBCST_VISITOR(dispatcher)
 
 
 _IMPORT_RE = re.compile(r"^\s*(?:from\s+([\w.]+)|import\s+([\w., ]+))", re.MULTILINE)
@@ -354,7 +379,8 @@ def _has_long_line(source: SourceFile) -> bool:
     )
 
 
-_ORIGINAL_POST_INIT = getattr(cst.CSTNode, "__post_init__", None)
+#: LibCST's own ``CSTNode.__post_init__``, read at the first parse.
+_ORIGINAL_POST_INIT: object = None
 _VALIDATE_PARSED = os.environ.get("MLLINT_VALIDATE_PARSED_NODES") == "1"
 
 
@@ -372,7 +398,10 @@ def _parsed_nodes_unvalidated():
     fail: skipping them saves ~15% of the parse (a test checks that trees and syntax
     errors are the same either way). Only when ``CSTNode.__post_init__`` is still
     LibCST's own; ``MLLINT_VALIDATE_PARSED_NODES=1`` turns this off."""
+    global _ORIGINAL_POST_INIT
     node_class = cst.CSTNode
+    if _ORIGINAL_POST_INIT is None:
+        _ORIGINAL_POST_INIT = getattr(node_class, "__post_init__", None)
     if _VALIDATE_PARSED or node_class.__dict__.get("__post_init__") is not _ORIGINAL_POST_INIT:
         yield
         return
@@ -453,12 +482,20 @@ def _relative_path(path: Path, root: Path) -> str:
 
 
 def check_source(
-    source: SourceFile, ruleset: RuleSet, relative_path: str, *, keep_context: bool = False
+    source: SourceFile,
+    ruleset: RuleSet,
+    relative_path: str,
+    *,
+    keep_context: bool = False,
+    document: Document | None = None,
 ) -> FileResult:
     """Run every enabled, relevant file rule over one decoded file, and summarise it for the
     project index when project rules are enabled.
 
     With ``keep_context``, the result keeps the rules' FileContext (for applying fixes).
+    With ``document`` (an editor's document, checked again after each edit; see
+    :mod:`mllint.incremental`), only the statements an edit touched are parsed again and
+    the positions of the others are reused; the findings are the same.
 
     The cyclic garbage collector is paused meanwhile: parsing allocates tens of thousands
     of nodes, each allocation counting towards a collection that then traverses every
@@ -469,14 +506,21 @@ def check_source(
     if paused:
         gc.disable()
     try:
-        return _check_source(source, ruleset, relative_path, keep_context=keep_context)
+        return _check_source(
+            source, ruleset, relative_path, keep_context=keep_context, document=document
+        )
     finally:
         if paused:
             gc.enable()
 
 
 def _check_source(
-    source: SourceFile, ruleset: RuleSet, relative_path: str, *, keep_context: bool
+    source: SourceFile,
+    ruleset: RuleSet,
+    relative_path: str,
+    *,
+    keep_context: bool,
+    document: Document | None = None,
 ) -> FileResult:
     result = FileResult(path=source.display_path, relative=relative_path)
     enabled = ruleset.enabled_rules(relative_path)
@@ -494,17 +538,20 @@ def _check_source(
         or may_matter_to_project(source.text, bool(getattr(source, "is_notebook", False)))
     )
     diagnostics: list[Diagnostic] = []
+    context: FileContext | None = None
     if not relevant and not summarize:
         error = _cheap_syntax_check(source)
         if error is not None:
             diagnostics.append(error)
     else:
-        module, error = _parse(source)
+        module, error = _parse(source) if document is None else document.parse(source)
         if error is not None:
             diagnostics.append(error)
         else:
             assert module is not None
             context = FileContext(source, module)
+            if document is not None:
+                document.attach(context)  # the positions of unchanged statements
             # LibCST round-trips exactly: the module's code is the text it was parsed from,
             # so slicing node text needs no second code generation of the whole file.
             context.__dict__["_module_code"] = source.text
@@ -519,13 +566,69 @@ def _check_source(
                 result.summary = summarizer.finish_summary()
     enabled_codes = {rule.code for rule in enabled}
     diagnostics = [d for d in diagnostics if d.code in enabled_codes or d.code == "ML001"]
-    suppressions = find_suppressions(source.text, string_rows=bool(diagnostics))
+    suppressions = find_suppressions(
+        source.text,
+        string_rows=bool(diagnostics),
+        multiline_strings=(
+            None
+            if context is None
+            else (lambda: document.multiline_strings(context))
+            if document is not None
+            else (lambda: _multiline_strings(context))
+        ),
+        strings=(
+            None
+            if context is None
+            else document.string_spans
+            if document is not None
+            else (lambda: _string_spans(context))
+        ),
+    )
     result.suppressions = suppressions
     if source.is_notebook:
         result.cells = source.cell_map()  # type: ignore[attr-defined]
         diagnostics.extend(source.cell_errors())  # type: ignore[attr-defined]
     result.diagnostics = _finish_diagnostics(diagnostics, suppressions, ruleset, result.cells)
     return result
+
+
+def _multiline_strings(context: FileContext) -> list[tuple[int, int]]:
+    """(first row, last row) of each string literal of the file that spans lines, outer
+    f-strings before the strings nested in them: what tokenizing would find as STRING
+    tokens over several lines, read from the tree that is already there."""
+    from mllint.analysis import walk
+
+    spans = []
+    f_strings = _f_strings()
+    for node in walk.iter_nodes(context.module):
+        kind = type(node)
+        if (kind is cst.SimpleString and "\n" in node.value) or kind in f_strings:
+            start, end = context.position(node)
+            if end.row > start.row:
+                spans.append((start.row, end.row))
+    return spans
+
+
+def _f_strings() -> tuple[type, ...]:
+    """LibCST's f-string and t-string node types (looked up on use: importing the engine
+    must not import LibCST, see :mod:`mllint.importcache`)."""
+    return (cst.FormattedString, cst.TemplatedString)
+
+
+def _string_spans(context: FileContext) -> list[tuple[int, int]] | None:
+    """(start, end) offsets of every string literal of the file, in source order, when
+    positions were computed already (else None: tokenizing is cheaper than positions)."""
+    from mllint.analysis import walk
+
+    ranges = context.__dict__.get("_ranges")
+    if ranges is None:
+        return None
+    f_strings = _f_strings()
+    return [
+        ranges[id(node)]
+        for node in walk.iter_nodes(context.module)
+        if type(node) is cst.SimpleString or type(node) in f_strings
+    ]
 
 
 def _finish_diagnostics(
@@ -779,7 +882,11 @@ def check_files(
     pending: list[tuple[int, str, str, str | None]] = []
     _load_cached(items, ruleset, store, found, pending)
     if jobs > 1 and len(pending) >= PARALLEL_THRESHOLD:
-        # Import the enabled rules once here rather than in every worker (they fork).
+        # Import the enabled rules once here rather than in every worker (they fork);
+        # LibCST first, with its import cache (the rule modules import it plainly).
+        from mllint.importcache import import_libcst
+
+        import_libcst()
         for code, rule in ruleset.rules.items():
             if code in ruleset.settings.enabled:
                 resolve_rule(rule)

@@ -45,9 +45,10 @@ _ENGINE_RULE_MODULES = ("mllint.builtin_rules",)
 # -- generating ----------------------------------------------------------------------
 
 
-def rule_entry(rule: type[registry.Rule]) -> dict[str, object]:
-    """What the manifest records about one rule class."""
-    return {
+def rule_entry(rule: type[registry.Rule], *, docs: bool = True) -> dict[str, object]:
+    """What the manifest records about one rule class (without its summary and URL, which
+    only the documentation needs, unless ``docs``)."""
+    entry = {
         "code": rule.code,
         "name": rule.name,
         "category": rule.category,
@@ -60,11 +61,14 @@ def rule_entry(rule: type[registry.Rule]) -> dict[str, object]:
         "scope": rule.scope,
         "summaries": getattr(rule, "summaries", None) if rule.scope == "project" else None,
         "visitors": sorted(rule.visitor_methods()),
-        "summary": rule.summary(),
-        "url": rule.url(),
+        "summary": rule.summary() if docs else None,
+        "url": rule.url() if docs else None,
         "module": rule.__module__,
         "qualname": rule.__qualname__,
     }
+    if not docs:
+        del entry["summary"], entry["url"]
+    return entry
 
 
 def manifest_text(rules: dict[str, type[registry.Rule]]) -> str:
@@ -228,11 +232,11 @@ class LazyRule:
             found = module
             for part in self.rule_qualname.split("."):
                 found = getattr(found, part)
-            entry, expected = rule_entry(found), self._entry()  # type: ignore[arg-type]
+            entry = rule_entry(found, docs=False)  # type: ignore[arg-type]
+            expected = self._entry()
             # What the run already decided with (selection, pre-scan, dispatch) must hold;
             # a stale summary or URL only matters to the docs (a test checks those).
             for key in ("summary", "url"):
-                entry.pop(key)
                 expected.pop(key)
             if entry != expected:
                 raise registry.RuleDefinitionError(

@@ -12,6 +12,8 @@ from __future__ import annotations
 import io
 import re
 import tokenize
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from mllint.diagnostic import Diagnostic, Location, Severity
@@ -64,27 +66,61 @@ def _parse_codes(text: str | None) -> tuple[str, ...] | None:
     return tuple(code.upper() for code in _CODE_SPLIT_RE.split(text.strip()) if code)
 
 
-def find_suppressions(text: str, *, string_rows: bool = False) -> Suppressions:
+def find_suppressions(
+    text: str,
+    *,
+    string_rows: bool = False,
+    multiline_strings: Callable[[], Iterable[tuple[int, int]]] | None = None,
+    strings: Callable[[], list[tuple[int, int]] | None] | None = None,
+) -> Suppressions:
     """Collect noqa directives from comments (strings that merely contain "noqa" don't count).
 
-    Tokenizing is the costly part, so it only happens when the file mentions "noqa" or,
-    with ``string_rows``, when it may hold a multi-line string (then ``noqa_row`` of a
-    finding inside one is the string's last line, where a comment can go).
+    With ``string_rows``, ``noqa_row`` of a finding inside a string that spans lines is
+    the string's last line, where a comment can go. Tokenizing is the costly part (~50 ms
+    for 1,000 lines), so it only happens when the file mentions "noqa", or when it may
+    hold a multi-line string and the caller has no syntax tree: a caller that has one
+    passes ``multiline_strings``, the (first row, last row) of each string literal that
+    spans lines, outer f-strings before the strings nested in them, read from the tree.
+    Likewise ``strings``, the (start, end) offsets of every string literal of the text in
+    source order (or None when the tree has no positions yet), finds the comments of a
+    file that mentions "noqa" without tokenizing it: a ``#`` outside every string starts
+    a comment. (Python 3.12 allows a comment inside a multi-line f-string's replacement
+    field; such a comment is not read as a directive.)
     """
     result = Suppressions()
     has_noqa = "noqa" in text.lower()
     may_span = string_rows and ('"""' in text or "'''" in text or "\\\n" in text)
-    if not has_noqa and not may_span:
-        return result
+    if may_span and multiline_strings is not None:
+        for first, last in multiline_strings():
+            for row in range(first, last):
+                result.string_end_rows.setdefault(row, last)
+        may_span = False
     file_codes: list[str] = []
+    if has_noqa and strings is not None:
+        spans = strings()
+        if spans is not None:
+            _comments_outside_strings(result, file_codes, text, spans)
+            has_noqa = False
+    if not has_noqa and not may_span:
+        if result.file_codes is not None and file_codes:
+            result.file_codes = tuple(file_codes)
+        return result
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, SyntaxError, IndentationError):
         tokens = []
+    fstring_starts: list[int] = []  # Python 3.12+ tokenizes f-strings in parts
     for token in tokens:
-        if token.type == tokenize.STRING and token.start[0] != token.end[0]:
-            for row in range(token.start[0], token.end[0]):
-                result.string_end_rows[row] = token.end[0]
+        if may_span:
+            kind = token.type
+            if kind == tokenize.STRING and token.start[0] != token.end[0]:
+                for row in range(token.start[0], token.end[0]):
+                    result.string_end_rows[row] = token.end[0]
+            elif kind == _FSTRING_START:
+                fstring_starts.append(token.start[0])
+            elif kind == _FSTRING_END and fstring_starts:
+                for row in range(fstring_starts.pop(), token.end[0]):
+                    result.string_end_rows[row] = token.end[0]
         if token.type != tokenize.COMMENT:
             continue
         row, column = token.start
@@ -92,6 +128,46 @@ def find_suppressions(text: str, *, string_rows: bool = False) -> Suppressions:
     if result.file_codes is not None and file_codes:
         result.file_codes = tuple(file_codes)
     return result
+
+
+def _comments_outside_strings(
+    result: Suppressions, file_codes: list[str], text: str, spans: list[tuple[int, int]]
+) -> None:
+    """The noqa directives of the lines that mention "noqa", their comments found with the
+    string literals' offsets instead of tokenizing."""
+    outer: list[tuple[int, int]] = []  # strings nested in f-strings are inside these
+    for start, end in spans:
+        if not outer or start >= outer[-1][1]:
+            outer.append((start, end))
+    starts = [start for start, _ in outer]
+    row, counted = 1, 0  # the row of offset ``counted``
+    line_end = -1
+    for match in _NOQA_WORD_RE.finditer(text):
+        if match.start() <= line_end:
+            continue  # this line was read already
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        line_end = text.find("\n", match.start())
+        if line_end == -1:
+            line_end = len(text)
+        row += text.count("\n", counted, line_start)
+        counted = line_start
+        line = text[line_start:line_end]
+        hash_at = text.find("#", line_start, line_end)
+        while hash_at != -1:
+            index = bisect_right(starts, hash_at) - 1
+            if index < 0 or outer[index][1] <= hash_at:  # not inside a string: a comment
+                comment = text[hash_at:line_end].rstrip("\r")
+                _add_comment(result, file_codes, comment, row, hash_at - line_start, line)
+                break
+            hash_at = text.find("#", outer[index][1], line_end)
+
+
+_NOQA_WORD_RE = re.compile(r"noqa", re.IGNORECASE)
+
+
+#: Token types of Python 3.12+ f-strings (absent before: an f-string was one STRING).
+_FSTRING_START = getattr(tokenize, "FSTRING_START", -1)
+_FSTRING_END = getattr(tokenize, "FSTRING_END", -1)
 
 
 def _add_comment(

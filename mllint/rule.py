@@ -116,17 +116,22 @@ class Rule:
     @classmethod
     def sections(cls) -> dict[str, str]:
         """The docstring's ``## Heading`` sections, keyed by lower-case heading."""
+        cached = cls.__dict__.get("_sections_of_doc")
+        if cached is not None and cached[0] is cls.__doc__:  # parsed once per class
+            return dict(cached[1])
         doc = cls.documentation()
         parts = _SECTION_RE.split(doc)
         sections = {"": parts[0].strip()}
         for heading, body in zip(parts[1::2], parts[2::2], strict=True):
             sections[heading.strip().lower()] = body.strip()
+        cls._sections_of_doc = (cls.__doc__, dict(sections))
         return sections
 
     @classmethod
     def summary(cls) -> str:
         """One sentence: the first sentence of "What it does"."""
-        text = cls.sections().get("what it does", "") or cls.sections().get("", "")
+        sections = cls.sections()
+        text = sections.get("what it does", "") or sections.get("", "")
         text = " ".join(text.split())
         match = re.match(r"(.+?[.!?])(\s|$)", text)
         return match.group(1) if match else text
@@ -238,6 +243,9 @@ def _load_builtin_rules() -> None:
     global _BUILTINS_LOADED
     if _BUILTINS_LOADED:
         return
+    from mllint.importcache import import_libcst
+
+    import_libcst()  # before the rule modules import it plainly: with its import cache
     import mllint.builtin_rules  # noqa: F401  (engine rules: ML001, ML002, ...)
     import mllint.rules as pack
 

@@ -392,6 +392,51 @@ def test_a_burst_of_changes_ends_with_the_latest_text(project: Path) -> None:
     session(body)
 
 
+def test_typing_is_checked_at_once_and_incrementally(tmp_path: Path) -> None:
+    """Keystrokes with the server's defaults (no debounce): each edit inside a function is
+    re-parsed alone, a burst is coalesced, stale versions are never published after newer
+    ones, and the findings of the final text are what the CLI reports for it."""
+    root = tmp_path / "typing"
+    root.mkdir()
+    text = LEAKY + "\n\ndef helper(values):\n    total = 0\n    return total\n"
+    (root / "leaky.py").write_text(text)
+
+    async def body(editor: Editor) -> None:
+        await editor.client.start_io(sys.executable, "-m", "mllint", "server")
+        await editor.client.initialize_async(
+            types.InitializeParams(
+                capabilities=types.ClientCapabilities(),
+                root_uri=root.as_uri(),
+                workspace_folders=[types.WorkspaceFolder(root.as_uri(), "typing")],
+                initialization_options={"stats": True},
+            )
+        )
+        editor.client.initialized(types.InitializedParams())
+        uri = editor.open(root / "leaky.py", text)
+        await editor.diagnostics(uri, version=1)
+        row = text.splitlines().index("    total = 0")
+        column = len("    total")
+        for char in "_count_of_values":  # typed one character at a time, without waiting
+            position = types.Position(row, column)
+            version = editor.apply(uri, [types.TextEdit(types.Range(position, position), char)])
+            column += 1
+        found = await editor.diagnostics(uri, version=version)
+        final = editor.texts[uri]
+        assert "total_count_of_values = 0" in final
+        (root / "leaky.py").write_text(final)
+        expected = lint_paths([root / "leaky.py"], cwd=root).result.diagnostics
+        assert sorted((d.code, d.range.start.line + 1) for d in found) == sorted(
+            (d.code, d.location.row) for d in expected
+        )
+        versions = [entry[1] for entry in editor.published[uri]]
+        assert versions == sorted(versions), versions  # never a stale version after a newer
+        parses = [log for log in editor.logs if log.startswith("mllint: parse ")]
+        assert parses and all(log.endswith(": incremental") for log in parses[1:]), parses
+        assert await editor.stop() == 0
+
+    session(body)
+
+
 def test_tags_unnecessary_and_deprecated(project: Path) -> None:
     text = VISION + "\nvalue = 1  # noqa: ML201\n"
     path = project / "vision.py"

@@ -31,6 +31,7 @@ _PROBE = textwrap.dedent(
         "status": status,
         "rules": sorted(m for m in sys.modules if m.startswith("mllint.rules.")),
         "libcst": "libcst" in sys.modules,
+        "heavy": sorted({m.split(".")[0] for m in sys.modules} & {"torch", "pygls"}),
     }))
     """
 )
@@ -125,7 +126,7 @@ def test_a_declared_plugin_is_seen_without_importlib_metadata(tmp_path, monkeypa
 
 def test_version_imports_neither_libcst_nor_a_rule(tmp_path):
     found = _probe(["--version"], tmp_path)
-    assert found == {"status": 0, "rules": [], "libcst": False}
+    assert found == {"status": 0, "rules": [], "libcst": False, "heavy": []}
 
 
 def test_non_ml_files_import_no_file_rule(tmp_path):
@@ -136,7 +137,7 @@ def test_non_ml_files_import_no_file_rule(tmp_path):
     assert found["status"] == 0
     assert set(found["rules"]) & _rule_modules("file") == set()
     found = _probe(["check", "--no-cache", "--select", "ML2,ML5,ML7", "util.py"], tmp_path)
-    assert found == {"status": 0, "rules": [], "libcst": found["libcst"]}
+    assert found == {"status": 0, "rules": [], "libcst": found["libcst"], "heavy": []}
 
 
 MLLINT = [sys.executable, "-m", "mllint", "check"]
@@ -166,9 +167,12 @@ def test_a_warm_run_imports_only_the_project_rules(tmp_path):
         "mllint.rules.training.zero_grad_missing",
         "mllint.rules.checkpointing.save_whole_module",
     }
+    assert cold["libcst"]
     warm = _probe(["check", "--select", "ALL", "train.py"], tmp_path, cache)
     assert warm["status"] == 1
     assert set(warm["rules"]) & _rule_modules("file") == set()
+    # Nothing is parsed, so LibCST (0.2 s to import) is not imported either.
+    assert (warm["libcst"], warm["heavy"]) == (False, [])
     assert _rule_modules("project") <= set(warm["rules"])
     # Without whole-program rules, a warm run imports no rule at all.
     _probe(["check", "--select", "ML5,ML7", "train.py"], tmp_path, cache)
@@ -330,3 +334,74 @@ def test_lazy_rules_give_the_fixtures_the_same_findings(folder, monkeypatch):
     assert lazy.result.diagnostics == eager.result.diagnostics
     assert lazy.result.internal_errors == eager.result.internal_errors == []
     assert eager.result.diagnostics  # the fixtures have findings
+
+
+_OWN_CLASSES = textwrap.dedent(
+    """
+    import json, sys
+    from mllint import importcache
+    if sys.argv[1] == "on":
+        importcache.cache_own_dataclasses()
+    from dataclasses import dataclass, field
+
+    @dataclass(frozen=True, order=True)
+    class Point:
+        x: int
+        y: int = 0
+        tags: list = field(default_factory=list, compare=False)
+
+    p = Point(1, tags=["a"])
+    import libcst  # imported plainly: its classes are not for this store
+    print(json.dumps({
+        "stored": len(importcache._OWN.codes) if importcache._OWN else None,
+        "repr": repr(p), "eq": p == Point(1), "lt": Point(0) < p, "hash": hash(p) == hash(Point(1)),
+        "code": [repr(getattr(Point, m).__code__.co_code) for m in ("__init__", "__lt__")],
+        "hits": importcache._OWN.hits if importcache._OWN else None,
+    }))
+    """
+)
+
+
+def test_own_dataclasses_use_their_own_store_and_make_identical_classes(tmp_path):
+    """``mllint check`` caches the dataclass methods of mllint's own modules too (a store
+    beside LibCST's): the classes are the same, the second run uses the stored code, and a
+    store whose code fails is compiled afresh."""
+    import hashlib
+    import marshal
+
+    from mllint import importcache
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+
+    def run(mode: str) -> dict:
+        done = subprocess.run(
+            [sys.executable, "-c", _OWN_CLASSES, mode],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    plain = run("off")
+    first = run("on")
+    stores = list((tmp_path / ".cache" / "mllint").glob("mllint-dataclasses-*.bin"))
+    assert len(stores) == 1
+    second = run("on")
+    assert first["hits"] == 0 and second["hits"] >= 3
+    assert 3 <= second["stored"] < 20  # Point's methods, none of LibCST's hundreds
+    for found in (first, second):
+        assert {k: v for k, v in found.items() if k not in ("hits", "stored")} == {
+            k: v for k, v in plain.items() if k not in ("hits", "stored")
+        }
+    planted = compile("raise RuntimeError('planted')", "<string>", "exec")
+    codes = dict.fromkeys(importcache.CodeStore(stores[0]).codes, planted)
+    payload = marshal.dumps(codes)
+    stores[0].write_bytes(
+        importcache._MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+    )
+    again = run("on")
+    assert {k: v for k, v in again.items() if k not in ("hits", "stored")} == {
+        k: v for k, v in plain.items() if k not in ("hits", "stored")
+    }

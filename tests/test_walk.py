@@ -209,3 +209,45 @@ def test_calls_in_agrees_with_a_visitor_on_real_code():
             continue  # the syntax-error fixtures
         expected = [id(call) for call in _visited_calls(module)]
         assert [id(call) for call in walk.calls_in(module)] == expected, path
+
+
+# -- a rule that visits tokens: the engine falls back to LibCST's own visit ----------------
+
+
+def test_a_rule_visiting_token_nodes_runs_through_libcst_visit(tmp_path):
+    """A (plugin) rule with ``visit_Comment`` makes the engine walk with LibCST's visit,
+    through an adapter; the rule sees every comment and the other handlers still run."""
+    from mllint.api import lint_paths
+    from mllint.diagnostic import Severity
+    from mllint.rule import Rule, temporary_rules
+
+    class _CommentProbe(Rule, register=False):
+        """
+        ## What it does
+        Reports comments and calls (a test rule).
+        """
+
+        code = "ML998"
+        name = "comment-probe"
+        category = "project"
+        severity = Severity.INFO
+
+        def visit_Comment(self, node: cst.Comment) -> None:
+            self.report(node, f"comment {node.value}")
+
+        def leave_Call(self, node: cst.Call) -> None:
+            self.report(node, f"call of {self.context.code(node.func)}")
+
+    script = tmp_path / "script.py"
+    script.write_text("# first\nx = f(1)  # second\n\n\ndef g():\n    # third\n    h()\n")
+    with temporary_rules(_CommentProbe):
+        run = lint_paths([script], select=["ML998"], jobs=1, cwd=tmp_path)
+    assert not run.result.internal_errors
+    found = [(d.location.row, d.location.column, d.message) for d in run.result.diagnostics]
+    assert found == [
+        (1, 1, "comment # first"),
+        (2, 5, "call of f"),
+        (2, 11, "comment # second"),
+        (6, 5, "comment # third"),
+        (7, 5, "call of h"),
+    ]

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import posixpath
 
-import libcst as cst
-
 from mllint.analysis.calls import argument, keyword_value
+from mllint.importcache import cst  # LibCST, imported when a file is parsed
 
 #: Stands for the folder of the module that writes (``os.path.dirname(__file__)``).
 HERE = "$HERE"
@@ -136,7 +135,7 @@ def written_path(call: cst.Call, qualified: str | None, resolve) -> tuple[str, s
             path = resolve(root) if root is not None else None
             return (path, DATA, True) if path else None
     func = call.func
-    if isinstance(func, cst.Attribute) and call.args:
+    if type(func) is cst.Attribute and call.args:
         method = func.attr.value
         first = call.args[0].value if call.args[0].keyword is None else None
         if first is None:
@@ -153,11 +152,11 @@ def written_path(call: cst.Call, qualified: str | None, resolve) -> tuple[str, s
 
 
 def _is_true(node: cst.BaseExpression | None) -> bool:
-    return isinstance(node, cst.Name) and node.value == "True"
+    return type(node) is cst.Name and node.value == "True"
 
 
 def _is_false(node: cst.BaseExpression | None) -> bool:
-    return isinstance(node, cst.Name) and node.value == "False"
+    return type(node) is cst.Name and node.value == "False"
 
 
 class PathResolver:
@@ -172,41 +171,39 @@ class PathResolver:
     def __call__(self, expression: cst.BaseExpression, depth: int = 0) -> str | None:
         if depth > 10:
             return None
-        if isinstance(expression, cst.SimpleString | cst.ConcatenatedString):
+        if type(expression) in (cst.SimpleString, cst.ConcatenatedString):
             value = expression.evaluated_value
             return value if isinstance(value, str) else None
-        if isinstance(expression, cst.FormattedString):
+        if type(expression) is cst.FormattedString:
             return self._fstring(expression, depth)
-        if isinstance(expression, cst.Name):
+        if type(expression) is cst.Name:
             return self.lookup(expression.value)
-        if isinstance(expression, cst.Attribute):
+        if type(expression) is cst.Attribute:
             if expression.attr.value == "parent":  # Path(__file__).parent
                 inner = self(expression.value, depth + 1)
                 if inner == HERE + "/__file__":
                     return HERE
                 return posixpath.dirname(inner) if inner else None
             return self.lookup(_dotted(expression))
-        if isinstance(expression, cst.BinaryOperation) and isinstance(
-            expression.operator, cst.Divide
-        ):
+        if type(expression) is cst.BinaryOperation and isinstance(expression.operator, cst.Divide):
             left = self(expression.left, depth + 1)
             if left is None:
                 return None
             right = self(expression.right, depth + 1) or "*"
             return posixpath.join(left, right)
-        if isinstance(expression, cst.Call):
+        if type(expression) is cst.Call:
             return self._call(expression, depth)
         return None
 
     def _fstring(self, node: cst.FormattedString, depth: int) -> str | None:
         parts = []
         for index, part in enumerate(node.parts):
-            if isinstance(part, cst.FormattedStringText):
+            if type(part) is cst.FormattedStringText:
                 parts.append(part.value)
                 continue
             value = (
                 self(part.expression, depth + 1)
-                if isinstance(part, cst.FormattedStringExpression)
+                if type(part) is cst.FormattedStringExpression
                 else None
             )
             if value is None and index == 0:
@@ -226,7 +223,7 @@ class PathResolver:
             return self._call_path(call, depth)
         if name in ("os.path.dirname", "os.path.abspath", "os.path.realpath") and call.args:
             inner = call.args[0].value
-            if isinstance(inner, cst.Name) and inner.value == "__file__":
+            if type(inner) is cst.Name and inner.value == "__file__":
                 return HERE if name == "os.path.dirname" else HERE + "/__file__"
             value = self(inner, depth + 1)
             if value is None:
@@ -234,7 +231,7 @@ class PathResolver:
             return posixpath.dirname(value) if name == "os.path.dirname" else value
         if name in ("builtins.str", "os.fspath", "os.path.expanduser") and call.args:
             return self(call.args[0].value, depth + 1)
-        if isinstance(call.func, cst.Attribute) and call.func.attr.value in (
+        if type(call.func) is cst.Attribute and call.func.attr.value in (
             "resolve",
             "absolute",
         ):
@@ -243,7 +240,7 @@ class PathResolver:
 
     def _call_path(self, call: cst.Call, depth: int) -> str | None:
         first = call.args[0].value
-        if isinstance(first, cst.Name) and first.value == "__file__":
+        if type(first) is cst.Name and first.value == "__file__":
             start = HERE + "/__file__"
         else:
             start = self(first, depth + 1)
@@ -254,9 +251,9 @@ class PathResolver:
 
 
 def _dotted(expression: cst.BaseExpression) -> str:
-    if isinstance(expression, cst.Name):
+    if type(expression) is cst.Name:
         return expression.value
-    if isinstance(expression, cst.Attribute):
+    if type(expression) is cst.Attribute:
         return _dotted(expression.value) + "." + expression.attr.value
     return "?"
 
@@ -264,16 +261,16 @@ def _dotted(expression: cst.BaseExpression) -> str:
 def argparse_default(call: cst.Call) -> tuple[str, cst.BaseExpression] | None:
     """``("out_dir", <default>)`` for ``parser.add_argument("--out-dir", default=...)``."""
     func = call.func
-    if not (isinstance(func, cst.Attribute) and func.attr.value == "add_argument"):
+    if not (type(func) is cst.Attribute and func.attr.value == "add_argument"):
         return None
     default = keyword_value(call, "default")
     if default is None:
         return None
     dest = keyword_value(call, "dest")
-    if isinstance(dest, cst.SimpleString) and isinstance(dest.evaluated_value, str):
+    if type(dest) is cst.SimpleString and isinstance(dest.evaluated_value, str):
         return dest.evaluated_value, default
     for arg in call.args:
-        if arg.keyword is None and isinstance(arg.value, cst.SimpleString):
+        if arg.keyword is None and type(arg.value) is cst.SimpleString:
             flag = arg.value.evaluated_value
             if isinstance(flag, str) and flag.startswith("--"):
                 return flag[2:].replace("-", "_"), default
@@ -307,7 +304,7 @@ class PathTracker:
             self.scopes.pop()
 
     def assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
-        if isinstance(target, cst.Name):
+        if type(target) is cst.Name:
             self.scopes[-1][target.value] = self.resolve(value)
 
     def call(self, node: cst.Call, qualified: str | None) -> tuple[str, str, bool] | None:

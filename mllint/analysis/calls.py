@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import libcst as cst
+from mllint.importcache import cst  # LibCST, imported when a file is parsed
 
 
 def has_keyword(call: cst.Call, name: str) -> bool:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from mllint.analysis import walk
 from mllint.analysis.calls import argument, has_star_arguments, keyword_value
 from mllint.analysis.loops import TrainingLoop, find_training_loops
 from mllint.analysis.names import dotted_name
@@ -79,17 +80,22 @@ def gpu_moves_in(context, loop: TrainingLoop, names: set[str]) -> list[BatchMove
     """Calls in ``loop``'s body that copy one of ``names`` to an evident GPU."""
     index = file_index(context)
     moves: list[BatchMove] = []
-
-    class _Collect(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return False
-
-        def visit_Call(self, node: cst.Call) -> None:
+    # The calls in source order, as a LibCST visitor would see them, without descending
+    # into nested function definitions (they run when called, not in the loop); the
+    # engine's walk, not LibCST's visit, which rebuilds every node and token it passes.
+    stack: list[cst.CSTNode] = [loop.node.body]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is cst.FunctionDef:
+            continue
+        if kind is cst.Call:
             move = _move(context, index, node, names)
             if move is not None:
                 moves.append(move)
-
-    loop.node.body.visit(_Collect())
+        kids = walk.cached_children(node)
+        if kids:
+            stack.extend(kids[::-1])
     return moves
 
 
@@ -98,7 +104,7 @@ def _find(context) -> list[LoaderFeed]:
     feeds: list[LoaderFeed] = []
     for loop in find_training_loops(context):
         node = loop.node
-        if not isinstance(node, cst.For):
+        if type(node) is not cst.For:
             continue
         iterable = _unwrap(node.iter)
         loader = _loader_of(context, index, iterable, node)
@@ -114,7 +120,7 @@ def _find(context) -> list[LoaderFeed]:
 def _unwrap(expression: cst.BaseExpression) -> cst.BaseExpression:
     """``enumerate(tqdm(train_loader))`` -> ``train_loader``."""
     for _ in range(4):
-        if isinstance(expression, cst.Call) and expression.args:
+        if type(expression) is cst.Call and expression.args:
             name = dotted_name(expression.func) or ""
             if name.split(".")[-1] in _WRAPPERS:
                 expression = expression.args[0].value
@@ -126,7 +132,7 @@ def _unwrap(expression: cst.BaseExpression) -> cst.BaseExpression:
 def _loader_of(context, index: FileIndex, expression, at: cst.CSTNode, depth: int = 0):
     if depth > 2:
         return None
-    if isinstance(expression, cst.Call):
+    if type(expression) is cst.Call:
         return expression if is_dataloader(context, expression) else None
     name = dotted_name(expression)
     if name is None:
@@ -135,7 +141,7 @@ def _loader_of(context, index: FileIndex, expression, at: cst.CSTNode, depth: in
     values = [binding.value for binding in bindings]
     if len(bindings) == 1 and values[0] is None:
         return _from_parameter(context, index, bindings[0], name, depth)
-    loaders = [value for value in values if isinstance(value, cst.Call)]
+    loaders = [value for value in values if type(value) is cst.Call]
     if len(loaders) != len(values) or not loaders:
         return None
     found = [value for value in loaders if is_dataloader(context, value)]
@@ -146,7 +152,7 @@ def _parameter_arguments(index: FileIndex, binding, name: str):
     """For a parameter ``name`` of a local function: ``(argument, call)`` at each call of
     the function in the file, or None when a call does not pass it (or none is seen)."""
     function = binding.statement
-    if not isinstance(function, cst.FunctionDef):
+    if type(function) is not cst.FunctionDef:
         return None
     params = list(function.params.params)
     position = next((i for i, p in enumerate(params) if p.name.value == name), None)
@@ -157,8 +163,8 @@ def _parameter_arguments(index: FileIndex, binding, name: str):
     calls = [
         call
         for call in index.calls
-        if isinstance(call.func, cst.Name) and call.func.value == function.name.value
-    ]
+        if type(call.func) is cst.Name and call.func.value == function.name.value
+    ]  # (exact type: isinstance on LibCST's classes is slow, and this scans every call)
     found = []
     for call in calls:
         value = argument(call, name, position)
@@ -197,14 +203,14 @@ def _target_names(target: cst.BaseExpression) -> set[str]:
 
 def _root_name(expression: cst.BaseExpression) -> str | None:
     """``batch`` for ``batch``, ``batch["x"]``, ``batch[0]``, ``batch.x``."""
-    while isinstance(expression, cst.Subscript | cst.Attribute):
+    while type(expression) in (cst.Subscript, cst.Attribute):
         expression = expression.value
-    return expression.value if isinstance(expression, cst.Name) else None
+    return expression.value if type(expression) is cst.Name else None
 
 
 def _move(context, index: FileIndex, call: cst.Call, names: set[str]) -> BatchMove | None:
     func = call.func
-    if not isinstance(func, cst.Attribute) or func.attr.value not in ("to", "cuda"):
+    if type(func) is not cst.Attribute or func.attr.value not in ("to", "cuda"):
         return None
     root = _root_name(func.value)
     if root is None or root not in names:
@@ -224,10 +230,10 @@ def is_gpu_device(context, index: FileIndex, expression, at: cst.CSTNode, depth:
     """Whether ``expression`` evidently names a CUDA device."""
     if depth > 3:
         return False
-    if isinstance(expression, cst.SimpleString):
+    if type(expression) is cst.SimpleString:
         value = expression.evaluated_value
         return isinstance(value, str) and value.startswith("cuda")
-    if isinstance(expression, cst.Call):
+    if type(expression) is cst.Call:
         if (context.call_name(expression) or "") in ("torch.device",):
             return "cuda" in context.code(expression)
         return False
@@ -250,7 +256,7 @@ def is_gpu_device(context, index: FileIndex, expression, at: cst.CSTNode, depth:
 
 
 def _is_true(node: cst.BaseExpression | None) -> bool:
-    return isinstance(node, cst.Name) and node.value == "True"
+    return type(node) is cst.Name and node.value == "True"
 
 
 def dataset_is_in_memory(context, loader: cst.Call) -> bool:
@@ -258,7 +264,7 @@ def dataset_is_in_memory(context, loader: cst.Call) -> bool:
     dataset = argument(loader, "dataset", 0)
     if dataset is None:
         return False
-    if isinstance(dataset, cst.Call):
+    if type(dataset) is cst.Call:
         return context.call_name(dataset) in IN_MEMORY_DATASETS
     name = dotted_name(dataset)
     if name is None:
@@ -266,7 +272,6 @@ def dataset_is_in_memory(context, loader: cst.Call) -> bool:
     index = file_index(context)
     bindings = index.candidates(name, loader)
     return bool(bindings) and all(
-        isinstance(binding.value, cst.Call)
-        and context.call_name(binding.value) in IN_MEMORY_DATASETS
+        type(binding.value) is cst.Call and context.call_name(binding.value) in IN_MEMORY_DATASETS
         for binding in bindings
     )

@@ -214,25 +214,25 @@ class _Walker:
         return self.events
 
     def _walk(self, node, branches, nested, subst, helper, depth) -> None:
-        if isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+        if type(node) in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
             return  # a definition runs when called, not here
-        if isinstance(node, cst.If):
+        if type(node) is cst.If:
             self._walk(node.test, branches, nested, subst, helper, depth)
             self._walk(node.body, (*branches, (node, 0)), nested, subst, helper, depth)
             if node.orelse is not None:
                 self._walk(node.orelse, (*branches, (node, 1)), nested, subst, helper, depth)
             return
-        if isinstance(node, cst.For | cst.While) and node is not self.root:
-            head = node.iter if isinstance(node, cst.For) else node.test
+        if type(node) in (cst.For, cst.While) and node is not self.root:
+            head = node.iter if type(node) is cst.For else node.test
             self._walk(head, branches, nested, subst, helper, depth)
             self._walk(node.body, branches, True, subst, helper, depth)
             return
-        if isinstance(node, cst.Assign):
+        if type(node) is cst.Assign:
             for target in node.targets:
                 self._clear_by_assignment(target.target, node, branches, nested, subst, helper)
         for child in children(node):
             self._walk(child, branches, nested, subst, helper, depth)
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             self._call(node, branches, nested, subst, helper, depth)
 
     def _text(self, expression: cst.BaseExpression, subst: dict) -> str | None:
@@ -261,16 +261,16 @@ class _Walker:
     def _clear_by_assignment(self, target, node, branches, nested, subst, helper) -> None:
         # p.grad = None clears a parameter's gradient.
         if (
-            isinstance(target, cst.Attribute)
+            type(target) is cst.Attribute
             and target.attr.value == "grad"
-            and isinstance(node.value, cst.Name)
+            and type(node.value) is cst.Name
             and node.value.value == "None"
         ):
             self._add("zero_grad", node, branches, nested, helper, receiver="<parameters>")
 
     def _call(self, call: cst.Call, branches, nested, subst, helper, depth) -> None:
         func = call.func
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             method = func.attr.value
             receiver = func.value
             text = self._text(receiver, subst)
@@ -290,7 +290,7 @@ class _Walker:
                 )
             elif (
                 method == "zero_"
-                and isinstance(receiver, cst.Attribute)
+                and type(receiver) is cst.Attribute
                 and (
                     receiver.attr.value == "grad"
                     or (receiver.attr.value == "data" and _attr_name(receiver.value) == "grad")
@@ -324,7 +324,7 @@ class _Walker:
             1
             if params
             and params[0].name.value in ("self", "cls")
-            and isinstance(call.func, cst.Attribute)
+            and type(call.func) is cst.Attribute
             else 0
         )
         positional = [a for a in call.args if a.keyword is None and not a.star]
@@ -349,7 +349,7 @@ class _Walker:
         loss: cst.BaseExpression | None = receiver
         scaled = False
         scaler = None
-        if isinstance(receiver, cst.Call) and _attr_name(receiver.func) == "scale":
+        if type(receiver) is cst.Call and _attr_name(receiver.func) == "scale":
             scaled = True
             scaler = self._text(receiver.func.value, subst)
             loss = receiver.args[0].value if receiver.args else None
@@ -418,7 +418,7 @@ class _Walker:
 
     def _closure(self, closure, call, branches, nested, subst, helper) -> None:
         """``optimizer.step(closure)`` runs the closure (zero_grad, forward, backward)."""
-        if isinstance(closure, cst.Lambda):
+        if type(closure) is cst.Lambda:
             self._walk(closure.body, branches, nested, subst, helper, 1)
             return
         name = dotted_name(closure)
@@ -431,9 +431,9 @@ class _Walker:
         kind = method
         if method == "train" and call.args:
             value = call.args[0].value
-            if isinstance(value, cst.Name) and value.value == "False":
+            if type(value) is cst.Name and value.value == "False":
                 kind = "eval"
-            elif not (isinstance(value, cst.Name) and value.value == "True"):
+            elif not (type(value) is cst.Name and value.value == "True"):
                 kind = "train_or_eval"
         elif method == "eval" and call.args:
             return  # not nn.Module.eval()
@@ -441,7 +441,7 @@ class _Walker:
 
 
 def _attr_name(expression: cst.BaseExpression) -> str | None:
-    return expression.attr.value if isinstance(expression, cst.Attribute) else None
+    return expression.attr.value if type(expression) is cst.Attribute else None
 
 
 class LoopAnalysis:
@@ -497,11 +497,11 @@ class LoopAnalysis:
         stack: list[cst.CSTNode] = [loop.node.body]
         while stack:
             node = stack.pop()
-            if isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+            if type(node) in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
                 continue
             if (
-                isinstance(node, cst.Assign)
-                and isinstance(node.value, cst.Call)
+                type(node) is cst.Assign
+                and type(node.value) is cst.Call
                 and self.is_loss_call(node.value)
             ):
                 for target in node.targets:
@@ -576,9 +576,7 @@ class LoopAnalysis:
                 continue
             if all(e.nested for e in backwards) and all(e.nested for e in steps):
                 continue  # an epoch loop around the real training loop
-            enclosing = [
-                a for a in self.index.ancestors(loop) if isinstance(a, cst.For | cst.While)
-            ]
+            enclosing = [a for a in self.index.ancestors(loop) if type(a) in (cst.For, cst.While)]
             guards = []
             for step in steps:
                 for node, _branch in step.branches:
@@ -603,7 +601,7 @@ class LoopAnalysis:
         blocks: list[EvalBlock] = []
         training_nodes = {id(loop.node) for loop in self.training_loops}
         for loop in self.index.loops:
-            if not isinstance(loop, cst.For) or id(loop) in training_nodes:
+            if type(loop) is not cst.For or id(loop) in training_nodes:
                 continue
             label = _eval_loader_label(loop.iter)
             if label is None:
@@ -666,9 +664,9 @@ class LoopAnalysis:
         stack = [body]
         while stack:
             node = stack.pop()
-            if isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+            if type(node) in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
                 continue
-            if isinstance(node, cst.Call) and self.is_model_call(node):
+            if type(node) is cst.Call and self.is_model_call(node):
                 calls.append(node)
             stack.extend(reversed(children(node)))
         calls.sort(key=lambda c: self.index.order.get(id(c), 0))
@@ -706,9 +704,9 @@ class LoopAnalysis:
                 continue
             statement = self.index.parent(self.index.parent(call) or call)
             line = self.index.parent(statement) if statement is not None else None
-            if not isinstance(statement, cst.SimpleStatementLine) or line is None:
+            if type(statement) is not cst.SimpleStatementLine or line is None:
                 continue
-            suite = line.body if isinstance(line, cst.IndentedBlock | cst.Module) else None
+            suite = line.body if type(line) in (cst.IndentedBlock, cst.Module) else None
             if suite is None:
                 continue
             receiver = dotted_name(call.func.value)
@@ -733,7 +731,7 @@ class LoopAnalysis:
         stack = [region]
         while stack:
             current = stack.pop()
-            if isinstance(current, cst.Call):
+            if type(current) is cst.Call:
                 method = _attr_name(current.func)
                 if method in ("backward", "retain_grad", "manual_backward"):
                     return True
@@ -745,15 +743,15 @@ class LoopAnalysis:
                 if (
                     qualified.endswith("set_grad_enabled")
                     and current.args
-                    and not isinstance(current.args[0].value, cst.Name)
+                    and type(current.args[0].value) is not cst.Name
                 ):
                     return True  # set_grad_enabled(phase == "train"): chosen at run time
-            if isinstance(current, cst.Name | cst.Attribute) and self._grad_mode_as_value(current):
+            if type(current) in (cst.Name, cst.Attribute) and self._grad_mode_as_value(current):
                 return True
             if (
-                isinstance(current, cst.Assign)
+                type(current) is cst.Assign
                 and any(_attr_name(t.target) == "requires_grad" for t in current.targets)
-                and not (isinstance(current.value, cst.Name) and current.value.value == "False")
+                and not (type(current.value) is cst.Name and current.value.value == "False")
             ):
                 return True
             stack.extend(children(current))
@@ -766,12 +764,12 @@ class LoopAnalysis:
         if (self.context.qualified_name(node) or "") not in _NO_GRAD:
             return False
         parent = self.index.parent(node)
-        if isinstance(parent, cst.Attribute):
+        if type(parent) is cst.Attribute:
             return False  # part of a longer name
-        if isinstance(parent, cst.Call) and parent.func is node:
+        if type(parent) is cst.Call and parent.func is node:
             holder = self.index.parent(parent)
-            return not isinstance(holder, cst.WithItem | cst.Decorator)
-        return not isinstance(parent, cst.Decorator)
+            return type(holder) not in (cst.WithItem, cst.Decorator)
+        return type(parent) is not cst.Decorator
 
     def _eval_mode_set(self, block: EvalBlock) -> bool:
         """``eval()`` is in force: in the evaluation function, earlier in the enclosing
@@ -802,12 +800,12 @@ class LoopAnalysis:
         """An ``eval()`` (or ``train(False)``) call runs in ``scope`` before ``at``: in its
         own statements or in a local function it calls (one level)."""
         here = self.index.order.get(id(at), 0)
-        stack: list[cst.CSTNode] = [scope.body if isinstance(scope, cst.FunctionDef) else scope]
+        stack: list[cst.CSTNode] = [scope.body if type(scope) is cst.FunctionDef else scope]
         while stack:
             node = stack.pop()
-            if isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+            if type(node) in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
                 continue
-            if isinstance(node, cst.Call) and self.index.order.get(id(node), 0) < here:
+            if type(node) is cst.Call and self.index.order.get(id(node), 0) < here:
                 if _sets_eval(node, deep=False):
                     return True
                 name = dotted_name(node.func)
@@ -834,11 +832,11 @@ class LoopAnalysis:
 
     def _no_grad_uncached(self, call: cst.Call) -> bool:
         for ancestor in self.index.ancestors(call):
-            if isinstance(ancestor, cst.With) and any(
+            if type(ancestor) is cst.With and any(
                 self._is_no_grad(item.item) for item in ancestor.items
             ):
                 return True
-            if isinstance(ancestor, cst.FunctionDef) and self._decorated_no_grad(ancestor):
+            if type(ancestor) is cst.FunctionDef and self._decorated_no_grad(ancestor):
                 return True
         function = self.index.function_of(call)
         scope = function if function is not None else self.index.module
@@ -847,7 +845,7 @@ class LoopAnalysis:
         return function is not None and self._callers_satisfy(function, self._caller_no_grad)
 
     def _is_no_grad(self, expression: cst.BaseExpression) -> bool:
-        target = expression.func if isinstance(expression, cst.Call) else expression
+        target = expression.func if type(expression) is cst.Call else expression
         return (self.context.qualified_name(target) or "") in _NO_GRAD
 
     def _decorated_no_grad(self, function: cst.FunctionDef) -> bool:
@@ -860,7 +858,7 @@ class LoopAnalysis:
         stack = [scope]
         while stack:
             node = stack.pop()
-            if isinstance(node, cst.Call) and self.index.order.get(id(node), 0) < here:
+            if type(node) is cst.Call and self.index.order.get(id(node), 0) < here:
                 if _attr_name(node.func) == "requires_grad_" and _is_false_arg(node):
                     return True
                 if self._is_no_grad(node) and _is_false_arg(node):
@@ -927,7 +925,7 @@ def _sets_eval(scope: cst.CSTNode | None, deep: bool = True) -> bool:
     stack = [scope]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             method = _attr_name(node.func)
             if method == "eval" and not node.args:
                 return True
@@ -935,7 +933,7 @@ def _sets_eval(scope: cst.CSTNode | None, deep: bool = True) -> bool:
                 method == "train"
                 and node.args
                 and not (
-                    isinstance(node.args[0].value, cst.Name) and node.args[0].value.value == "True"
+                    type(node.args[0].value) is cst.Name and node.args[0].value.value == "True"
                 )
             ):
                 return True  # train(False) or train(is_training)
@@ -947,8 +945,8 @@ def _sets_eval(scope: cst.CSTNode | None, deep: bool = True) -> bool:
 def _chained_eval(node: cst.CSTNode, index: FileIndex) -> bool:
     """``Net().eval()`` / ``model = load(...).eval()``: eval mode set at construction."""
     parent = index.parent(node)
-    while isinstance(parent, cst.Attribute | cst.Call):
-        if isinstance(parent, cst.Attribute) and parent.attr.value == "eval":
+    while type(parent) in (cst.Attribute, cst.Call):
+        if type(parent) is cst.Attribute and parent.attr.value == "eval":
             return True
         parent = index.parent(parent)
     return False
@@ -958,7 +956,7 @@ def _is_false_arg(call: cst.Call) -> bool:
     if not call.args:
         return False
     value = call.args[0].value
-    return isinstance(value, cst.Name) and value.value == "False"
+    return type(value) is cst.Name and value.value == "False"
 
 
 def _calls_method(node: cst.CSTNode, receiver: str | None, method: str) -> bool:
@@ -966,7 +964,7 @@ def _calls_method(node: cst.CSTNode, receiver: str | None, method: str) -> bool:
     while stack:
         current = stack.pop()
         if (
-            isinstance(current, cst.Call)
+            type(current) is cst.Call
             and _attr_name(current.func) == method
             and (dotted_name(current.func.value) == receiver)
         ):
@@ -979,9 +977,9 @@ def _is_accumulation_test(test: cst.BaseExpression) -> bool:
     stack: list[cst.CSTNode] = [test]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
+        if type(node) is cst.BinaryOperation and type(node.operator) is cst.Modulo:
             return True
-        name = dotted_name(node) if isinstance(node, cst.Name | cst.Attribute) else None
+        name = dotted_name(node) if type(node) in (cst.Name, cst.Attribute) else None
         if name and re.search(r"accum|sync_gradients", name, re.I):
             return True
         stack.extend(children(node))
@@ -991,19 +989,19 @@ def _is_accumulation_test(test: cst.BaseExpression) -> bool:
 def _eval_loader_label(iterable: cst.BaseExpression) -> str | None:
     """``val_loader`` for ``enumerate(tqdm(val_loader))``; None if not a held-out loader."""
     expression = iterable
-    while isinstance(expression, cst.Call) and expression.args:
+    while type(expression) is cst.Call and expression.args:
         name = dotted_name(expression.func) or ""
         if name.rsplit(".", 1)[-1] not in _ITER_WRAPPERS:
             break
         expression = expression.args[0].value
-    if isinstance(expression, cst.Subscript):
+    if type(expression) is cst.Subscript:
         element = expression.slice[0].slice if expression.slice else None
-        if isinstance(element, cst.Index) and isinstance(element.value, cst.SimpleString):
+        if type(element) is cst.Index and type(element.value) is cst.SimpleString:
             key = element.value.evaluated_value
             if isinstance(key, str) and key.lower() in _EVAL_KEYS:
                 return f"{dotted_name(expression.value) or 'loaders'}[{key!r}]"
         return None
-    if isinstance(expression, cst.Call):
+    if type(expression) is cst.Call:
         name = dotted_name(expression.func) or ""
         last = name.rsplit(".", 1)[-1]
         if re.match(r"^(val|test|eval)_?dataloader$", last):
@@ -1059,18 +1057,18 @@ _DETACHING_FUNCTIONS = frozenset({"float", "int", "builtins.float", "builtins.in
 def carries_graph(expression: cst.BaseExpression, losses: set[str]) -> str | None:
     """The loss name whose graph ``expression`` still carries (``loss``, ``loss * n``,
     ``loss.mean()``), or None (``loss.item()``, ``float(loss)``, ``loss.data``, others)."""
-    if isinstance(expression, cst.Name | cst.Attribute):
+    if type(expression) in (cst.Name, cst.Attribute):
         name = dotted_name(expression)
         if name in losses:
             return name
         return None
-    if isinstance(expression, cst.BinaryOperation):
+    if type(expression) is cst.BinaryOperation:
         return carries_graph(expression.left, losses) or carries_graph(expression.right, losses)
-    if isinstance(expression, cst.UnaryOperation):
+    if type(expression) is cst.UnaryOperation:
         return carries_graph(expression.expression, losses)
-    if isinstance(expression, cst.Call):
+    if type(expression) is cst.Call:
         func = expression.func
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             if func.attr.value in _DETACHING_METHODS:
                 return None
             if func.attr.value in ("mean", "sum", "clone", "squeeze", "view", "reshape"):
@@ -1086,19 +1084,19 @@ def backpropagated_names(context, scope: cst.CSTNode) -> set[str]:
     stack: list[cst.CSTNode] = [scope]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        if type(node) is cst.Call and type(node.func) is cst.Attribute:
             method = node.func.attr.value
             if method == "backward":
                 names |= _names_in(node.func.value)
                 names |= {n for a in node.args for n in _names_in(a.value)}
             elif method == "manual_backward":
                 names |= {n for a in node.args for n in _names_in(a.value)}
-        elif isinstance(node, cst.Assign):
+        elif type(node) is cst.Assign:
             for target in node.targets:
                 name = dotted_name(target.target)
                 if name:
                     assignments.append((name, node.value))
-        elif isinstance(node, cst.AugAssign):
+        elif type(node) is cst.AugAssign:
             name = dotted_name(node.target)
             if name:
                 assignments.append((name, node.value))
@@ -1120,11 +1118,11 @@ def _names_in(expression: cst.CSTNode) -> set[str]:
     stack = [expression]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.Name | cst.Attribute):
+        if type(node) in (cst.Name, cst.Attribute):
             name = dotted_name(node)
             if name:
                 found.add(name)
-                if isinstance(node, cst.Name):
+                if type(node) is cst.Name:
                     continue
         stack.extend(children(node))
     return found

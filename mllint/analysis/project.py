@@ -32,11 +32,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-import libcst as cst
-
 from mllint.analysis import artifacts, rng, tracking
 from mllint.analysis.calls import argument, has_star_arguments, keyword_value
 from mllint.analysis.names import dotted_name
+from mllint.importcache import cst  # LibCST, imported when a file is parsed
 
 MODULE_BODY = "<module>"
 
@@ -144,7 +143,7 @@ def _literal_true(node: cst.BaseExpression | None) -> bool:
 
 
 def _int_value(node: cst.BaseExpression | None) -> int | None:
-    if isinstance(node, cst.Integer):
+    if type(node) is cst.Integer:
         try:
             return int(node.value.replace("_", ""), 0)
         except ValueError:
@@ -152,7 +151,7 @@ def _int_value(node: cst.BaseExpression | None) -> int | None:
     return None
 
 
-class _Summarizer(cst.CSTVisitor):
+class _Summarizer:
     """Builds a ModuleSummary in one walk; resolves names with the file's alias table."""
 
     def __init__(self, context, summary: ModuleSummary) -> None:
@@ -175,7 +174,7 @@ class _Summarizer(cst.CSTVisitor):
     def _module_level_definitions(module: cst.Module) -> set[str]:
         names = set()
         for statement in module.body:
-            if isinstance(statement, cst.FunctionDef | cst.ClassDef):
+            if type(statement) in (cst.FunctionDef, cst.ClassDef):
                 names.add(statement.name.value)
         return names
 
@@ -201,15 +200,15 @@ class _Summarizer(cst.CSTVisitor):
 
     def _class_is_innermost(self) -> bool:
         for node in reversed(self.context.ancestors):
-            if isinstance(node, cst.ClassDef):
+            if type(node) is cst.ClassDef:
                 return True
-            if isinstance(node, cst.FunctionDef):
+            if type(node) is cst.FunctionDef:
                 return False
         return False
 
     def _call_target(self, func: cst.BaseExpression) -> str | None:
         """Where a call may lead inside the project, as a target the index resolves."""
-        if isinstance(func, cst.Name):
+        if type(func) is cst.Name:
             name = func.value
             for nested, scope in zip(reversed(self.nested), reversed(self.scopes), strict=False):
                 if name in nested:
@@ -218,10 +217,10 @@ class _Summarizer(cst.CSTVisitor):
                 return f"local:{name}"
             qualified = self.context.qualified_name(func)
             return self._project_candidate(qualified)
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             receiver = func.value
             method = func.attr.value
-            if isinstance(receiver, cst.Name):
+            if type(receiver) is cst.Name:
                 if receiver.value == "self" and self.classes:
                     return f"local:{self.classes[-1].name}.{method}"
                 for types in reversed(self.local_types):
@@ -266,7 +265,7 @@ class _Summarizer(cst.CSTVisitor):
         bases = []
         for base in node.bases:
             qualified = self.context.qualified_name(base.value)
-            if qualified is None and isinstance(base.value, cst.Name):
+            if qualified is None and type(base.value) is cst.Name:
                 qualified = f"local:{base.value.value}"
             if qualified:
                 bases.append(qualified)
@@ -294,7 +293,7 @@ class _Summarizer(cst.CSTVisitor):
         if module.split(".")[0] in _LIBRARY_ROOTS:
             return
         targets = [module]
-        if not isinstance(node.names, cst.ImportStar):
+        if type(node.names) is not cst.ImportStar:
             # `from pkg import submodule` imports pkg.submodule too.
             separator = "" if module.endswith(".") else "."
             targets += [
@@ -315,26 +314,24 @@ class _Summarizer(cst.CSTVisitor):
 
     def _assignment(self, target, value, statement) -> None:
         self.paths.assign(target, value)
-        qualified = (
-            self.context.qualified_name(target) if isinstance(target, cst.Attribute) else None
-        )
+        qualified = self.context.qualified_name(target) if type(target) is cst.Attribute else None
         if qualified in ("torch.backends.cudnn.deterministic",) and _literal_true(value):
             self._event("determinism", statement)
         elif qualified == "torch.backends.cudnn.benchmark" and _literal_true(value):
             self._event("benchmark", statement)
         tracking.record_assignment(self, target, statement)
-        if not isinstance(value, cst.Call):
+        if type(value) is not cst.Call:
             return
         # `x = LocalClass(...)`: later `x.method()` calls resolve to that class.
-        if isinstance(target, cst.Name) and self.local_types:
+        if type(target) is cst.Name and self.local_types:
             constructed = self._call_target(value.func)
             if constructed is not None:
                 self.local_types[-1][target.value] = constructed
         # `self.rng = np.random.default_rng(seed)` inside a class.
         if (
             self.classes
-            and isinstance(target, cst.Attribute)
-            and isinstance(target.value, cst.Name)
+            and type(target) is cst.Attribute
+            and type(target.value) is cst.Name
             and target.value.value == "self"
         ):
             constructor = self.context.call_name(value)
@@ -352,8 +349,8 @@ class _Summarizer(cst.CSTVisitor):
         if (
             self.classes
             and self.scopes
-            and isinstance(node.value, cst.Attribute)
-            and isinstance(node.value.value, cst.Name)
+            and type(node.value) is cst.Attribute
+            and type(node.value.value) is cst.Name
             and node.value.value.value == "self"
         ):
             attr = node.value.attr.value
@@ -363,7 +360,7 @@ class _Summarizer(cst.CSTVisitor):
                 uses.append(method)
 
     def visit_Expr(self, node: cst.Expr) -> None:
-        if not self.scopes and not self.classes and isinstance(node.value, cst.Call):
+        if not self.scopes and not self.classes and type(node.value) is cst.Call:
             qualified = self.context.call_name(node.value)
             if qualified not in _SETUP_CALLS:
                 self.summary.top_level_work = True
@@ -398,7 +395,7 @@ class _Summarizer(cst.CSTVisitor):
             path, kind, folder = written
             self._event("write", node, data={"path": path, "artifact": kind, "folder": folder})
         func = node.func
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             method = func.attr.value
             if method == "backward":
                 self._event("train", node, data={"how": "backward"})
@@ -414,10 +411,10 @@ class _Summarizer(cst.CSTVisitor):
 
     def _is_top_level_assignment_value(self, node: cst.Call) -> bool:
         ancestors = self.context.ancestors
-        return bool(ancestors) and isinstance(ancestors[-1], cst.Assign | cst.AnnAssign)
+        return bool(ancestors) and type(ancestors[-1]) in (cst.Assign, cst.AnnAssign)
 
     def _looks_like_trainer(self, receiver: cst.BaseExpression) -> bool:
-        if isinstance(receiver, cst.Call):  # `pl.Trainer(...).fit(model)`
+        if type(receiver) is cst.Call:  # `pl.Trainer(...).fit(model)`
             receiver = receiver.func
         name = dotted_name(receiver) or ""
         return name.split(".")[-1].lower().endswith("trainer")
@@ -503,9 +500,9 @@ class _Summarizer(cst.CSTVisitor):
         )
 
     def _dataset_class(self, dataset: cst.BaseExpression | None) -> str | None:
-        if isinstance(dataset, cst.Call):
+        if type(dataset) is cst.Call:
             return self._call_target(dataset.func)
-        if isinstance(dataset, cst.Name):
+        if type(dataset) is cst.Name:
             for types in reversed(self.local_types):
                 if dataset.value in types:
                     return types[dataset.value]
@@ -544,11 +541,11 @@ def _calls_in(expression: cst.CSTNode) -> list[cst.Call]:
 
 
 def _is_main_guard(test: cst.BaseExpression) -> bool:
-    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+    if type(test) is not cst.Comparison or len(test.comparisons) != 1:
         return False
     sides = [test.left, test.comparisons[0].comparator]
-    names = [side.value for side in sides if isinstance(side, cst.Name)]
-    strings = [side.evaluated_value for side in sides if isinstance(side, cst.SimpleString)]
+    names = [side.value for side in sides if type(side) is cst.Name]
+    strings = [side.evaluated_value for side in sides if type(side) is cst.SimpleString]
     return names == ["__name__"] and strings == ["__main__"]
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import libcst as cst
+from mllint.importcache import cst  # LibCST, imported when a file is parsed
 
 
 def nested_statements(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The statements (and clause nodes) directly inside ``node``, in source order: its
     body, ``else``/``finally`` clauses, ``except`` handlers and ``match`` cases. A simple
     statement line has none."""
-    if isinstance(node, cst.SimpleStatementLine):
+    if type(node) is cst.SimpleStatementLine:
         return []
     children: list[cst.CSTNode] = []
     body = getattr(node, "body", None)

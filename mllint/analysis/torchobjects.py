@@ -212,11 +212,11 @@ class FileIndex:
                 stack.append((child, node, inner_scope, inner_class))
 
     def _bind_target(self, target, value, statement, scope, klass, order) -> None:
-        if isinstance(target, cst.Tuple | cst.List):
+        if type(target) in (cst.Tuple, cst.List):
             values: list[cst.BaseExpression | None] = [None] * len(target.elements)
-            if isinstance(value, cst.Tuple | cst.List) and len(value.elements) == len(values):
+            if type(value) in (cst.Tuple, cst.List) and len(value.elements) == len(values):
                 values = [element.value for element in value.elements]
-            elif isinstance(value, cst.Call) and _attr(value.func) == "prepare":
+            elif type(value) is cst.Call and _attr(value.func) == "prepare":
                 # accelerator.prepare(model, optimizer, loader): each result is its argument.
                 positional = [a.value for a in value.args if a.keyword is None and not a.star]
                 if len(positional) == len(values):
@@ -224,7 +224,7 @@ class FileIndex:
             for element, element_value in zip(target.elements, values, strict=True):
                 self._bind_target(element.value, element_value, statement, scope, klass, order)
             return
-        if isinstance(target, cst.StarredElement):
+        if type(target) is cst.StarredElement:
             self._bind_target(target.value, None, statement, scope, klass, order)
             return
         name = dotted_name(target)
@@ -253,7 +253,7 @@ class FileIndex:
 
     def function_of(self, node: cst.CSTNode) -> cst.FunctionDef | None:
         scope = self.scope_of(node)
-        while isinstance(scope, cst.Lambda):
+        while type(scope) is cst.Lambda:
             scope = self.scope_of(scope)
         return scope
 
@@ -298,12 +298,12 @@ class FileIndex:
         if _depth > 6:
             return None
         while (
-            isinstance(expression, cst.Call)
-            and isinstance(expression.func, cst.Attribute)
+            type(expression) is cst.Call
+            and type(expression.func) is cst.Attribute
             and expression.func.attr.value in _SELF_RETURNING
         ):
             expression = expression.func.value
-        if isinstance(expression, cst.Call):
+        if type(expression) is cst.Call:
             return self._construction(expression, at, _depth)
         name = dotted_name(expression)
         if name is None:
@@ -399,9 +399,9 @@ class FileIndex:
                 "model",
                 "timm",
                 call,
-                pretrained=isinstance(pretrained, cst.Name) and pretrained.value == "True",
+                pretrained=type(pretrained) is cst.Name and pretrained.value == "True",
             )
-        if isinstance(call.func, cst.Name) and call.func.value in self.classes:
+        if type(call.func) is cst.Name and call.func.value in self.classes:
             klass = self.classes[call.func.value]
             if self.is_module_class(klass):
                 return TorchObject("model", klass.name.value, call, klass=klass)
@@ -458,7 +458,7 @@ class FileIndex:
 
     def method(self, klass: cst.ClassDef, name: str) -> cst.FunctionDef | None:
         for statement in klass.body.body:
-            if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+            if type(statement) is cst.FunctionDef and statement.name.value == name:
                 return statement
         return None
 
@@ -488,8 +488,8 @@ class FileIndex:
 
 def _strip(expression: cst.BaseExpression) -> cst.BaseExpression:
     while (
-        isinstance(expression, cst.Call)
-        and isinstance(expression.func, cst.Attribute)
+        type(expression) is cst.Call
+        and type(expression.func) is cst.Attribute
         and expression.func.attr.value in _SELF_RETURNING
     ):
         expression = expression.func.value
@@ -497,21 +497,21 @@ def _strip(expression: cst.BaseExpression) -> cst.BaseExpression:
 
 
 def _attr(expression: cst.BaseExpression) -> str | None:
-    return expression.attr.value if isinstance(expression, cst.Attribute) else None
+    return expression.attr.value if type(expression) is cst.Attribute else None
 
 
 def _torchvision_pretrained(call: cst.Call) -> bool:
     weights = keyword_value(call, "weights")
     if weights is not None:
-        return not (isinstance(weights, cst.Name) and weights.value == "None")
+        return not (type(weights) is cst.Name and weights.value == "None")
     pretrained = keyword_value(call, "pretrained")
-    return isinstance(pretrained, cst.Name) and pretrained.value == "True"
+    return type(pretrained) is cst.Name and pretrained.value == "True"
 
 
 def _params(params: cst.Parameters) -> list[cst.Param]:
     found = [*params.posonly_params, *params.params, *params.kwonly_params]
     for star in (params.star_arg, params.star_kwarg):
-        if isinstance(star, cst.Param):
+        if type(star) is cst.Param:
             found.append(star)
     return found
 
@@ -588,11 +588,11 @@ def output_activation(
     at = at if at is not None else expression
     if depth > 8:
         return None
-    if isinstance(expression, cst.Subscript):
+    if type(expression) is cst.Subscript:
         return output_activation(index, expression.value, at, depth + 1)
-    if isinstance(expression, cst.Call):
+    if type(expression) is cst.Call:
         qualified = index.context.call_name(expression) or ""
-        method = expression.func.attr.value if isinstance(expression.func, cst.Attribute) else None
+        method = expression.func.attr.value if type(expression.func) is cst.Attribute else None
         if qualified in _SOFTMAX or (method == "softmax" and not qualified):
             return "softmax", expression
         if qualified in _LOG_SOFTMAX or (method == "log_softmax" and not qualified):
@@ -645,14 +645,14 @@ def _module_output(index: FileIndex, call: cst.Call, depth: int) -> tuple[str, c
 def module_activation(
     index: FileIndex, obj: TorchObject, depth: int = 0
 ) -> tuple[str, cst.CSTNode] | None:
-    if obj.detail in _LAYER_ACTIVATIONS and isinstance(obj.node, cst.Call):
+    if obj.detail in _LAYER_ACTIVATIONS and type(obj.node) is cst.Call:
         return _LAYER_ACTIVATIONS[obj.detail], obj.node
-    if obj.detail == "Sequential" and isinstance(obj.node, cst.Call):
+    if obj.detail == "Sequential" and type(obj.node) is cst.Call:
         layers = [a.value for a in obj.node.args if a.keyword is None and not a.star]
         if not layers or any(a.star for a in obj.node.args):
             return None
         last = layers[-1]
-        if isinstance(last, cst.Call):
+        if type(last) is cst.Call:
             inner = index._construction(last, last, depth + 1)
             if inner is not None and inner.kind == "model":
                 return module_activation(index, inner, depth + 1)
@@ -681,9 +681,9 @@ def _returns(function: cst.FunctionDef) -> list[cst.Return]:
     stack: list[cst.CSTNode] = [function.body]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+        if type(node) in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
             continue
-        if isinstance(node, cst.Return):
+        if type(node) is cst.Return:
             found.append(node)
         stack.extend(children(node))
     return found
@@ -710,7 +710,7 @@ def mode_sensitive(index: FileIndex, obj: TorchObject, depth: int = 0) -> bool |
     unknown (pretrained and library models included)."""
     if depth > 4 or obj.kind != "model":
         return None
-    if obj.detail == "Sequential" and isinstance(obj.node, cst.Call):
+    if obj.detail == "Sequential" and type(obj.node) is cst.Call:
         layers = [a.value for a in obj.node.args]
         return _layers_sensitive(index, layers, depth)
     if obj.klass is not None:
@@ -723,7 +723,7 @@ def mode_sensitive(index: FileIndex, obj: TorchObject, depth: int = 0) -> bool |
         stack: list[cst.CSTNode] = [init.body]
         while stack:
             node = stack.pop()
-            if isinstance(node, cst.Assign):
+            if type(node) is cst.Assign:
                 values.append(node.value)
             stack.extend(children(node))
         text = index.module.code_for_node(obj.klass)
@@ -738,7 +738,7 @@ def mode_sensitive(index: FileIndex, obj: TorchObject, depth: int = 0) -> bool |
 def _layers_sensitive(index: FileIndex, values, depth: int) -> bool | None:
     unknown = False
     for value in values:
-        if not isinstance(value, cst.Call):
+        if type(value) is not cst.Call:
             if isinstance(
                 value, cst.Name | cst.Attribute | cst.Integer | cst.Float | cst.SimpleString
             ):

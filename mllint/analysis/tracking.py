@@ -48,10 +48,9 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import libcst as cst
-
 from mllint.analysis.calls import argument, has_star_arguments, keyword_value
 from mllint.analysis.names import dotted_name
+from mllint.importcache import cst  # LibCST, imported when a file is parsed
 
 if TYPE_CHECKING:
     from mllint.analysis.project import Event, ModuleSummary, Traced
@@ -124,8 +123,8 @@ def record_call(summarizer, node: cst.Call, qualified: str | None) -> None:
 def _record(summarizer, node: cst.Call, qualified: str | None) -> None:
     event = summarizer._event
     func = node.func
-    method = func.attr.value if isinstance(func, cst.Attribute) else None
-    receiver = dotted_name(func.value) if isinstance(func, cst.Attribute) else None
+    method = func.attr.value if type(func) is cst.Attribute else None
+    receiver = dotted_name(func.value) if type(func) is cst.Attribute else None
     q = qualified or ""
     root = q.split(".")[0]
     roots = summarizer.context.imports.imported_roots
@@ -219,10 +218,10 @@ def _record(summarizer, node: cst.Call, qualified: str | None) -> None:
     if method in ("to_csv", "to_json", "to_parquet") or q in ("numpy.savetxt",):
         event("tracker", node, data={"tracker": "file", "how": method or q})
         return
-    if q == "builtins.open" or (isinstance(func, cst.Name) and func.value == "open"):
+    if q == "builtins.open" or (type(func) is cst.Name and func.value == "open"):
         mode = argument(node, "mode", 1)
         path = argument(node, "file", 0)
-        mode_text = mode.evaluated_value if isinstance(mode, cst.SimpleString) else ""
+        mode_text = mode.evaluated_value if type(mode) is cst.SimpleString else ""
         if isinstance(mode_text, str) and (
             "a" in mode_text
             or ("w" in mode_text and path is not None and _METRICS_PATH.search(_text(path)))
@@ -234,7 +233,7 @@ def _record(summarizer, node: cst.Call, qualified: str | None) -> None:
         return
 
     # -- framework trainers ------------------------------------------------------------
-    if isinstance(func, cst.Name) and func.value in summarizer.summary.classes:
+    if type(func) is cst.Name and func.value in summarizer.summary.classes:
         for base in summarizer.summary.classes[func.value].bases:
             if base.endswith("Trainer") and base.split(".")[0] in _HF_TRAINER_ROOTS:
                 q, root = base, base.split(".")[0]  # a Trainer subclass: judged as one
@@ -284,13 +283,13 @@ def _record(summarizer, node: cst.Call, qualified: str | None) -> None:
     if root in _HF_TRAINER_ROOTS and q.endswith(("TrainingArguments", "SFTConfig", "DPOConfig")):
         strategy = keyword_value(node, "save_strategy")
         if _attr_is(strategy, "NO") or (
-            isinstance(strategy, cst.SimpleString) and strategy.evaluated_value == "no"
+            type(strategy) is cst.SimpleString and strategy.evaluated_value == "no"
         ):
             event("checkpointing_off", node, data={"framework": "hf"})
         report = keyword_value(node, "report_to")
         reports = not (
-            isinstance(report, cst.SimpleString) and report.evaluated_value == "none"
-        ) and not (isinstance(report, cst.List) and not report.elements)
+            type(report) is cst.SimpleString and report.evaluated_value == "none"
+        ) and not (type(report) is cst.List and not report.elements)
         event(
             "tracker",
             node,
@@ -412,7 +411,7 @@ def _record(summarizer, node: cst.Call, qualified: str | None) -> None:
         return
 
     # A call we may not see into (a library or an unresolved helper) whose name saves.
-    name = method or (func.value if isinstance(func, cst.Name) else None)
+    name = method or (func.value if type(func) is cst.Name else None)
     if name and _SAVE_NAME.match(name) and root not in ("os", "numpy", "matplotlib", "PIL"):
         target = summarizer._call_target(func)
         event(
@@ -425,21 +424,21 @@ def _record(summarizer, node: cst.Call, qualified: str | None) -> None:
 def record_assignment(summarizer, target: cst.BaseExpression, statement: cst.CSTNode) -> None:
     """``wandb.config.lr = ...``, ``run["parameters"] = params`` (Neptune, Aim): the
     configuration reaches a tracker through an assignment."""
-    if isinstance(target, cst.Attribute):
+    if type(target) is cst.Attribute:
         qualified = summarizer.context.qualified_name(target) or ""
         if qualified.startswith("wandb.config."):
             summarizer._event("hparams", statement, data={"tracker": "wandb"})
         return
-    if not isinstance(target, cst.Subscript):
+    if type(target) is not cst.Subscript:
         return
     qualified = summarizer.context.qualified_name(target.value) or ""
     if qualified == "wandb.config":
         summarizer._event("hparams", statement, data={"tracker": "wandb"})
         return
-    if len(target.slice) != 1 or not isinstance(target.slice[0].slice, cst.Index):
+    if len(target.slice) != 1 or type(target.slice[0].slice) is not cst.Index:
         return
     key = target.slice[0].slice.value
-    text = key.evaluated_value if isinstance(key, cst.SimpleString) else None
+    text = key.evaluated_value if type(key) is cst.SimpleString else None
     if isinstance(text, str) and re.fullmatch(
         r"(parameters|params|hparams|hyperparameters|config|cfg|args)(/.*)?", text
     ):
@@ -576,10 +575,10 @@ def _simple_statements(body: cst.CSTNode):
     stack = [body]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.SimpleStatementLine):
+        if type(node) is cst.SimpleStatementLine:
             yield node
             continue
-        if isinstance(node, cst.FunctionDef | cst.ClassDef) and node is not body:
+        if type(node) in (cst.FunctionDef, cst.ClassDef) and node is not body:
             continue
         if isinstance(node, cst.BaseExpression):
             continue

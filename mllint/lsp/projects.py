@@ -35,6 +35,7 @@ from mllint.engine import (
     check_source,
     run_project_rules,
 )
+from mllint.incremental import Document
 from mllint.rule import Rule
 from mllint.source import SourceDecodeError, SourceFile, SourceReadError, read_source
 
@@ -100,6 +101,8 @@ class Project:
         self.root = root
         self.index_files = index_files
         self.documents: dict[Path, OpenDocument] = {}
+        #: per open document, what the next check reuses (mllint.incremental)
+        self.parses: dict[Path, Document] = {}
         #: every module's summary: from disk, or from the editor's text while it is open
         self.summaries: dict[Path, ModuleSummary] = {}
         self._to_index: list[Path] = []
@@ -217,7 +220,8 @@ class Project:
             known.version = version
             return known
         relative = self.relative(path)
-        result = check_source(source, self.ruleset, relative)
+        parse = self.parses.setdefault(path, Document())
+        result = check_source(source, self.ruleset, relative, document=parse)
         document = OpenDocument(path, source, version, result)
         self.documents[path] = document
         if result.summary is not None:  # (text that does not parse keeps the last summary)
@@ -227,6 +231,7 @@ class Project:
     def close(self, path: Path) -> None:
         """The editor closed the document: the module is what is on disk again."""
         self.documents.pop(path, None)
+        self.parses.pop(path, None)
         self.summaries.pop(path, None)
         if self.ruleset.has_project_rules and self.indexable(path):
             summary = self._summarize_disk(path)

@@ -1,0 +1,316 @@
+"""Incremental re-parsing (mllint.incremental): after any edit, the spliced module, its
+positions and the findings are exactly what a full parse and a full check give."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from mllint.analysis.positions import compute_ranges
+from mllint.config import Options, build_settings
+from mllint.engine import RuleSet, check_source
+from mllint.incremental import Document
+from mllint.rule import all_rules
+from mllint.source import SourceFile
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCRIPT = '''"""A training script with the shapes an edit can disturb."""
+
+import os
+import random
+
+import numpy as np
+import torch
+from torch import nn
+
+SEED = 3  # a comment after a statement
+# a comment between statements
+
+
+class Net(nn.Module):
+    """A docstring
+    over lines."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+        # an indented comment at the end of a block
+
+    def forward(self, x):
+        if x is None:
+            return None
+        elif x.dim() == 1:
+            x = x[None]
+        else:
+            pass
+        return self.fc(x)
+    # a comment indented less than the block
+
+
+@torch.no_grad()
+def evaluate(model, loader):
+    model.eval()
+    total = 0
+    for xb, yb in loader:
+        total += (model(xb).argmax(1) == yb).sum().item()
+    else:
+        print("done")
+    return total
+
+
+def train(model, loader, optimizer, epochs=3):
+    for epoch in range(epochs):
+        for xb, yb in loader:
+            loss = nn.functional.cross_entropy(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+        try:
+            torch.save(model.state_dict(), f"ckpt_{epoch}.pt")
+        except OSError:
+            pass
+        finally:
+            print(f"""epoch {epoch}
+            saved""")
+    x = 1; y = 2
+    if x: y = 3
+    return model
+        # an over-indented trailing comment
+
+
+data = [
+    1,
+    2,
+]
+with open(os.devnull) as handle:
+    handle.write("x")
+
+if __name__ == "__main__":
+    model = Net()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    train(model, [], optimizer)
+'''
+
+#: Text an editor may insert, including the adversarial: brackets and quotes left open,
+#: indentation, line continuations, decorators, clause keywords, comments, CRLF, tabs.
+SNIPPETS = [
+    " ", "x", "\n", "\n\n", "#", "# c\n", "    # c\n", "        # deep\n", "(", ")", "[", "]",
+    "{", '"', "'", '"""', "'''", "\\", "\\\n", ":", ";", "\t", "\r\n", "\n    ", "    ",
+    "pass\n", "x = 1\n", "    x = 1\n", "def g():\n    pass\n", "def g():\n", "class C:\n",
+    "@dec\n", "else:\n", "elif x:\n", "    else:\n        pass\n", "except E:\n", "if x:\n",
+    "if x:\n    pass\n", "async ", "await x\n", "lambda: 0", "f'{x}'", 'f"""a\nb"""',
+    "from __future__ import annotations\n", "import torch\n", "return\n", "\0", "é", "💥",
+    "    return x\n", "\n# trailing\n", "match x:\n    case 1:\n        pass\n",
+]  # fmt: skip
+
+
+def _edit(rng: random.Random, text: str) -> str:
+    kind = rng.random()
+    at = rng.randrange(len(text) + 1)
+    if kind < 0.5:  # insert
+        return text[:at] + rng.choice(SNIPPETS) + text[at:]
+    if kind < 0.8:  # delete a few characters (or a line)
+        end = min(len(text), at + rng.choice([1, 1, 2, 5, 20, 80]))
+        return text[:at] + text[end:]
+    end = min(len(text), at + rng.randrange(1, 10))  # replace
+    return text[:at] + rng.choice(SNIPPETS) + text[end:]
+
+
+def _full_parse(text: str) -> cst.Module | None:
+    try:
+        return cst.parse_module(text)
+    except Exception:
+        return None
+
+
+def _source(text: str) -> SourceFile:
+    raw = text.encode("utf-8", "surrogatepass")
+    return SourceFile(Path("/tmp/train.py"), "train.py", raw, text)
+
+
+def _assert_same_as_full_parse(document: Document, text: str) -> None:
+    module, error = document.parse(_source(text))
+    expected = _full_parse(text)
+    if expected is None or module is None:
+        # the engine reports a syntax error either way (a text LibCST cannot parse; a
+        # null byte or a file CPython rejects is refused before LibCST sees it)
+        assert module is None or expected is None
+        assert (module is None) == (error is not None)
+        return
+    # (LibCST does not round-trip a few texts, such as a line continuation right after
+    # a dedent: the spliced module is then the same as its full parse, not the text)
+    assert module.code == expected.code
+    assert module.deep_equals(expected), (document.last, text)
+    for name in ("default_indent", "default_newline", "has_trailing_newline", "encoding"):
+        assert getattr(module, name) == getattr(expected, name), name
+    # positions: every node, tokens included, as compute_ranges gives them
+    ranges = document.ranges()
+    full = compute_ranges(module)
+    assert all(ranges[key] == value for key, value in full.items())
+
+
+BASES = {
+    "script": SCRIPT,
+    "crlf": SCRIPT.replace("\n", "\r\n"),
+    "tabs": SCRIPT.replace("    ", "\t"),
+    "two spaces": SCRIPT.replace("    ", "  "),
+    "future": "from __future__ import annotations\n" + SCRIPT,
+    "no trailing newline": SCRIPT.rstrip("\n"),
+    "trailing blank lines": SCRIPT + "\n\n# the end\n\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BASES))
+def test_random_edits_parse_as_a_full_parse(name):
+    base = BASES[name]
+    rng = random.Random(f"incremental-{name}")
+    document = Document()
+    incremental = parsed = 0
+    for _round in range(35):
+        text = base
+        _assert_same_as_full_parse(document, text)
+        for _ in range(5):  # a run of edits, each checked against a full parse
+            text = _edit(rng, text)
+            valid = _full_parse(text) is not None
+            _assert_same_as_full_parse(document, text)
+            parsed += valid
+            incremental += valid and document.last == "incremental"
+    # the splice is not a fallback in disguise: most edits that leave valid code are
+    # spliced (the others touch the first statement, a `__future__` import, ...)
+    if name in ("script", "crlf", "no trailing newline", "trailing blank lines"):
+        assert incremental > 0.6 * parsed, document.stats
+
+
+LINE_SNIPPETS = [
+    "", "# comment", "    # indented comment", "        # deeper comment", "pass", "    pass",
+    "        pass", "x = 1", "    x = 1", "    return x", "def g():", "    def h():",
+    "class K:", "else:", "    else:", "if x:", "    if x:", "@decorator", "    @decorator",
+    "try:", "except E:", "finally:", "for i in x:", "while x:", "with x:", "    \\",
+    "async def a():", "    await b", "\t", "  x = 2", "lambda: (", ")", '"""', "'''",
+]  # fmt: skip
+
+
+VALID_LINES = [
+    "", "# comment", "pass", "x = 1", "if x:\nINDENTpass", "def g():\nINDENTreturn 1",
+    "class K:\nINDENT'''doc\nINDENTstring'''", "for i in x:\nINDENTpass\nelse:\nINDENTpass",
+    "@decorator\ndef g():\nINDENTpass", "try:\nINDENTpass\nexcept E:\nINDENTpass",
+    "INDENT# an indented comment", "x = [\nINDENT1,\n]", "y = 2  # noqa", "",
+]  # fmt: skip
+
+
+def _line_edit(rng: random.Random, text: str) -> str:
+    """Edits of whole lines that often leave valid code with another structure: lines
+    indented, dedented, duplicated, moved, deleted, or new lines of block syntax."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lines = text.split(newline)
+    row = rng.randrange(len(lines))
+    kind = rng.random()
+    indent = lines[row][: len(lines[row]) - len(lines[row].lstrip(" \t"))]
+    step = "\t" if "\t" in indent else "  " if "  x" in text and "    " not in text else "    "
+    if kind < 0.35:  # a line that fits where it goes: valid code, new structure
+        new = rng.choice(VALID_LINES).replace("INDENT", step)
+        lines[row:row] = [indent + part for part in new.split("\n")]
+    elif kind < 0.5:
+        lines.insert(row, rng.choice(LINE_SNIPPETS))
+    elif kind < 0.6:
+        del lines[row]
+    elif kind < 0.7:
+        lines.insert(row, lines[row])
+    elif kind < 0.75:
+        lines[row] = step + lines[row]
+    elif kind < 0.8:
+        lines[row] = lines[row].removeprefix(step)
+    elif kind < 0.9:
+        other = rng.randrange(len(lines))
+        lines[row], lines[other] = lines[other], lines[row]
+    else:
+        lines[row] = lines[row] + rng.choice(["  # c", ":", " x", "(", "\\", ";"])
+    return newline.join(lines)
+
+
+@pytest.mark.parametrize("name", sorted(BASES))
+def test_line_edits_parse_as_a_full_parse(name):
+    base = BASES[name]
+    rng = random.Random(f"lines-{name}")
+    document = Document()
+    incremental = parsed = 0
+    for _round in range(45):
+        text = base
+        _assert_same_as_full_parse(document, text)
+        for _ in range(3):
+            text = _line_edit(rng, text)
+            valid = _full_parse(text) is not None
+            _assert_same_as_full_parse(document, text)
+            parsed += valid
+            incremental += valid and document.last == "incremental"
+    assert parsed > 35
+    assert incremental > 0.6 * parsed, (parsed, incremental, document.stats)
+
+
+def test_typing_character_by_character_stays_incremental():
+    document = Document()
+    text = SCRIPT
+    _assert_same_as_full_parse(document, text)
+    at = text.index("    return total\n") + len("    return total")
+    for char in "\n    print('total', total)  # typed\n    if total > 0:\n        total -= 1":
+        text = text[:at] + char + text[at:]
+        at += 1
+        _assert_same_as_full_parse(document, text)
+    # every text that parses was spliced; the others (an open quote or bracket) need the
+    # full parse to find the syntax error
+    assert document.stats["incremental"] > 30, document.stats
+    assert (
+        document.stats["full"]
+        == 1 + document.stats["full: the edited statements do not parse alone"]
+    ), document.stats
+
+
+# -- the findings ----------------------------------------------------------------------
+
+
+def _ruleset() -> RuleSet:
+    rules = all_rules()
+    options = Options(select=["ALL"])
+    return RuleSet(rules, build_settings(rules, None, options, Path("/tmp"), None))
+
+
+def _findings(source: SourceFile, ruleset: RuleSet, document: Document | None = None):
+    result = check_source(source, ruleset, "train.py", document=document)
+    return result.diagnostics, result.summary, result.suppressions, result.internal_errors
+
+
+def test_findings_after_edits_equal_a_full_check():
+    """check_source with a Document reports exactly what a full check reports (findings,
+    noqa rows and suppressions, the project summary) after each of a run of edits."""
+    ruleset = _ruleset()
+    paths = sorted((ROOT / "benchmarks" / "loops_corpus").rglob("*.py"))
+    paths += sorted((ROOT / "benchmarks" / "corpus").rglob("*.py"))[:8]
+    texts = [SCRIPT] + [path.read_text() for path in paths]
+    rng = random.Random("findings")
+    found = spliced = 0
+    for base in texts:
+        document = Document()
+        text = base
+        for step in range(8):
+            incremental = _findings(_source(text), ruleset, document)
+            full = _findings(_source(text), ruleset)
+            assert incremental == full, (step, document.last)
+            found += len(full[0])
+            spliced += document.last == "incremental"
+            # edits that keep the code valid most of the time: whole lines and comments
+            lines = text.splitlines(keepends=True)
+            row = rng.randrange(len(lines))
+            choice = rng.random()
+            if choice < 0.3:
+                lines[row] = lines[row].rstrip("\n") + "  # noqa: ML101\n"
+            elif choice < 0.5:
+                lines.insert(row, lines[row])
+            elif choice < 0.7:
+                del lines[row]
+            else:
+                lines[row] = lines[row].replace("(", "( ", 1)
+            text = "".join(lines)
+    assert found > 100 and spliced > 40, (found, spliced)
