@@ -47,6 +47,7 @@ from mllint.analysis.positions import _OffsetState
 from mllint.importcache import cst  # LibCST, imported when a file is parsed
 
 if TYPE_CHECKING:
+    from mllint.analysis.torchobjects import IndexFragment
     from mllint.context import FileContext
     from mllint.diagnostic import Diagnostic
     from mllint.source import SourceFile
@@ -133,6 +134,10 @@ class Document:
         #: what the last parse was: "incremental", "full: <reason>" or "unchanged"
         self.last = ""
         self._ranges: SplicedRanges | None = None
+        #: id(statement) -> the object index's walk of that top-level statement
+        #: (``mllint.analysis.torchobjects.IndexFragment``), for the current module's
+        #: statements; the index replaces it with the statements it used.
+        self.index_fragments: dict[int, IndexFragment] = {}
 
     # -- parsing ---------------------------------------------------------------------
 
@@ -317,6 +322,9 @@ class Document:
         """Give ``context`` (of the module :meth:`parse` returned) the reused positions."""
         if context.module is self.module:
             context.__dict__["_ranges"] = self.ranges()
+            # The object index reuses the walks of unchanged statements (its own check
+            # that the context's module is this document's).
+            context.__dict__["_incremental_document"] = self
 
     def multiline_strings(self, context: FileContext) -> list[tuple[int, int]]:
         """(first row, last row) of each string literal spanning lines, from the cached

@@ -314,3 +314,132 @@ def test_findings_after_edits_equal_a_full_check():
                 lines[row] = lines[row].replace("(", "( ", 1)
             text = "".join(lines)
     assert found > 100 and spliced > 40, (found, spliced)
+
+
+# -- the object index of an editor's document -------------------------------------------
+
+
+def _binding_facts(b) -> tuple:
+    return (b.target, id(b.value), id(b.statement), id(b.scope), id(b.klass), b.order)
+
+
+def _index_facts(index, children) -> dict:
+    """Everything the object index records, with nodes as identities."""
+    ids = lambda nodes: [id(node) for node in nodes]  # noqa: E731
+    return {
+        "parents": [(key, id(node)) for key, node in index.parents.items()],
+        "order": list(index.order.items()),
+        "scopes": [(key, id(node)) for key, node in index._scope_of.items()],
+        "classes of": [(key, id(node)) for key, node in index._class_of.items()],
+        "functions": ids(index.functions),
+        "functions by name": [(k, ids(v)) for k, v in index.functions_by_name.items()],
+        "classes": [(k, id(v)) for k, v in index.classes.items()],
+        "loops": ids(index.loops),
+        "calls": ids(index.calls),
+        "bindings": [
+            (name, [_binding_facts(binding) for binding in found])
+            for name, found in index.bindings.items()
+        ],
+        "children": [(key, id(node), ids(kids)) for key, (node, kids) in children.items()],
+    }
+
+
+def _assert_index_as_walked(document: Document, text: str) -> bool:
+    """The object index built from the document's reused statement walks equals the one
+    a walk of the whole module builds (same module object). False if the text does not
+    parse."""
+    from mllint.analysis import walk
+    from mllint.analysis.torchobjects import FileIndex
+    from mllint.context import FileContext
+
+    source = _source(text)
+    module, _error = document.parse(source)
+    if module is None:
+        return False
+    context = FileContext(source, module)
+    document.attach(context)
+    reused = _index_facts(FileIndex(module, context), walk.CHILDREN)
+    walked = _index_facts(FileIndex(module, FileContext(source, module)), walk.CHILDREN)
+    assert reused == walked, document.last
+    # only the current statements' walks are kept
+    assert set(document.index_fragments) == {id(node) for node in module.body}
+    return True
+
+
+@pytest.mark.parametrize("name", ["script", "crlf", "trailing blank lines", "corpus"])
+def test_object_index_after_edits_equals_a_walk_of_the_module(name):
+    if name == "corpus":
+        paths = sorted((ROOT / "benchmarks" / "loops_corpus").glob("*.py"))[:3]
+        base = "".join(path.read_text() for path in paths)
+    else:
+        base = BASES[name]
+    rng = random.Random(f"index-{name}")
+    document = Document()
+    checked = 0
+    for _round in range(25):
+        text = base
+        _assert_index_as_walked(document, text)
+        for _ in range(4):
+            text = _line_edit(rng, text) if rng.random() < 0.6 else _edit(rng, text)
+            checked += _assert_index_as_walked(document, text)
+    assert checked > 15 and document.stats["incremental"] > 10, (checked, document.stats)
+
+
+#: Edits of what whole-file analyses read from outside a function: imports, module-level
+#: names, function signatures.
+MODULE_LINES = [
+    "model = torch.nn.Linear(4, 2)", "optimizer = None", "torch = np", "nn = None",
+    "loss_fn = nn.CrossEntropyLoss()", "from sklearn.preprocessing import StandardScaler as nn",
+    "import torch.optim as optim", "from torch import optim", "criterion = nn.MSELoss()",
+    "def evaluate(model, loader):\n    return model", "scaler = torch.cuda.amp.GradScaler()",
+]  # fmt: skip
+
+
+def _module_edit(rng: random.Random, text: str) -> str:
+    lines = text.split("\n")
+    imports = [i for i, line in enumerate(lines) if line.startswith(("import ", "from "))]
+    defs = [i for i, line in enumerate(lines) if line.lstrip().startswith("def ") and "(" in line]
+    kind = rng.random()
+    if kind < 0.25 and imports:
+        row = rng.choice(imports)
+        if rng.random() < 0.5 or " as " in lines[row] or "," in lines[row] or "(" in lines[row]:
+            del lines[row]
+        else:
+            lines[row] += " as renamed"
+    elif kind < 0.5 and defs:
+        row = rng.choice(defs)
+        opening = lines[row].index("(") + 1
+        if rng.random() < 0.5:
+            lines[row] = lines[row][:opening] + "extra=None, " + lines[row][opening:]
+        else:  # rename the first parameter
+            rest = lines[row][opening:]
+            name = rest.split(",")[0].split(")")[0].split("=")[0].split(":")[0].strip()
+            if name and name.isidentifier():
+                lines[row] = lines[row][:opening] + "renamed" + rest[rest.index(name) + len(name) :]
+    else:  # a module-level statement between two top-level statements
+        tops = [i for i, line in enumerate(lines) if line and not line[0].isspace() and i > 0]
+        tops = [i for i in tops if not lines[i - 1].strip()] or [len(lines)]
+        row = rng.choice(tops)
+        lines[row:row] = [*rng.choice(MODULE_LINES).split("\n"), ""]
+    return "\n".join(lines)
+
+
+def test_findings_after_module_level_edits_equal_a_full_check():
+    """Edits of imports, module-level assignments and signatures (what the file-wide
+    analyses read) leave check_source with a Document reporting what a full check does."""
+    ruleset = _ruleset()
+    paths = sorted((ROOT / "benchmarks" / "loops_corpus").rglob("*.py"))[:4]
+    texts = [SCRIPT] + [path.read_text() for path in paths]
+    rng = random.Random("module-level")
+    found = spliced = 0
+    for base in texts:
+        document = Document()
+        text = base
+        for step in range(10):
+            incremental = _findings(_source(text), ruleset, document)
+            full = _findings(_source(text), ruleset)
+            assert incremental == full, (step, document.last)
+            found += len(full[0])
+            spliced += document.last == "incremental"
+            text = _module_edit(rng, text)
+    assert found > 30 and spliced > 20, (found, spliced)

@@ -140,12 +140,11 @@ def children(node: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
     return tuple(walk.cached_children(node))
 
 
-class FileIndex:
-    """Parents, order, scopes and bindings of every node of one module, built in one walk."""
+class _Walked:
+    """What the object index's walk records: parents, order, scopes, classes and bindings
+    of the nodes it passes (a whole module, or one top-level statement)."""
 
-    def __init__(self, module: cst.Module, context) -> None:
-        self.module = module
-        self.context = context
+    def __init__(self) -> None:
         self.parents: dict[int, cst.CSTNode] = {}
         self.order: dict[int, int] = {}
         self.functions: list[cst.FunctionDef] = []
@@ -156,18 +155,13 @@ class FileIndex:
         self.bindings: dict[str, list[Binding]] = {}
         self._scope_of: dict[int, _Scope] = {}
         self._class_of: dict[int, cst.ClassDef | None] = {}
-        self._walk()
-        self._kind_cache: dict[tuple[int, str], TorchObject | None] = {}
-        self._module_class_cache: dict[str, bool] = {}
 
-    # -- building ------------------------------------------------------------------
-
-    def _walk(self) -> None:
-        cache = walk.CHILDREN
-        cache.clear()
-        counter = 0
+    def _walk_from(self, root: cst.CSTNode, parent: cst.CSTNode | None, counter: int, cache) -> int:
+        """Walk ``root`` (outside any function or class), numbering its nodes from
+        ``counter`` and filling ``cache`` (``walk.CHILDREN``'s shape); returns the next
+        number."""
         stack: list[tuple[cst.CSTNode, cst.CSTNode | None, _Scope, cst.ClassDef | None]] = [
-            (self.module, None, None, None)
+            (root, parent, None, None)
         ]
         while stack:
             node, parent, scope, klass = stack.pop()
@@ -210,6 +204,7 @@ class FileIndex:
                 # Decorators and default values are evaluated in the enclosing scope, but
                 # treating them as inside is harmless for our questions.
                 stack.append((child, node, inner_scope, inner_class))
+        return counter
 
     def _bind_target(self, target, value, statement, scope, klass, order) -> None:
         if type(target) in (cst.Tuple, cst.List):
@@ -235,6 +230,85 @@ class FileIndex:
         self.bindings.setdefault(name, []).append(
             Binding(name, value, statement, scope, klass, order)
         )
+
+
+class IndexFragment(_Walked):
+    """The walk of one top-level statement, numbered from 0 and without the statement's
+    parent (the module): an editor's document keeps it while the statement is unchanged
+    (same node), and :class:`FileIndex` splices it in instead of walking the statement
+    again. The walk of a top-level statement depends on nothing but its own subtree."""
+
+    def __init__(self, statement: cst.CSTNode) -> None:
+        super().__init__()
+        self.node = statement
+        self.children: dict[int, tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]] = {}
+        self.count = self._walk_from(statement, None, 0, self.children)
+
+
+class FileIndex(_Walked):
+    """Parents, order, scopes and bindings of every node of one module, built in one walk."""
+
+    def __init__(self, module: cst.Module, context) -> None:
+        super().__init__()
+        self.module = module
+        self.context = context
+        self._walk()
+        self._kind_cache: dict[tuple[int, str], TorchObject | None] = {}
+        self._module_class_cache: dict[str, bool] = {}
+
+    # -- building ------------------------------------------------------------------
+
+    def _walk(self) -> None:
+        cache = walk.CHILDREN
+        cache.clear()
+        document = getattr(self.context, "__dict__", {}).get("_incremental_document")
+        if document is None or document.module is not self.module:
+            self._walk_from(self.module, None, 0, cache)
+            return
+        # An editor's document: reuse the walks of the unchanged top-level statements.
+        module = self.module
+        fragments = document.index_fragments
+        kept: dict[int, IndexFragment] = {}
+        self.order[id(module)] = 0
+        self._scope_of[id(module)] = None
+        self._class_of[id(module)] = None
+        children = tuple(walk.children(module))
+        cache[id(module)] = (module, children)
+        statements = {id(statement) for statement in module.body}
+        counter = 1
+        for child in children:
+            if id(child) not in statements:  # the module's header and footer lines
+                counter = self._walk_from(child, module, counter, cache)
+                continue
+            fragment = fragments.get(id(child))
+            if fragment is None or fragment.node is not child:
+                fragment = IndexFragment(child)
+            kept[id(child)] = fragment
+            counter = self._splice(fragment, module, counter, cache)
+        document.index_fragments = kept
+
+    def _splice(self, fragment: IndexFragment, module: cst.Module, base: int, cache) -> int:
+        """Add one statement's walk, numbered from ``base``, as the walk would have."""
+        self.parents[id(fragment.node)] = module
+        self.parents.update(fragment.parents)
+        self.order.update({key: number + base for key, number in fragment.order.items()})
+        self._scope_of.update(fragment._scope_of)
+        self._class_of.update(fragment._class_of)
+        cache.update(fragment.children)
+        self.functions += fragment.functions
+        for function in fragment.functions:
+            self.functions_by_name.setdefault(function.name.value, []).append(function)
+        for name, klass in fragment.classes.items():
+            self.classes.setdefault(name, klass)
+        self.loops += fragment.loops
+        self.calls += fragment.calls
+        bindings = self.bindings
+        for name, found in fragment.bindings.items():
+            bindings.setdefault(name, []).extend(
+                Binding(b.target, b.value, b.statement, b.scope, b.klass, b.order + base)
+                for b in found
+            )
+        return base + fragment.count
 
     # -- navigation ----------------------------------------------------------------
 
