@@ -285,35 +285,45 @@ def _findings(source: SourceFile, ruleset: RuleSet, document: Document | None = 
 def test_findings_after_edits_equal_a_full_check():
     """check_source with a Document reports exactly what a full check reports (findings,
     noqa rows and suppressions, the project summary) after each of a run of edits."""
-    ruleset = _ruleset()
     paths = sorted((ROOT / "benchmarks" / "loops_corpus").rglob("*.py"))
     paths += sorted((ROOT / "benchmarks" / "corpus").rglob("*.py"))[:8]
     texts = [SCRIPT] + [path.read_text() for path in paths]
-    rng = random.Random("findings")
+    found, spliced = _compare_after_edits(texts, random.Random("findings"), 8, _line_edit)
+    assert found > 100 and spliced > 40, (found, spliced)
+
+
+def _line_edit(rng: random.Random, text: str) -> str:
+    """An edit that keeps the code valid most of the time: whole lines and comments."""
+    lines = text.splitlines(keepends=True)
+    row = rng.randrange(len(lines))
+    choice = rng.random()
+    if choice < 0.3:
+        lines[row] = lines[row].rstrip("\n") + "  # noqa: ML101\n"
+    elif choice < 0.5:
+        lines.insert(row, lines[row])
+    elif choice < 0.7:
+        del lines[row]
+    else:
+        lines[row] = lines[row].replace("(", "( ", 1)
+    return "".join(lines)
+
+
+def _compare_after_edits(texts, rng, steps, edit) -> tuple[int, int]:
+    """Check each text, then ``steps`` times edit it and check again, with one Document per
+    text and with a full check, asserting equal results; (findings seen, edits spliced)."""
+    ruleset = _ruleset()
     found = spliced = 0
     for base in texts:
         document = Document()
         text = base
-        for step in range(8):
+        for step in range(steps):
             incremental = _findings(_source(text), ruleset, document)
             full = _findings(_source(text), ruleset)
             assert incremental == full, (step, document.last)
             found += len(full[0])
             spliced += document.last == "incremental"
-            # edits that keep the code valid most of the time: whole lines and comments
-            lines = text.splitlines(keepends=True)
-            row = rng.randrange(len(lines))
-            choice = rng.random()
-            if choice < 0.3:
-                lines[row] = lines[row].rstrip("\n") + "  # noqa: ML101\n"
-            elif choice < 0.5:
-                lines.insert(row, lines[row])
-            elif choice < 0.7:
-                del lines[row]
-            else:
-                lines[row] = lines[row].replace("(", "( ", 1)
-            text = "".join(lines)
-    assert found > 100 and spliced > 40, (found, spliced)
+            text = edit(rng, text)
+    return found, spliced
 
 
 # -- the object index of an editor's document -------------------------------------------
@@ -427,19 +437,7 @@ def _module_edit(rng: random.Random, text: str) -> str:
 def test_findings_after_module_level_edits_equal_a_full_check():
     """Edits of imports, module-level assignments and signatures (what the file-wide
     analyses read) leave check_source with a Document reporting what a full check does."""
-    ruleset = _ruleset()
     paths = sorted((ROOT / "benchmarks" / "loops_corpus").rglob("*.py"))[:4]
     texts = [SCRIPT] + [path.read_text() for path in paths]
-    rng = random.Random("module-level")
-    found = spliced = 0
-    for base in texts:
-        document = Document()
-        text = base
-        for step in range(10):
-            incremental = _findings(_source(text), ruleset, document)
-            full = _findings(_source(text), ruleset)
-            assert incremental == full, (step, document.last)
-            found += len(full[0])
-            spliced += document.last == "incremental"
-            text = _module_edit(rng, text)
+    found, spliced = _compare_after_edits(texts, random.Random("module-level"), 10, _module_edit)
     assert found > 30 and spliced > 20, (found, spliced)
