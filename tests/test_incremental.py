@@ -163,21 +163,28 @@ BASES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(BASES))
-def test_random_edits_parse_as_a_full_parse(name):
-    base = BASES[name]
-    rng = random.Random(f"incremental-{name}")
-    document = Document()
-    incremental = parsed = 0
-    for _round in range(35):
+def _edit_rounds(document, base, rng, edit, rounds, per_round) -> tuple[int, int]:
+    """``rounds`` times: from ``base``, a run of ``per_round`` edits, each checked against a
+    full parse; (edits that left valid code, those of them that were spliced)."""
+    parsed = incremental = 0
+    for _round in range(rounds):
         text = base
         _assert_same_as_full_parse(document, text)
-        for _ in range(5):  # a run of edits, each checked against a full parse
-            text = _edit(rng, text)
+        for _ in range(per_round):
+            text = edit(rng, text)
             valid = _full_parse(text) is not None
             _assert_same_as_full_parse(document, text)
             parsed += valid
             incremental += valid and document.last == "incremental"
+    return parsed, incremental
+
+
+@pytest.mark.parametrize("name", sorted(BASES))
+def test_random_edits_parse_as_a_full_parse(name):
+    document = Document()
+    parsed, incremental = _edit_rounds(
+        document, BASES[name], random.Random(f"incremental-{name}"), _edit, 35, 5
+    )
     # the splice is not a fallback in disguise: most edits that leave valid code are
     # spliced (the others touch the first statement, a `__future__` import, ...)
     if name in ("script", "crlf", "no trailing newline", "trailing blank lines"):
@@ -233,19 +240,10 @@ def _line_edit(rng: random.Random, text: str) -> str:
 
 @pytest.mark.parametrize("name", sorted(BASES))
 def test_line_edits_parse_as_a_full_parse(name):
-    base = BASES[name]
-    rng = random.Random(f"lines-{name}")
     document = Document()
-    incremental = parsed = 0
-    for _round in range(45):
-        text = base
-        _assert_same_as_full_parse(document, text)
-        for _ in range(3):
-            text = _line_edit(rng, text)
-            valid = _full_parse(text) is not None
-            _assert_same_as_full_parse(document, text)
-            parsed += valid
-            incremental += valid and document.last == "incremental"
+    parsed, incremental = _edit_rounds(
+        document, BASES[name], random.Random(f"lines-{name}"), _line_edit, 45, 3
+    )
     assert parsed > 35
     assert incremental > 0.6 * parsed, (parsed, incremental, document.stats)
 
@@ -288,11 +286,11 @@ def test_findings_after_edits_equal_a_full_check():
     paths = sorted((ROOT / "benchmarks" / "loops_corpus").rglob("*.py"))
     paths += sorted((ROOT / "benchmarks" / "corpus").rglob("*.py"))[:8]
     texts = [SCRIPT] + [path.read_text() for path in paths]
-    found, spliced = _compare_after_edits(texts, random.Random("findings"), 8, _line_edit)
+    found, spliced = _compare_after_edits(texts, random.Random("findings"), 8, _valid_line_edit)
     assert found > 100 and spliced > 40, (found, spliced)
 
 
-def _line_edit(rng: random.Random, text: str) -> str:
+def _valid_line_edit(rng: random.Random, text: str) -> str:
     """An edit that keeps the code valid most of the time: whole lines and comments."""
     lines = text.splitlines(keepends=True)
     row = rng.randrange(len(lines))
