@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import functools
-import gc
 import itertools
 import os
 import queue
@@ -34,6 +32,7 @@ from mllint.cache import ResultCache
 from mllint.config import Settings
 from mllint.context import FileContext, ProjectContext
 from mllint.diagnostic import Diagnostic, Location, Severity
+from mllint.gcpause import gc_paused
 from mllint.importcache import cst  # LibCST, imported when a file is parsed
 from mllint.manifest import resolve as resolve_rule
 from mllint.noqa import (
@@ -502,16 +501,10 @@ def check_source(
     live object, for nothing (syntax trees hold no reference cycles; what the analysis
     leaves is collected once the collector runs again). 5-15% of the time per file.
     """
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
+    with gc_paused():
         return _check_source(
             source, ruleset, relative_path, keep_context=keep_context, document=document
         )
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _check_source(
@@ -928,25 +921,7 @@ def check_files(
     )
 
 
-def _gc_paused(function: Callable) -> Callable:
-    """Run ``function`` without the cyclic garbage collector: after a run loaded thousands
-    of summaries, each collection its allocations trigger traverses them all (the project
-    phase allocates plenty and leaves no cycles worth collecting meanwhile)."""
-
-    @functools.wraps(function)
-    def paused(*args, **kwargs):
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            if collecting:
-                gc.enable()
-
-    return paused
-
-
-@_gc_paused
+@gc_paused()  # after thousands of summaries loaded, each collection traverses them all
 def _load_cached(
     items: list[tuple[str, str]],
     ruleset: RuleSet,
@@ -1088,7 +1063,7 @@ def _files_below(base: str, parts: list[str], is_file: Callable[[str], bool]) ->
     return []
 
 
-@_gc_paused
+@gc_paused()
 def _context_results(
     results: list[FileResult], ruleset: RuleSet, store: ResultCache | None = None
 ) -> list[FileResult]:
@@ -1163,7 +1138,7 @@ def _excluded_context(path: Path, ruleset: RuleSet) -> bool:
     return ruleset.settings.exclude.match_file(relative)
 
 
-@_gc_paused
+@gc_paused()
 def run_project_rules(
     results: list[FileResult],
     ruleset: RuleSet,

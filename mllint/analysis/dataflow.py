@@ -63,7 +63,6 @@ Known limits (by design, to stay linear and precise):
 
 from __future__ import annotations
 
-import gc
 import itertools
 from dataclasses import dataclass, field, replace
 
@@ -73,6 +72,7 @@ from mllint.analysis import ml_api
 from mllint.analysis.calls import keyword_value
 from mllint.analysis.names import dotted_name
 from mllint.analysis.statements import nested_statements
+from mllint.gcpause import gc_paused
 
 EMPTY: frozenset[int] = frozenset()
 
@@ -1400,10 +1400,5 @@ def analyse(module: cst.Module, resolve) -> Facts:
     qualified names (``FileContext.qualified_name``)."""
     # The analysis allocates many small objects and creates no reference cycles; with a
     # large syntax tree alive, the cyclic collector's full passes would dominate its time.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return Interpreter(module, resolve).run()
-    finally:
-        if enabled:
-            gc.enable()
