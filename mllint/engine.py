@@ -592,20 +592,12 @@ def _multiline_strings(context: FileContext) -> list[tuple[int, int]]:
     from mllint.analysis import walk
 
     spans = []
-    f_strings = _f_strings()
-    for node in walk.iter_nodes(context.module):
-        kind = type(node)
-        if (kind is cst.SimpleString and "\n" in node.value) or kind in f_strings:
+    for node in walk.string_literals(context.module):
+        if type(node) is not cst.SimpleString or "\n" in node.value:
             start, end = context.position(node)
             if end.row > start.row:
                 spans.append((start.row, end.row))
     return spans
-
-
-def _f_strings() -> tuple[type, ...]:
-    """LibCST's f-string and t-string node types (looked up on use: importing the engine
-    must not import LibCST, see :mod:`mllint.importcache`)."""
-    return (cst.FormattedString, cst.TemplatedString)
 
 
 def _string_spans(context: FileContext) -> list[tuple[int, int]] | None:
@@ -616,12 +608,7 @@ def _string_spans(context: FileContext) -> list[tuple[int, int]] | None:
     ranges = context.__dict__.get("_ranges")
     if ranges is None:
         return None
-    f_strings = _f_strings()
-    return [
-        ranges[id(node)]
-        for node in walk.iter_nodes(context.module)
-        if type(node) is cst.SimpleString or type(node) in f_strings
-    ]
+    return [ranges[id(node)] for node in walk.string_literals(context.module)]
 
 
 def _finish_diagnostics(

@@ -83,14 +83,10 @@ class _Piece:
             from mllint.analysis import walk
 
             found = []
-            for node in walk.iter_nodes(self.node):
-                kind = type(node)
-                if kind is cst.SimpleString:
-                    start, end, _ = self.ranges[id(node)]
-                    found.append((start, end, "\n" in node.value))  # type: ignore[attr-defined]
-                elif kind is cst.FormattedString or kind is cst.TemplatedString:
-                    start, end, _ = self.ranges[id(node)]
-                    found.append((start, end, True))
+            for node in walk.string_literals(self.node):
+                start, end, _ = self.ranges[id(node)]
+                spans_lines = type(node) is not cst.SimpleString or "\n" in node.value
+                found.append((start, end, spans_lines))
             self.strings_found = found
         return self.strings_found
 

@@ -165,6 +165,13 @@ def calls_in(root: cst.CSTNode) -> list[cst.Call]:
     return [node for node in iter_nodes(root) if type(node) is cst.Call]  # type: ignore[misc]
 
 
+def string_literals(root: cst.CSTNode) -> list[cst.BaseString]:
+    """The string literals in ``root`` (plain strings, f-strings and t-strings), in source
+    order, outer f-strings before the strings nested in them."""
+    kinds = (cst.SimpleString, cst.FormattedString, cst.TemplatedString)
+    return [node for node in iter_nodes(root) if type(node) in kinds]  # type: ignore[misc]
+
+
 def iter_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """``node`` and its non-token descendants, in source order."""
     stack = [node]
