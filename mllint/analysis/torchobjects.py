@@ -387,6 +387,10 @@ class FileIndex(_Walked):
             if klass is not None and self.is_module_class(klass):
                 return TorchObject("model", klass.name.value, klass, klass=klass)
             return None
+        if name not in self.bindings:
+            # Never bound in the file (``torch.zeros``, ``x.view``): nothing is evident.
+            # Most calls are such; this skips their scope lookups and cache entries.
+            return None
         key = (
             id(self.scope_of(at)) if not name.startswith("self.") else id(self.class_of(at)),
             name,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
 from mllint.diagnostic import Applicability, Severity
@@ -35,7 +33,8 @@ _CM_MODULES = ("matplotlib.cm.", "matplotlib.pyplot.cm.", "pylab.cm.")
 
 def _bad_name(value: str) -> str | None:
     name = value.strip().lower()
-    name = re.sub(r"_r$", "", name)
+    if name.endswith("_r"):
+        name = name[:-2]
     return name if name in _BAD else None
 
 
@@ -101,11 +100,11 @@ class NonColorblindColormap(Rule):
                 )
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
+        bad = _bad_name(node.attr.value)  # first: most attributes name no colormap
+        if bad is None:
+            return
         name = self.context.qualified_name(node) or ""
         if not name.startswith(_CM_MODULES):
-            return
-        bad = _bad_name(node.attr.value)
-        if bad is None:
             return
         self._report(node, bad, f"`{self.context.code(node)}`", fix=None)
 

@@ -99,7 +99,12 @@ class ConvBiasBeforeBatchnorm(Rule):
             inside = [b for b in in_class if b.scope is init and isinstance(b.value, cst.Call)]
             if len(inside) == 1 and len(in_class) == 1:
                 layers[binding_name] = inside[0].value
-        if not layers:
+        # Only a convolution followed by a batch norm can be reported: without both, the
+        # walk of ``forward`` is skipped.
+        names = [self.context.call_name(layer) for layer in layers.values()]
+        if not any(name in _CONVOLUTIONS for name in names) or not any(
+            name in _BATCH_NORMS for name in names
+        ):
             return
         for conv_name, norm_name in _applied_pairs(forward):
             conv, norm = layers.get(conv_name), layers.get(norm_name)
