@@ -551,8 +551,16 @@ def _check_source(
             if keep_context:
                 result.context = context
             summarizer = ModuleSummarizer(context, relative_path) if summarize else None
+            # An editor's document summarises statement by statement, reusing the records
+            # of unchanged statements (Document.summarize), after the rules' walk.
+            by_statement = summarizer if document is not None and summarize else None
             found, failed = _run_rules(
-                context, relevant, result, (summarizer,) if summarizer else ()
+                context,
+                relevant,
+                result,
+                (summarizer,) if summarizer and by_statement is None else (),
+                document=document if by_statement is not None else None,
+                by_statement=by_statement,
             )
             diagnostics.extend(found)
             if summarizer is not None and summarizer.code not in failed:
@@ -636,9 +644,14 @@ def _run_rules(
     rule_classes: list[type[Rule]],
     result: FileResult,
     extra: tuple = (),
+    *,
+    document: Document | None = None,
+    by_statement: ModuleSummarizer | None = None,
 ) -> tuple[list[Diagnostic], set[str]]:
     """Run the rules (and ``extra`` visitors, such as the project summariser) in one walk.
 
+    With ``document`` and ``by_statement`` (the project summariser), the document then
+    summarises its module statement by statement (:meth:`Document.summarize`).
     Returns the findings and the codes of the participants that failed.
     """
     source = context.source
@@ -659,11 +672,17 @@ def _run_rules(
         if not type(rule).requires_imports
         or context.imports.imports_any(type(rule).requires_imports)
     ]
-    if not rules and not extra:
+    separate = () if by_statement is None else (by_statement,)
+    if not rules and not extra and not separate:
         return [], set()
     dispatcher = _Dispatcher(context, [*rules, *extra], result)
     try:
-        dispatcher.run(context.module)
+        if rules or extra:
+            dispatcher.run(context.module)
+        if by_statement is not None and document is not None:
+            summarizing = _Dispatcher(context, [by_statement], result)
+            document.summarize(by_statement, summarizing)
+            dispatcher.failed |= summarizing.failed
     except RecursionError:
         result.internal_errors.append(
             InternalError(
@@ -673,7 +692,9 @@ def _run_rules(
                 traceback.format_exc(),
             )
         )
-        return context.diagnostics, {participant.code for participant in [*rules, *extra]}
+        return context.diagnostics, {
+            participant.code for participant in [*rules, *extra, *separate]
+        }
     for rule in rules:
         if rule.code in dispatcher.failed:
             continue

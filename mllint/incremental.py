@@ -47,9 +47,11 @@ from mllint.analysis.positions import _OffsetState
 from mllint.importcache import cst  # LibCST, imported when a file is parsed
 
 if TYPE_CHECKING:
+    from mllint.analysis.project import ModuleSummarizer, StatementSummary
     from mllint.analysis.torchobjects import IndexFragment
     from mllint.context import FileContext
     from mllint.diagnostic import Diagnostic
+    from mllint.engine import _Dispatcher
     from mllint.source import SourceFile
 
 #: Lines longer than this, or brackets nested deeper, take the engine's guarded full parse.
@@ -134,6 +136,11 @@ class Document:
         #: (``mllint.analysis.torchobjects.IndexFragment``), for the current module's
         #: statements; the index replaces it with the statements it used.
         self.index_fragments: dict[int, IndexFragment] = {}
+        #: id(statement) -> the project summariser's record of that top-level statement
+        #: (``mllint.analysis.project.StatementSummary``), and the file-wide facts they
+        #: were recorded with.
+        self.statement_summaries: dict[int, StatementSummary] = {}
+        self.summary_file_key: tuple | None = None
 
     # -- parsing ---------------------------------------------------------------------
 
@@ -321,6 +328,72 @@ class Document:
             # The object index reuses the walks of unchanged statements (its own check
             # that the context's module is this document's).
             context.__dict__["_incremental_document"] = self
+
+    def summarize(self, summarizer: ModuleSummarizer, dispatcher: _Dispatcher) -> None:
+        """Summarise the current module for the project index as the engine's walk would
+        (``dispatcher`` calls the summariser's ``visit_*``/``leave_*`` and records its
+        failure): top-level statement by statement, replaying the records of statements
+        unchanged since the last check that the summariser reaches in the same state,
+        walking (and recording) the others."""
+        from mllint.analysis import walk
+        from mllint.analysis.project import StatementSummary
+
+        context = summarizer.context
+        module = context.module
+        assert module is self.module
+        code = summarizer.code
+        failed = dispatcher.failed
+        file_key = StatementSummary.file_key(summarizer)
+        previous = self.statement_summaries if file_key == self.summary_file_key else {}
+        kept: dict[int, StatementSummary] = {}
+        missing: list = []
+        by_type: dict[type, tuple[list, list]] = {}
+
+        def on_visit(node: cst.CSTNode) -> None:
+            kind = type(node)
+            handlers = by_type.get(kind, missing)
+            if handlers is missing:
+                handlers = by_type[kind] = (
+                    dispatcher.visits.get(kind.__name__, []),
+                    dispatcher.leaves.get(kind.__name__, []),
+                )
+            if handlers[0]:
+                dispatcher._call(handlers[0], node)
+
+        def on_leave(node: cst.CSTNode) -> None:
+            handlers = by_type[type(node)]
+            if handlers[1]:
+                dispatcher._call(handlers[1], node)
+
+        ancestors = context.ancestors
+        ancestors.clear()
+        ancestors.append(module)
+        try:
+            for statement in module.body:
+                if code in failed:
+                    break
+                key = StatementSummary.state_key(summarizer)
+                row = context.position(statement)[0].row
+                found = previous.get(id(statement))
+                if found is not None and found.node is statement and found.key == key:
+                    found.replay(summarizer, row)
+                    kept[id(statement)] = found
+                    self.stats["summary: statements reused"] += 1
+                    continue
+                self.stats["summary: statements walked"] += 1
+                found = StatementSummary.record(
+                    summarizer,
+                    statement,
+                    key,
+                    row,
+                    lambda statement=statement: walk.walk(statement, on_visit, on_leave, ancestors),
+                )
+                if found is not None and code not in failed:
+                    kept[id(statement)] = found
+        finally:
+            ancestors.clear()
+        self.statement_summaries = kept if code not in failed else {}
+        self.summary_file_key = file_key
 
     def multiline_strings(self, context: FileContext) -> list[tuple[int, int]]:
         """(first row, last row) of each string literal spanning lines, from the cached

@@ -277,7 +277,11 @@ def _ruleset() -> RuleSet:
 
 def _findings(source: SourceFile, ruleset: RuleSet, document: Document | None = None):
     result = check_source(source, ruleset, "train.py", document=document)
-    return result.diagnostics, result.summary, result.suppressions, result.internal_errors
+    summary = result.summary
+    # The summary as the cache and the index see it: its repr keeps the order of its
+    # functions, classes and events (the structure digest depends on it).
+    described = None if summary is None else (repr(summary), summary.structure)
+    return result.diagnostics, described, result.suppressions, result.internal_errors
 
 
 def test_findings_after_edits_equal_a_full_check():
@@ -286,8 +290,10 @@ def test_findings_after_edits_equal_a_full_check():
     paths = sorted((ROOT / "benchmarks" / "loops_corpus").rglob("*.py"))
     paths += sorted((ROOT / "benchmarks" / "corpus").rglob("*.py"))[:8]
     texts = [SCRIPT] + [path.read_text() for path in paths]
+    REUSED.clear()
     found, spliced = _compare_after_edits(texts, random.Random("findings"), 8, _valid_line_edit)
     assert found > 100 and spliced > 40, (found, spliced)
+    assert sum(REUSED) > 100, REUSED
 
 
 def _valid_line_edit(rng: random.Random, text: str) -> str:
@@ -306,6 +312,11 @@ def _valid_line_edit(rng: random.Random, text: str) -> str:
     return "".join(lines)
 
 
+#: Top-level statements whose project summaries the documents reused (summed by
+#: _compare_after_edits, so that the tests can tell the reuse was exercised).
+REUSED: list[int] = []
+
+
 def _compare_after_edits(texts, rng, steps, edit) -> tuple[int, int]:
     """Check each text, then ``steps`` times edit it and check again, with one Document per
     text and with a full check, asserting equal results; (findings seen, edits spliced)."""
@@ -321,6 +332,7 @@ def _compare_after_edits(texts, rng, steps, edit) -> tuple[int, int]:
             found += len(full[0])
             spliced += document.last == "incremental"
             text = edit(rng, text)
+        REUSED.append(document.stats["summary: statements reused"])
     return found, spliced
 
 
@@ -437,5 +449,180 @@ def test_findings_after_module_level_edits_equal_a_full_check():
     analyses read) leave check_source with a Document reporting what a full check does."""
     paths = sorted((ROOT / "benchmarks" / "loops_corpus").rglob("*.py"))[:4]
     texts = [SCRIPT] + [path.read_text() for path in paths]
+    REUSED.clear()
     found, spliced = _compare_after_edits(texts, random.Random("module-level"), 10, _module_edit)
     assert found > 30 and spliced > 20, (found, spliced)
+    assert sum(REUSED) > 50, REUSED
+
+
+#: A script whose project summary depends on module-level state that other statements
+#: read: constructed classes (``trainer.fit``), path variables and argparse defaults
+#: (checkpoint paths), Trainer subclasses, module-level functions, imports, and dicts
+#: named at the top level (checkpoint contents).
+SUMMARY_SCRIPT = """import argparse
+import os
+
+import torch
+from transformers import Trainer
+
+from helpers import build_model, set_seed
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--out_dir", default="checkpoints")
+args = parser.parse_args()
+
+OUT = "runs"
+
+
+class MyTrainer(Trainer):
+    def compute_loss(self, model, inputs):
+        return model(**inputs).loss
+
+
+class Loop:
+    def __init__(self, model):
+        self.model = model
+        self.rng = torch.Generator()
+
+    def fit(self, loader):
+        for batch in loader:
+            self.model(batch).backward()
+
+
+def save(model, path):
+    torch.save(model.state_dict(), os.path.join(OUT, path))
+
+
+def main():
+    set_seed(0)
+    model = build_model()
+    loop = Loop(model)
+    loop.fit([])
+    trainer = MyTrainer(model=model)
+    trainer.train()
+    save(model, "last.pt")
+    torch.save({"model": model.state_dict()}, os.path.join(args.out_dir, "best.pt"))
+    state = {"model": model.state_dict(), "optimizer": None}
+    torch.save(state, "state.pt")
+
+
+checkpoint = {"epoch": 1}
+torch.save(checkpoint, OUT + "/ckpt.pt")
+
+if __name__ == "__main__":
+    main()
+"""
+
+#: (script, old, new): an edit of one top-level statement that changes what the project
+#: summary records for another, unchanged one.
+SUMMARY_CASES = [
+    # a module-level variable's class: the later `runner.fit()` call's target
+    (
+        "from helpers import Loop, Other\n\nrunner = Loop()\n\n\ndef main():\n"
+        "    runner.fit([])\n\n\nrunner.fit([])\n",
+        "runner = Loop()",
+        "runner = Other()",
+    ),
+    # a path variable: where the function's checkpoint is written
+    (
+        'import os\n\nimport numpy as np\n\nOUT = "runs"\n\n\ndef save(array):\n'
+        '    np.save(os.path.join(OUT, "last.npy"), array)\n',
+        'OUT = "runs"',
+        'OUT = "metrics"',
+    ),
+    # an argparse default: the same through `args.out`
+    (
+        "import argparse\nimport os\n\nimport numpy as np\n\n"
+        'parser = argparse.ArgumentParser()\nparser.add_argument("--out", default="runs")\n'
+        "args = parser.parse_args()\n\n\ndef save(array):\n"
+        '    np.save(os.path.join(args.out, "last.npy"), array)\n',
+        'default="runs"',
+        'default="logs"',
+    ),
+    # a class's bases: whether `MyTrainer(...)` builds a Hugging Face Trainer
+    (
+        "from transformers import Trainer\n\n\nclass MyTrainer(Trainer):\n    pass\n\n\n"
+        "def main(model):\n    trainer = MyTrainer(model=model)\n    trainer.train()\n",
+        "class MyTrainer(Trainer):",
+        "class MyTrainer:",
+    ),
+    # lines added above: the rows of the events of the statements below
+    (
+        "import random\n\nimport torch\n\nSEED = 1\n\n\ndef main():\n"
+        "    torch.manual_seed(SEED)\n    random.random()\n",
+        "SEED = 1",
+        "SEED = (\n    1\n)",
+    ),
+    # a module-level function: `helper()` is a local call or an imported one
+    (
+        "from tools import helper\n\n\ndef main():\n    helper()\n\n\nSTEPS = 1\n\n\n"
+        "def helper():\n    pass\n",
+        "def helper():",
+        "def helper_():",
+    ),
+    # an import: where `seed_all()` leads
+    (
+        "import torch\nfrom helpers import seed_all\n\n\ndef main():\n    seed_all()\n",
+        "from helpers import seed_all",
+        "from helpers import seed_everything as seed_all",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", range(len(SUMMARY_CASES)))
+def test_project_summary_follows_edits_of_other_statements(case):
+    """Editing one top-level statement changes the project summary recorded for another,
+    unchanged statement, which the Document must then summarise again, not replay."""
+    text, old, new = SUMMARY_CASES[case]
+    assert old in text
+    edited = text.replace(old, new)
+    ruleset = _ruleset()
+    document = Document()
+    for version in (text, edited, text):
+        incremental = _findings(_source(version), ruleset, document)
+        assert incremental == _findings(_source(version), ruleset)
+    assert _findings(_source(text), ruleset)[1] != _findings(_source(edited), ruleset)[1]
+
+
+#: Module-level lines that change what other statements' summaries see.
+SUMMARY_LINES = [
+    'OUT = "elsewhere"', "OUT = None", 'parser.add_argument("--out_dir", default="models")',
+    "loop = Loop(None)", "Loop = build_model", "class Loop:\n    pass", "MyTrainer = Trainer",
+    "class MyTrainer(Loop):\n    pass", "def save(model, path):\n    pass", "save = print",
+    "import helpers as os", "from helpers import Trainer", "set_seed = None",
+    'checkpoint = {"optimizer": 1}', "import random", "torch.manual_seed(0)",
+]  # fmt: skip
+
+
+def _summary_edit(rng: random.Random, text: str) -> str:
+    """Insert one of SUMMARY_LINES between two top-level statements, or delete a top-level
+    line; sometimes edit inside a function instead (the reuse's common case)."""
+    lines = text.split("\n")
+    tops = [i for i, line in enumerate(lines) if line and not line[0].isspace() and i > 0]
+    kind = rng.random()
+    if kind < 0.5:
+        row = rng.choice([i for i in tops if not lines[i - 1].strip()] or [len(lines)])
+        lines[row:row] = [*rng.choice(SUMMARY_LINES).split("\n"), ""]
+    elif kind < 0.7 and tops:
+        row = rng.choice(tops)
+        if not lines[row].startswith(("def ", "class ", "if ", "@")):
+            del lines[row]
+    else:
+        inner = [i for i, line in enumerate(lines) if line.startswith("    ") and line.strip()]
+        if inner:
+            row = rng.choice(inner)
+            lines[row] = lines[row] + "  # edited"
+    return "\n".join(lines)
+
+
+def test_project_summary_after_module_level_edits_equals_a_full_check():
+    """The project summary of a Document, whose unchanged top-level statements are
+    replayed, is the full check's (same events in the same order, on the same rows)
+    after edits that change what other statements see: module-level names, path
+    variables, argparse defaults, classes and their bases, functions, imports."""
+    REUSED.clear()
+    found, spliced = _compare_after_edits(
+        [SUMMARY_SCRIPT, SCRIPT], random.Random("summary"), 40, _summary_edit
+    )
+    assert found > 20 and spliced > 25, (found, spliced)
+    assert sum(REUSED) > 300, REUSED

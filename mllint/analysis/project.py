@@ -167,6 +167,11 @@ class _Summarizer:
         summary.functions[MODULE_BODY] = self.module_scope
         self.module_defs = self._module_level_definitions(context.module)
         self.paths = artifacts.PathTracker(context)
+        #: How often a fact of the whole file (not of the statement being walked) was read:
+        #: a top-level statement that read one is not reused (see :class:`StatementSummary`).
+        self.whole_file_reads = 0
+        #: While recording a top-level statement: the functions and classes it added.
+        self._added: list[tuple[str, str, FunctionSummary | ClassSummary]] | None = None
 
     # -- helpers ------------------------------------------------------------------
 
@@ -248,6 +253,8 @@ class _Summarizer:
         start, _ = self.context.position(node.name)
         function = FunctionSummary(name, start.row)
         self.summary.functions[name] = function
+        if self._added is not None:
+            self._added.append(("function", name, function))
         self.scopes.append(function)
         self.local_types.append({})
         self.nested.append(set())
@@ -271,6 +278,8 @@ class _Summarizer:
                 bases.append(qualified)
         summary = ClassSummary(name, start.row, bases)
         self.summary.classes[name] = summary
+        if self._added is not None:
+            self._added.append(("class", name, summary))
         self.classes.append(summary)
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
@@ -592,6 +601,150 @@ class ModuleSummarizer(_Summarizer):
         record_validation_passes(self.context, self.summary)
         self.summary.structure = structure_digest(self.summary)
         return self.summary
+
+
+class StatementSummary:
+    """What the summariser recorded for one top-level statement of an editor's document,
+    replayed when the next check of the document has the same statement node (its text is
+    unchanged) and the summariser reaches it in the same state (:meth:`state_key`): the events
+    of the module's top level, the functions and classes it defined (rows shifted when
+    the statement moved), the flags it set and the module-level state it left. A
+    statement whose summary read a fact of the whole file (the object index, the
+    module's other statements) is not recorded."""
+
+    __slots__ = ("added", "after", "events", "key", "main_guard", "node", "row", "work")
+
+    def __init__(self, node, key, row, events, added, main_guard, work, after) -> None:
+        self.node = node
+        self.key = key
+        self.row = row
+        self.events: list[Event] = events
+        self.added: list[tuple[str, str, FunctionSummary | ClassSummary]] = added
+        self.main_guard: bool = main_guard
+        self.work: bool = work
+        self.after: tuple[dict, dict, dict] = after
+
+    @staticmethod
+    def state_key(summarizer: _Summarizer) -> tuple:
+        """The module-level state a top-level statement's summary depends on (besides the
+        file-wide facts of :func:`file_key`)."""
+        return (
+            tuple(summarizer.local_types[0].items()),
+            tuple(summarizer.paths.scopes[0].items()),
+            tuple(summarizer.paths.arg_defaults.items()),
+            tuple((name, tuple(c.bases)) for name, c in summarizer.summary.classes.items()),
+        )
+
+    @staticmethod
+    def file_key(summarizer: _Summarizer) -> tuple:
+        """What every statement's summary may read of the file: the import table, the
+        module-level definitions and the module's names."""
+        imports = summarizer.context.imports
+        summary = summarizer.summary
+        return (
+            tuple(imports.aliases.items()),
+            frozenset(imports.locally_bound),
+            frozenset(imports.imported_roots),
+            frozenset(summarizer.module_defs),
+            summary.path,
+            summary.relative,
+            summary.is_notebook,
+        )
+
+    @classmethod
+    def record(cls, summarizer: _Summarizer, node, key, row: int, walk) -> StatementSummary | None:
+        """Run ``walk()`` (the summariser's visit of top-level statement ``node``, at
+        ``row``) and return what it recorded, or None when it read whole-file facts."""
+        summary = summarizer.summary
+        events = summarizer.module_scope.events
+        first = len(events)
+        reads = summarizer.whole_file_reads
+        main_guard, work = summary.has_main_guard, summary.top_level_work
+        summary.has_main_guard = summary.top_level_work = False
+        summarizer._added = added = []
+        try:
+            walk()
+        finally:
+            summarizer._added = None
+            set_guard, set_work = summary.has_main_guard, summary.top_level_work
+            summary.has_main_guard = main_guard or set_guard
+            summary.top_level_work = work or set_work
+        if summarizer.whole_file_reads != reads or summarizer.scopes or summarizer.classes:
+            return None
+        return cls(
+            node,
+            key,
+            row,
+            [_shifted_event(event, 0) for event in events[first:]],
+            [(kind, name, _shifted_definition(found, 0)) for kind, name, found in added],
+            set_guard,
+            set_work,
+            (
+                dict(summarizer.local_types[0]),
+                dict(summarizer.paths.scopes[0]),
+                dict(summarizer.paths.arg_defaults),
+            ),
+        )
+
+    def replay(self, summarizer: _Summarizer, row: int) -> None:
+        """Add to ``summarizer`` what walking the statement (now at ``row``) would."""
+        delta = row - self.row
+        summary = summarizer.summary
+        summarizer.module_scope.events.extend(_shifted_event(e, delta) for e in self.events)
+        for kind, name, found in self.added:
+            table = summary.functions if kind == "function" else summary.classes
+            table[name] = _shifted_definition(found, delta)  # type: ignore[assignment]
+        if self.main_guard:
+            summary.has_main_guard = True
+        if self.work:
+            summary.top_level_work = True
+        for state, after in zip(
+            (summarizer.local_types[0], summarizer.paths.scopes[0], summarizer.paths.arg_defaults),
+            self.after,
+            strict=True,
+        ):
+            state.clear()
+            state.update(after)
+
+
+def _copied(value):
+    if type(value) is dict:
+        return {key: _copied(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_copied(item) for item in value]
+    return value
+
+
+def _shifted_event(event: Event, delta: int) -> Event:
+    """A copy of ``event`` (its data too) moved ``delta`` rows."""
+    return Event(
+        event.kind,
+        event.line + delta,
+        event.column,
+        event.end_line + delta,
+        event.end_column,
+        event.text,
+        event.families,
+        event.target,
+        _copied(event.data),
+    )
+
+
+def _shifted_definition(found, delta: int):
+    if type(found) is FunctionSummary:
+        return FunctionSummary(
+            found.name, found.line + delta, [_shifted_event(e, delta) for e in found.events]
+        )
+    return ClassSummary(
+        found.name,
+        found.line + delta,
+        list(found.bases),
+        {
+            attr: (seeded, line + delta, text)
+            for attr, (seeded, line, text) in found.instance_generators.items()
+        },
+        {attr: list(methods) for attr, methods in found.generator_uses.items()},
+    )
 
 
 def summarize_module(context, relative: str) -> ModuleSummary:

@@ -452,6 +452,7 @@ def _save(summarizer, node: cst.Call, obj: cst.BaseExpression | None, how: str) 
     if obj is not None:
         contents = _contents(summarizer, obj)
         data["contents"] = sorted(contents) if contents is not None else None
+        summarizer.whole_file_reads += 1  # the object index
         if is_whole_module(summarizer.context, obj):
             data["whole_module"] = True
             data["contents"] = ["model"]
@@ -545,6 +546,8 @@ def _key_kind(key: str, value: cst.BaseExpression, summarizer) -> str:
 def _named_dict(summarizer, name: str) -> set[str] | None:
     """``checkpoint = {...}`` (and ``checkpoint["optimizer"] = ...``) earlier in the function."""
     scope = _enclosing_function(summarizer)
+    if scope is None:
+        summarizer.whole_file_reads += 1  # the module's other statements
     body = scope.body if scope is not None else summarizer.context.module
     kinds: set[str] | None = None
     for statement in _simple_statements(body):
