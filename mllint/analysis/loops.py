@@ -453,6 +453,7 @@ class LoopAnalysis:
         self._loop_events: dict[int, _Walker] = {}
         self._no_grad_memo: dict[int, bool] = {}
         self._call_sites_memo: dict[int, list[cst.Call]] = {}
+        self._calls_by_name: dict[str, list[tuple[int, cst.Call]]] | None = None
         self.training_loops: list[TrainingLoop] = self._find_training_loops()
         self.eval_blocks: list[EvalBlock] = self._find_eval_blocks()
 
@@ -896,15 +897,20 @@ class LoopAnalysis:
 
     def _find_call_sites(self, function: cst.FunctionDef) -> list[cst.Call]:
         name = function.name.value
-        sites = []
-        for call in self.index.calls:
-            called = dotted_name(call.func)
-            if (
-                called in (name, f"self.{name}")
-                and self.index.function_named(called, call) is function
-            ):
-                sites.append(call)
-        return sites
+        by_name = self._calls_by_name
+        if by_name is None:  # the file's calls by callee name, in the index's order, once
+            by_name = self._calls_by_name = {}
+            for position, call in enumerate(self.index.calls):
+                called = dotted_name(call.func)
+                if called is not None:
+                    by_name.setdefault(called, []).append((position, call))
+        candidates = by_name.get(name, []) + by_name.get(f"self.{name}", [])
+        candidates.sort(key=lambda found: found[0])
+        return [
+            call
+            for _position, call in candidates
+            if self.index.function_named(dotted_name(call.func), call) is function
+        ]
 
 
 _LAYERS_NOT_MODELS = frozenset({"Softmax", "LogSoftmax", "Sigmoid", "ReLU", "Flatten", "Identity"})

@@ -254,6 +254,7 @@ class FileIndex(_Walked):
         self.context = context
         self._walk()
         self._kind_cache: dict[tuple[int, str], TorchObject | None] = {}
+        self._construction_cache: dict[int, tuple[cst.Call, TorchObject | None]] = {}
         self._module_class_cache: dict[str, bool] = {}
 
     # -- building ------------------------------------------------------------------
@@ -378,7 +379,14 @@ class FileIndex(_Walked):
         ):
             expression = expression.func.value
         if type(expression) is cst.Call:
-            return self._construction(expression, at, _depth)
+            if _depth or at is not expression:
+                return self._construction(expression, at, _depth)
+            # Several rules ask what every call of the file builds (ML508, ML509).
+            known = self._construction_cache.get(id(expression))
+            if known is None or known[0] is not expression:
+                known = (expression, self._construction(expression, at, 0))
+                self._construction_cache[id(expression)] = known
+            return known[1]
         name = dotted_name(expression)
         if name is None:
             return None
