@@ -193,22 +193,14 @@ class _Dispatcher:
         if any(kind.__name__ in handled for kind in walk.TOKEN_TYPES):
             module.visit(_libcst_visitor(self))
             return
-        missing: list = []
-
-        def dispatcher(by_name: dict[str, list]) -> Callable[[cst.CSTNode], None]:
-            by_type: dict[type, list] = {}  # the handlers of each node type, looked up once
-
-            def handle(node: cst.CSTNode) -> None:
-                kind = type(node)
-                handlers = by_type.get(kind, missing)
-                if handlers is missing:
-                    handlers = by_type[kind] = by_name.get(kind.__name__, [])
-                if handlers:
-                    self._call(handlers, node)
-
-            return handle
-
-        walk.walk(module, dispatcher(self.visits), dispatcher(self.leaves), self.context.ancestors)
+        visits, leaves = self.visits, self.leaves
+        walk.walk_handlers(
+            module,
+            lambda kind: visits.get(kind.__name__, []),
+            lambda kind: leaves.get(kind.__name__, []),
+            self._call,
+            self.context.ancestors,
+        )
 
     # Attribute-level hooks are not used by rules; skipping them saves a lookup per field.
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:

@@ -346,24 +346,20 @@ class Document:
         file_key = StatementSummary.file_key(summarizer)
         previous = self.statement_summaries if file_key == self.summary_file_key else {}
         kept: dict[int, StatementSummary] = {}
-        missing: list = []
-        by_type: dict[type, tuple[list, list]] = {}
+        visits: dict[type, list] = {}
+        leaves: dict[type, list] = {}
 
-        def on_visit(node: cst.CSTNode) -> None:
-            kind = type(node)
-            handlers = by_type.get(kind, missing)
-            if handlers is missing:
-                handlers = by_type[kind] = (
-                    dispatcher.visits.get(kind.__name__, []),
-                    dispatcher.leaves.get(kind.__name__, []),
-                )
-            if handlers[0]:
-                dispatcher._call(handlers[0], node)
+        def visits_for(kind: type) -> list:
+            found = visits.get(kind)
+            if found is None:
+                found = visits[kind] = dispatcher.visits.get(kind.__name__, [])
+            return found
 
-        def on_leave(node: cst.CSTNode) -> None:
-            handlers = by_type[type(node)]
-            if handlers[1]:
-                dispatcher._call(handlers[1], node)
+        def leaves_for(kind: type) -> list:
+            found = leaves.get(kind)
+            if found is None:
+                found = leaves[kind] = dispatcher.leaves.get(kind.__name__, [])
+            return found
 
         ancestors = context.ancestors
         ancestors.clear()
@@ -386,7 +382,9 @@ class Document:
                     statement,
                     key,
                     row,
-                    lambda statement=statement: walk.walk(statement, on_visit, on_leave, ancestors),
+                    lambda statement=statement: walk.walk_handlers(
+                        statement, visits_for, leaves_for, dispatcher._call, ancestors
+                    ),
                 )
                 if found is not None and code not in failed:
                     kept[id(statement)] = found

@@ -159,6 +159,48 @@ def walk(
 _LEAVE = object()
 
 
+def walk_handlers(
+    module: cst.CSTNode,
+    visits_for: Callable[[type], list],
+    leaves_for: Callable[[type], list],
+    call: Callable[[list, cst.CSTNode], object],
+    ancestors: list[cst.CSTNode],
+) -> None:
+    """:func:`walk` for a dispatcher: ``call(handlers, node)`` with the handlers of each
+    node's type (``visits_for(type)`` before its children, ``leaves_for(type)`` after
+    them, each asked once per type), and no call at all for a node whose type has none:
+    most nodes, whose two calls per node were a tenth of the engine's walk."""
+    leave = _LEAVE
+    visits: dict[type, list] = {}
+    leaves: dict[type, list] = {}
+    cache = CHILDREN
+    stack: list[object] = [module]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    while stack:
+        node = pop()
+        if node is leave:
+            node = ancestors.pop()
+            kind = type(node)
+            handlers = leaves.get(kind)
+            if handlers is None:
+                handlers = leaves[kind] = leaves_for(kind)
+            if handlers:
+                call(handlers, node)  # type: ignore[arg-type]
+            continue
+        kind = type(node)
+        handlers = visits.get(kind)
+        if handlers is None:
+            handlers = visits[kind] = visits_for(kind)
+        if handlers:
+            call(handlers, node)  # type: ignore[arg-type]
+        ancestors.append(node)  # type: ignore[arg-type]
+        push(leave)
+        entry = cache.get(id(node))
+        kids = entry[1] if entry is not None and entry[0] is node else children(node)  # type: ignore[arg-type]
+        if kids:
+            extend(kids[::-1])
+
+
 def calls_in(root: cst.CSTNode) -> list[cst.Call]:
     """The calls in ``root`` (``root`` included), in the order a ``visit_Call`` visitor
     sees them; much cheaper than ``root.visit(visitor)``, which rebuilds every node."""
