@@ -41,6 +41,7 @@ from mllint import __version__
 from mllint.config import ConfigError
 from mllint.diagnostic import Applicability, Diagnostic, Severity
 from mllint.engine import RECURSION_LIMIT, STACK_BYTES, crash_report, run_with_large_stack
+from mllint.gcpause import gc_paused
 from mllint.lsp.edits import (
     NOQA_EXEMPT,
     TextEdit,
@@ -74,6 +75,8 @@ SOURCE = "mllint"
 
 #: Idle garbage collections between two that also look at the frozen objects.
 UNFREEZE_EVERY = 50
+#: How long the worker waits for the loop to write the findings it published (seconds).
+SENT_TIMEOUT = 0.2
 FIX_ALL_KIND = f"{types.CodeActionKind.SourceFixAll.value}.mllint"
 
 _SEVERITIES = {
@@ -295,7 +298,12 @@ class Worker:
                 if job is not None:
                     job()
                 elif snapshots:
-                    self.server.lint_snapshots(snapshots)
+                    # The collector runs after the findings are out, not in between: the
+                    # loop thread writes them, and a collection (the one the engine's
+                    # re-enabling triggers, or the idle one below) would hold the GIL.
+                    with gc_paused():
+                        self.server.lint_snapshots(snapshots)
+                        self.server.wait_sent(SENT_TIMEOUT)
                 else:
                     self.server.index_step()
             except Exception as error:  # the server must outlive any bug of ours
@@ -408,6 +416,18 @@ class MllintServer(LanguageServer):
         if self.loop is None or self.loop.is_closed():
             return
         self.loop.call_soon_threadsafe(function, *args)
+
+    def wait_sent(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) until the loop has run what was sent so far
+        (its callbacks run in order; pygls writes each message in its callback)."""
+        if self.loop is None or self.loop.is_closed():
+            return
+        done = threading.Event()
+        try:
+            self.loop.call_soon_threadsafe(done.set)
+        except RuntimeError:  # the loop closed meanwhile
+            return
+        done.wait(timeout)
 
     def log(self, message: str, kind: types.MessageType = types.MessageType.Log) -> None:
         self.send(self.window_log_message, types.LogMessageParams(type=kind, message=message))
