@@ -486,7 +486,8 @@ def check_source(
     With ``keep_context``, the result keeps the rules' FileContext (for applying fixes).
     With ``document`` (an editor's document, checked again after each edit; see
     :mod:`mllint.incremental`), only the statements an edit touched are parsed again and
-    the positions of the others are reused; the findings are the same.
+    the positions of the others are reused, as are their project summaries (when the
+    module-level state they depend on is unchanged); the findings are the same.
 
     The cyclic garbage collector is paused meanwhile: parsing allocates tens of thousands
     of nodes, each allocation counting towards a collection that then traverses every
@@ -545,7 +546,9 @@ def _check_source(
             summarizer = ModuleSummarizer(context, relative_path) if summarize else None
             # An editor's document summarises statement by statement, reusing the records
             # of unchanged statements (Document.summarize), after the rules' walk.
-            by_statement = summarizer if document is not None and summarize else None
+            by_statement = (
+                summarizer if document is not None and document.module is module else None
+            )
             found, failed = _run_rules(
                 context,
                 relevant,

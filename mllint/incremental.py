@@ -33,7 +33,9 @@ provable, and a full parse is done otherwise:
   or deep brackets, which take the engine's guarded path) is a full parse.
 
 Nothing here runs rules: the engine's ``check_source(..., document=...)`` uses it for
-the parse and the positions (:meth:`Document.parse`, :meth:`Document.attach`).
+the parse and the positions (:meth:`Document.parse`, :meth:`Document.attach`), and for
+the project summary, statement by statement (:meth:`Document.summarize`: the records of
+unchanged statements are replayed, see ``mllint.analysis.project.StatementSummary``).
 """
 
 from __future__ import annotations
