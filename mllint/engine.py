@@ -189,8 +189,7 @@ class _Dispatcher:
         or LibCST's own visit when a participant handles token nodes (``visit_Comment``)."""
         from mllint.analysis import walk
 
-        handled = {*self.visits, *self.leaves}
-        if any(kind.__name__ in handled for kind in walk.TOKEN_TYPES):
+        if self.handles_tokens():
             module.visit(_libcst_visitor(self))
             return
         visits, leaves = self.visits, self.leaves
@@ -201,6 +200,13 @@ class _Dispatcher:
             self._call,
             self.context.ancestors,
         )
+
+    def handles_tokens(self) -> bool:
+        """Whether a participant handles token nodes (which only LibCST's visit reaches)."""
+        from mllint.analysis import walk
+
+        handled = {*self.visits, *self.leaves}
+        return any(kind.__name__ in handled for kind in walk.TOKEN_TYPES)
 
     # Attribute-level hooks are not used by rules; skipping them saves a lookup per field.
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
@@ -544,8 +550,8 @@ def _check_source(
             if keep_context:
                 result.context = context
             summarizer = ModuleSummarizer(context, relative_path) if summarize else None
-            # An editor's document summarises statement by statement, reusing the records
-            # of unchanged statements (Document.summarize), after the rules' walk.
+            # An editor's document walks statement by statement, replaying the summaries
+            # of unchanged statements (Document.walk).
             by_statement = (
                 summarizer if document is not None and document.module is module else None
             )
@@ -645,8 +651,9 @@ def _run_rules(
 ) -> tuple[list[Diagnostic], set[str]]:
     """Run the rules (and ``extra`` visitors, such as the project summariser) in one walk.
 
-    With ``document`` and ``by_statement`` (the project summariser), the document then
-    summarises its module statement by statement (:meth:`Document.summarize`).
+    With ``document`` and ``by_statement`` (the project summariser), the document walks
+    its module statement by statement, replaying the summaries of unchanged statements
+    (:meth:`Document.walk`).
     Returns the findings and the codes of the participants that failed.
     """
     source = context.source
@@ -670,14 +677,12 @@ def _run_rules(
     separate = () if by_statement is None else (by_statement,)
     if not rules and not extra and not separate:
         return [], set()
-    dispatcher = _Dispatcher(context, [*rules, *extra], result)
+    dispatcher = _Dispatcher(context, [*rules, *extra, *separate], result)
     try:
-        if rules or extra:
+        if document is not None and separate and not dispatcher.handles_tokens():
+            document.walk(dispatcher, by_statement)  # type: ignore[arg-type]
+        else:
             dispatcher.run(context.module)
-        if by_statement is not None and document is not None:
-            summarizing = _Dispatcher(context, [by_statement], result)
-            document.summarize(by_statement, summarizing)
-            dispatcher.failed |= summarizing.failed
     except RecursionError:
         result.internal_errors.append(
             InternalError(

@@ -34,8 +34,9 @@ provable, and a full parse is done otherwise:
 
 Nothing here runs rules: the engine's ``check_source(..., document=...)`` uses it for
 the parse and the positions (:meth:`Document.parse`, :meth:`Document.attach`), and for
-the project summary, statement by statement (:meth:`Document.summarize`: the records of
-unchanged statements are replayed, see ``mllint.analysis.project.StatementSummary``).
+the walk of the rules and the project summariser, statement by statement
+(:meth:`Document.walk`: the summaries of unchanged statements are replayed, see
+``mllint.analysis.project.StatementSummary``).
 """
 
 from __future__ import annotations
@@ -331,67 +332,75 @@ class Document:
             # that the context's module is this document's).
             context.__dict__["_incremental_document"] = self
 
-    def summarize(self, summarizer: ModuleSummarizer, dispatcher: _Dispatcher) -> None:
-        """Summarise the current module for the project index as the engine's walk would
-        (``dispatcher`` calls the summariser's ``visit_*``/``leave_*`` and records its
-        failure): top-level statement by statement, replaying the records of statements
-        unchanged since the last check that the summariser reaches in the same state,
-        walking (and recording) the others."""
+    def walk(self, dispatcher: _Dispatcher, summarizer: ModuleSummarizer) -> None:
+        """Dispatch the current module to the rules and the project summariser (both in
+        ``dispatcher``) as the engine's walk does, the same nodes in the same order, top-
+        level statement by statement; for an unchanged statement that the summariser
+        reaches in the same state as last time, its handlers are left out of that
+        statement's walk and its record is replayed instead. A recorded statement's
+        summary made no query of the file's shared analyses (the object index), so the
+        rules see those analyses answer in the order of a full check."""
         from mllint.analysis import walk
         from mllint.analysis.project import StatementSummary
 
-        context = summarizer.context
+        context = dispatcher.context
         module = context.module
-        assert module is self.module
         code = summarizer.code
         failed = dispatcher.failed
         file_key = StatementSummary.file_key(summarizer)
         previous = self.statement_summaries if file_key == self.summary_file_key else {}
         kept: dict[int, StatementSummary] = {}
-        visits: dict[type, list] = {}
-        leaves: dict[type, list] = {}
 
-        def visits_for(kind: type) -> list:
-            found = visits.get(kind)
-            if found is None:
-                found = visits[kind] = dispatcher.visits.get(kind.__name__, [])
-            return found
+        def handlers_for(table: dict[str, list], summarizing: bool) -> Callable[[type], list]:
+            by_type: dict[type, list] = {}
 
-        def leaves_for(kind: type) -> list:
-            found = leaves.get(kind)
-            if found is None:
-                found = leaves[kind] = dispatcher.leaves.get(kind.__name__, [])
-            return found
+            def handlers(kind: type) -> list:
+                found = by_type.get(kind)
+                if found is None:
+                    found = table.get(kind.__name__, [])
+                    if not summarizing:
+                        found = [entry for entry in found if entry[0] is not summarizer]
+                    by_type[kind] = found
+                return found
 
+            return handlers
+
+        every = (handlers_for(dispatcher.visits, True), handlers_for(dispatcher.leaves, True))
+        rules = (handlers_for(dispatcher.visits, False), handlers_for(dispatcher.leaves, False))
+        call = dispatcher._call
         ancestors = context.ancestors
-        ancestors.clear()
+        visits = every[0](type(module))
+        if visits:
+            call(visits, module)
         ancestors.append(module)
-        try:
-            for statement in module.body:
-                if code in failed:
-                    break
-                key = StatementSummary.state_key(summarizer)
-                row = context.position(statement)[0].row
-                found = previous.get(id(statement))
-                if found is not None and found.node is statement and found.key == key:
-                    found.replay(summarizer, row)
-                    kept[id(statement)] = found
-                    self.stats["summary: statements reused"] += 1
-                    continue
-                self.stats["summary: statements walked"] += 1
-                found = StatementSummary.record(
-                    summarizer,
-                    statement,
-                    key,
-                    row,
-                    lambda statement=statement: walk.walk_handlers(
-                        statement, visits_for, leaves_for, dispatcher._call, ancestors
-                    ),
-                )
-                if found is not None and code not in failed:
-                    kept[id(statement)] = found
-        finally:
-            ancestors.clear()
+        statements = {id(statement) for statement in module.body}
+        for child in walk.cached_children(module):
+            if id(child) not in statements or code in failed:  # header and footer lines
+                walk.walk_handlers(child, *every, call, ancestors)
+                continue
+            key = StatementSummary.state_key(summarizer)
+            row = context.position(child)[0].row
+            found = previous.get(id(child))
+            if found is not None and found.node is child and found.key == key:
+                found.replay(summarizer, row)
+                kept[id(child)] = found
+                self.stats["summary: statements reused"] += 1
+                walk.walk_handlers(child, *rules, call, ancestors)
+                continue
+            self.stats["summary: statements walked"] += 1
+            found = StatementSummary.record(
+                summarizer,
+                child,
+                key,
+                row,
+                lambda child=child: walk.walk_handlers(child, *every, call, ancestors),
+            )
+            if found is not None and code not in failed:
+                kept[id(child)] = found
+        ancestors.pop()
+        leaves = every[1](type(module))
+        if leaves:
+            call(leaves, module)
         self.statement_summaries = kept if code not in failed else {}
         self.summary_file_key = file_key
 
