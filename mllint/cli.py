@@ -625,6 +625,50 @@ def main(argv: list[str] | None = None) -> int:
         return _crash(error, debug=getattr(args, "debug", False))
 
 
+def console_entry() -> int:
+    """The ``mllint`` command (and ``python -m mllint``): :func:`main` on ``sys.argv``.
+
+    After ``check``, the process ends as soon as its work is done, without the
+    interpreter's teardown, which frees every object one by one (LibCST, the rules, the
+    parsed trees: 40-90 ms, a tenth of checking one file): the ``atexit`` handlers run
+    (mllint's import cache is saved there), standard output and error are flushed, and
+    ``os._exit`` ends the process with the same status. Whenever that could differ from
+    a normal exit, the normal exit happens instead: another command, a status that is not
+    a plain exit code, a thread other than daemon threads still running, or a stream
+    that cannot be flushed (e.g. a closed pipe: Python then reports it as it always
+    does). ``main`` itself (tests, other callers in a process) always returns."""
+    argv = sys.argv[1:]
+    status = main(argv)
+    if argv[:1] == ["check"]:
+        _exit_now(status)
+    return status
+
+
+def _exit_now(status: int) -> None:
+    """End the process with ``status`` as :func:`console_entry` describes, or return."""
+    import threading
+
+    if type(status) is not int or not 0 <= status <= 255:
+        return
+    if any(
+        thread.is_alive() and not thread.daemon
+        for thread in threading.enumerate()
+        if thread is not threading.main_thread()
+    ):
+        return  # a normal exit waits for it
+    import atexit
+
+    atexit._run_exitfuncs()  # as at a normal exit: first, then cleared
+    for stream in (sys.stdout, sys.stderr):
+        if stream is None or getattr(stream, "closed", False):
+            continue
+        try:
+            stream.flush()
+        except Exception:
+            return  # the normal exit reports it (and exits with 120), as always
+    os._exit(status)
+
+
 def _crash(error: Exception, *, debug: bool) -> int:
     import traceback
 
