@@ -6,6 +6,7 @@ import argparse
 import gc
 import json
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -602,6 +603,11 @@ def run_server(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return _main(argv, process_ends=False)
+
+
+def _main(argv: list[str] | None, *, process_ends: bool) -> int:
+    """:func:`main`; ``process_ends``: the process ends when this returns (the command)."""
     # LibCST recurses once per nesting level; deeply nested real code needs more than
     # Python's default of 1000 frames.
     if sys.getrecursionlimit() < 10_000:
@@ -612,6 +618,9 @@ def main(argv: list[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return EXIT_ERROR
+    collecting = gc.isenabled()
+    if collecting and args.command == "check" and _few_named_files(args.paths):
+        gc.disable()
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -623,6 +632,35 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     except Exception as error:  # a bug outside the per-file checks: a report, not a traceback
         return _crash(error, debug=getattr(args, "debug", False))
+    finally:
+        # Where the process goes on, the collector runs again; where it ends, enabling it
+        # would only start one last collection of everything the run allocated.
+        if collecting and not process_ends:
+            gc.enable()
+
+
+#: Files named on the command line up to this size in all are checked with the cyclic
+#: garbage collector off (see :func:`_few_named_files`).
+FEW_FILES_BYTES = 512 * 1024
+
+
+def _few_named_files(paths: list[Path]) -> bool:
+    """Whether ``paths`` are regular files of at most :data:`FEW_FILES_BYTES` in all (a
+    pre-commit run, an editor's save hook). They are then checked without the cyclic
+    garbage collector: its collections (10-20 ms for one 500-line file, most of it one
+    pass over everything the check allocated) would free a few megabytes of reference
+    cycles per file (about 130 KB per KB of source), in a process that ends soon after.
+    Directories, or more source, keep it on: there the memory matters."""
+    total = 0
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except (OSError, ValueError):
+            return False
+        if not stat.S_ISREG(info.st_mode):
+            return False
+        total += info.st_size
+    return bool(paths) and total <= FEW_FILES_BYTES
 
 
 def console_entry() -> int:
@@ -638,7 +676,7 @@ def console_entry() -> int:
     that cannot be flushed (e.g. a closed pipe: Python then reports it as it always
     does). ``main`` itself (tests, other callers in a process) always returns."""
     argv = sys.argv[1:]
-    status = main(argv)
+    status = _main(argv, process_ends=True)
     if argv[:1] == ["check"]:
         _exit_now(status)
     return status

@@ -307,3 +307,28 @@ def test_output_that_cannot_be_written_fails_as_before(tmp_path):
             found.append((done.returncode, done.stderr))
     assert found[:2] == found[2:]
     assert found[0][0] == 120 and "No space left on device" in found[0][1]
+
+
+def test_main_leaves_the_garbage_collector_as_it_found_it(tmp_path, monkeypatch):
+    """A few named files are checked with the cyclic collector off; a caller of ``main``
+    in a process that goes on gets it back on."""
+    import gc
+
+    from mllint import api
+    from mllint.cli import main
+
+    (tmp_path / "train.py").write_text("import torch\n\nstate = torch.load('w.pt')\n")
+    monkeypatch.chdir(tmp_path)
+    seen = []
+    check_files = api.check_files
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return check_files(*args, **kwargs)
+
+    monkeypatch.setattr(api, "check_files", spy)
+    assert gc.isenabled()
+    assert main(["check", "--no-cache", "--quiet", "train.py"]) == 1
+    assert main(["check", "--no-cache", "--quiet", "."]) == 1
+    assert seen == [False, True]
+    assert gc.isenabled()
