@@ -152,12 +152,13 @@ _IMPORTED = textwrap.dedent(
 
 def test_checking_a_named_file_imports_what_it_needs_only(tmp_path):
     """pre-commit's case, one file named on the command line and no configuration:
-    nothing matches path patterns (pathspec) or reads TOML (tomllib); a project whose
+    nothing matches path patterns (pathspec), reads TOML (tomllib) or, with ``--no-cache``,
+    reads or writes cache entries (pickle); a project whose
     pyproject.toml has no [tool.mllint] table is not parsed either. With a .gitignore to
     honour while walking a folder, pathspec is imported; for the dependencies in a
     pyproject.toml (ML9xx), tomllib."""
     (tmp_path / "train.py").write_text(ML_SCRIPT)
-    optional = "pathspec,tomllib"
+    optional = "pathspec,tomllib,pickle"
 
     def imported(*args: str) -> list:
         done = subprocess.run(
