@@ -21,9 +21,27 @@ OUTPUT_FORMATS = ("full", "concise", "json", "sarif", "github", "gitlab", "junit
 class _Parser(argparse.ArgumentParser):
     """argparse exits with 2 on usage errors, which is our error status too."""
 
+    _checking_argument = False
+
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         self.exit(EXIT_ERROR, f"mllint: error: {message}\n")
+
+    def add_argument(self, *args, **kwargs):  # type: ignore[override]
+        # argparse makes a help formatter for each argument only to check its metavar,
+        # and a formatter asks ``shutil`` for the terminal's width: importing shutil
+        # costs ~4 ms of a run that prints no help. The check does not depend on the
+        # width; help and usage text are still formatted at the terminal's.
+        self._checking_argument = True
+        try:
+            return super().add_argument(*args, **kwargs)
+        finally:
+            self._checking_argument = False
+
+    def _get_formatter(self):
+        if self._checking_argument:
+            return self.formatter_class(prog=self.prog, width=80)
+        return super()._get_formatter()
 
 
 def _selector_list(value: str) -> list[str]:
@@ -40,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="A linter for machine-learning code.",
     )
     parser.add_argument("--version", action="version", version=f"mllint {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_Parser, prog=parser.prog
+    )  # prog: what argparse would format from the usage (no positionals), without shutil
 
     check = commands.add_parser("check", help="check files and directories (default: .)")
     check.add_argument("paths", nargs="*", type=Path, metavar="PATH")

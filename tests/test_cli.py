@@ -230,6 +230,15 @@ def test_check_does_not_import_torch():
     assert "rc 1" in completed.stdout
 
 
+def test_help_is_formatted_at_the_terminal_width():
+    """Arguments are declared without asking for the terminal's width; help still uses it."""
+    narrow = run_mllint("check", "--help", env={"COLUMNS": "50"}).stdout.splitlines()
+    wide = run_mllint("check", "--help", env={"COLUMNS": "200"}).stdout.splitlines()
+    assert len(narrow) > len(wide)
+    assert sum(len(line) > 50 for line in narrow) <= 3  # unbreakable: the lists of choices
+    assert max(map(len, wide)) > 100
+
+
 def test_the_command_still_runs_atexit_handlers_after_check(tmp_path):
     """`mllint check` ends without the interpreter's teardown, but after the atexit
     handlers: the import cache (compiled dataclass methods, saved at exit) is written."""

@@ -152,13 +152,14 @@ _IMPORTED = textwrap.dedent(
 
 def test_checking_a_named_file_imports_what_it_needs_only(tmp_path):
     """pre-commit's case, one file named on the command line and no configuration:
-    nothing matches path patterns (pathspec), reads TOML (tomllib) or, with ``--no-cache``,
-    reads or writes cache entries (pickle); a project whose
+    nothing matches path patterns (pathspec), reads TOML (tomllib), asks for the
+    terminal's width (shutil: no help is printed) or, with ``--no-cache``, reads or writes
+    cache entries (pickle); a project whose
     pyproject.toml has no [tool.mllint] table is not parsed either. With a .gitignore to
     honour while walking a folder, pathspec is imported; for the dependencies in a
     pyproject.toml (ML9xx), tomllib."""
     (tmp_path / "train.py").write_text(ML_SCRIPT)
-    optional = "pathspec,tomllib,pickle"
+    optional = "pathspec,tomllib,pickle,shutil"
 
     def imported(*args: str) -> list:
         done = subprocess.run(
@@ -173,6 +174,7 @@ def test_checking_a_named_file_imports_what_it_needs_only(tmp_path):
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     named = ["check", "--select", "ALL", "--no-cache", "--exit-zero", "train.py"]
+    imported(*named)  # the first run writes the import cache (tempfile, shutil)
     assert imported(*named) == [0, []]
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "train"\n')
     # Not read for a [tool.mllint] table; read for its dependencies by ML9xx rules only.
