@@ -10,7 +10,6 @@ its documentation, in ruff's shape (``## What it does``, ``## Why is this bad?``
 from __future__ import annotations
 
 import importlib
-import pkgutil
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -273,6 +272,8 @@ def _load_builtin_rules() -> None:
     from mllint.importcache import import_libcst
 
     import_libcst()  # before the rule modules import it plainly: with its import cache
+    import pkgutil  # here: runs that use the rule manifest never walk the pack
+
     import mllint.builtin_rules  # noqa: F401  (engine rules: ML001, ML002, ...)
     import mllint.rules as pack
 
