@@ -10,6 +10,6 @@ import sys
 if sys.path and sys.path[0] in ("", os.getcwd()):
     del sys.path[0]
 
-from mllint.cli import main
+from mllint.cli import console_entry
 
-sys.exit(main())
+sys.exit(console_entry())

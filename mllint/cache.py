@@ -32,10 +32,10 @@ Where: ``MLLINT_CACHE_DIR`` if set, else ``cache-dir`` from the configuration, e
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import os
-import pickle
 import sys
 import time
 from pathlib import Path
@@ -132,17 +132,25 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class _SafeUnpickler(pickle.Unpickler):
-    """Only mllint's own classes (and a few builtins) may come out of a cache entry."""
+@functools.cache
+def _safe_unpickler() -> type:
+    """The unpickler of cache entries, made on first use: ``pickle`` costs ~3.5 ms to
+    import, which a run without the cache (``--no-cache``) never needs."""
+    import pickle
 
-    _BUILTINS = frozenset({"set", "frozenset", "dict", "list", "tuple", "int", "str", "bool"})
+    class _SafeUnpickler(pickle.Unpickler):
+        """Only mllint's own classes (and a few builtins) may come out of a cache entry."""
 
-    def find_class(self, module: str, name: str):
-        if (module == "mllint" or module.startswith("mllint.")) and "." not in name:
-            return super().find_class(module, name)
-        if module == "builtins" and name in self._BUILTINS:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a cache entry")
+        _BUILTINS = frozenset({"set", "frozenset", "dict", "list", "tuple", "int", "str", "bool"})
+
+        def find_class(self, module: str, name: str):
+            if (module == "mllint" or module.startswith("mllint.")) and "." not in name:
+                return super().find_class(module, name)
+            if module == "builtins" and name in self._BUILTINS:
+                return super().find_class(module, name)
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a cache entry")
+
+    return _SafeUnpickler
 
 
 class ResultCache:
@@ -213,7 +221,7 @@ class ResultCache:
             # (summaries, events) and no cycle, and with thousands of entries loaded the
             # collections it triggered traversed them all again (2.5 s -> 0.5 s on 2,860).
             with gc_paused():
-                result = _SafeUnpickler(io.BytesIO(payload)).load()
+                result = _safe_unpickler()(io.BytesIO(payload)).load()
         except Exception:  # unreadable or corrupt: recompute
             return None
         self.hits += 1
@@ -247,6 +255,8 @@ class ResultCache:
     def store_value(self, key: str, value, suffix: str = ".project") -> None:
         """Store ``value`` (plain data and mllint's own classes) under ``key``, atomically;
         failures are ignored."""
+        import pickle  # here: see _safe_unpickler
+
         try:
             payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
             self._prepare()

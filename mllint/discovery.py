@@ -16,10 +16,12 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from pathspec import GitIgnoreSpec, PathSpec
+from typing import TYPE_CHECKING
 
 from mllint.config import Settings
+
+if TYPE_CHECKING:
+    from pathspec import PathSpec
 
 PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")
 
@@ -51,6 +53,8 @@ def _load_gitignore(path: Path) -> _IgnoreRule | None:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
+    from pathspec import GitIgnoreSpec  # here: checking named files reads no .gitignore
+
     return _IgnoreRule(path.parent, GitIgnoreSpec.from_lines(lines))
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from pathlib import Path
 
 from mllint import __version__
 
@@ -226,3 +228,116 @@ def test_check_does_not_import_torch():
     )
     assert completed.returncode == 0, completed.stderr
     assert "rc 1" in completed.stdout
+
+
+def test_help_is_formatted_at_the_terminal_width():
+    """Arguments are declared without asking for the terminal's width; help still uses it."""
+    narrow = run_mllint("check", "--help", env={"COLUMNS": "50"}).stdout.splitlines()
+    wide = run_mllint("check", "--help", env={"COLUMNS": "200"}).stdout.splitlines()
+    assert len(narrow) > len(wide)
+    assert sum(len(line) > 50 for line in narrow) <= 3  # unbreakable: the lists of choices
+    assert max(map(len, wide)) > 100
+
+
+def test_the_command_still_runs_atexit_handlers_after_check(tmp_path):
+    """`mllint check` ends without the interpreter's teardown, but after the atexit
+    handlers: the import cache (compiled dataclass methods, saved at exit) is written."""
+    (tmp_path / "train.py").write_text(
+        "import torch\n\nstate = torch.load('w.pt')\nprint(state)\n", encoding="utf-8"
+    )
+    home = tmp_path / "home"
+    env = {"HOME": str(home), "XDG_CACHE_HOME": "", "MLLINT_NO_IMPORT_CACHE": ""}
+    result = run_mllint(
+        "check", "--select", "ML701", "--no-cache", "--quiet", "train.py", cwd=tmp_path, env=env
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("train.py:3:9: ML701 ")
+    stores = sorted(path.name.split("-")[0] for path in (home / ".cache" / "mllint").iterdir())
+    assert stores == ["libcst", "mllint"]  # LibCST's (saved at once) and mllint's (at exit)
+
+
+_EXIT_NOW = """
+import atexit, sys, threading, time
+from pathlib import Path
+from mllint import cli
+atexit.register(lambda: print("atexit ran", end=""))
+def later():
+    time.sleep(0.3)
+    Path(sys.argv[1]).write_text("thread finished")
+threading.Thread(target=later).start()
+print("buffered ", end="")
+cli._exit_now(int(sys.argv[2]))
+print("after", end="")
+"""
+
+
+def test_the_quick_exit_keeps_what_a_normal_exit_does(tmp_path):
+    """It ends with the given status, after unflushed output and atexit output, and never
+    before a (non-daemon) thread has finished: then it leaves the exit to Python."""
+    import subprocess
+
+    marker = tmp_path / "marker"
+    done = subprocess.run(
+        [sys.executable, "-c", _EXIT_NOW, str(marker), "1"], capture_output=True, text=True
+    )
+    # The thread was running: the normal exit, after the rest of the script, waited for it.
+    assert (done.returncode, done.stdout) == (0, "buffered afteratexit ran")
+    assert marker.read_text() == "thread finished"
+    quick = _EXIT_NOW.replace("threading.Thread(target=later).start()", "")
+    done = subprocess.run(
+        [sys.executable, "-c", quick, str(marker), "3"], capture_output=True, text=True
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (3, "buffered atexit ran", "")
+
+
+def test_output_that_cannot_be_written_fails_as_before(tmp_path):
+    """Standard output on a full device: the same report and status (120 when the last
+    flush fails) as a normal exit after ``main``."""
+    import subprocess
+
+    import pytest
+
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    (tmp_path / "train.py").write_text("import torch\n\nstate = torch.load('w.pt')\n")
+    normal = "import sys\nfrom mllint.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    found = []
+    for python in (["-m", "mllint"], ["-c", normal]):
+        for env in ({}, {"PYTHONUNBUFFERED": "1"}):
+            with open("/dev/full", "w") as full:
+                done = subprocess.run(
+                    [sys.executable, *python, "check", "--no-cache", "--exit-zero", "train.py"],
+                    cwd=tmp_path,
+                    stdout=full,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env={**os.environ, "PYTHONUNBUFFERED": "", **env},
+                )
+            found.append((done.returncode, done.stderr))
+    assert found[:2] == found[2:]
+    assert found[0][0] == 120 and "No space left on device" in found[0][1]
+
+
+def test_main_leaves_the_garbage_collector_as_it_found_it(tmp_path, monkeypatch):
+    """A few named files are checked with the cyclic collector off; a caller of ``main``
+    in a process that goes on gets it back on."""
+    import gc
+
+    from mllint import api
+    from mllint.cli import main
+
+    (tmp_path / "train.py").write_text("import torch\n\nstate = torch.load('w.pt')\n")
+    monkeypatch.chdir(tmp_path)
+    seen = []
+    check_files = api.check_files
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return check_files(*args, **kwargs)
+
+    monkeypatch.setattr(api, "check_files", spy)
+    assert gc.isenabled()
+    assert main(["check", "--no-cache", "--quiet", "train.py"]) == 1
+    assert main(["check", "--no-cache", "--quiet", "."]) == 1
+    assert seen == [False, True]
+    assert gc.isenabled()

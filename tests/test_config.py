@@ -58,6 +58,25 @@ def test_pyproject_without_mllint_table_is_skipped(tmp_path):
     assert run.settings.config_path == (outer / "pyproject.toml").resolve()
 
 
+def test_a_table_named_with_an_escape_is_found(tmp_path):
+    """Files that cannot hold a [tool.mllint] table are not parsed while walking up; one
+    that spells the key with a unicode escape (no literal "mllint" in it) still counts."""
+    root = project(tmp_path, '[tool."\\u006dllint"]\nignore = ["ML701"]\n')
+    run = lint_paths([root / "src"], cwd=root)
+    assert run.settings.config_path == (root / "pyproject.toml").resolve()
+    assert {d.code for d in run.result.diagnostics} == {"ML503"}
+
+
+@pytest.mark.parametrize("key", ["exclude", "extend-exclude", "include", "per-file-ignores"])
+def test_a_bad_pattern_is_reported_when_the_configuration_is_read(tmp_path, key):
+    """The default excludes are compiled only when a walk needs them; configured patterns
+    are compiled with the configuration, so a bad one fails the run at once."""
+    value = '{"src/\\\\" = ["ML7"]}' if key == "per-file-ignores" else '["src/\\\\"]'
+    root = project(tmp_path, f"[tool.mllint]\n{key} = {value}\n")
+    with pytest.raises(Exception, match="Invalid git pattern"):
+        lint_paths([root / "src" / "train.py"], cwd=root)
+
+
 def test_mllint_toml_has_top_level_keys(tmp_path):
     root = project(tmp_path, 'extend-select = ["ML002"]\nignore = ["ML503"]\n', name="mllint.toml")
     run = lint_paths([root / "src"], cwd=root)

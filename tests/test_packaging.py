@@ -60,4 +60,4 @@ def test_wheel_ships_rules_inside_mllint(wheel):
     assert "mllint/rule_manifest.json" in names  # the rules' metadata (mllint/manifest.py)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "mllint = mllint.cli:main" in text
+    assert "mllint = mllint.cli:console_entry" in text

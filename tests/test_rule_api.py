@@ -133,3 +133,29 @@ def test_rules_only_run_on_files_importing_what_they_need(tmp_path):
     (tmp_path / "a.py").write_text("from numpy import load\nx = load('x.npy')\nmodel.forward(x)\n")
     run = lint_paths([tmp_path], cwd=tmp_path)
     assert run.result.diagnostics == []
+
+
+def test_rule_docstrings_are_dedented_as_textwrap_does():
+    """Rule documentation is dedented by string methods (rule registration reads every
+    docstring); the result is textwrap.dedent's, on every rule and on random text."""
+    import random
+
+    from mllint import rule
+
+    texts = [cls.__doc__ or "" for cls in all_rules(plugins=False).values()]
+    texts += [
+        "",
+        "\n",
+        "  a\n\tb",
+        "\t\ta\n\t  b\n\t\tc",
+        "  a\r\n  \r\n   \n\tb",
+        "    x\n  \n      y\n    z\n",
+        "\x0c  a\n  b",
+        "  a\n \tb\n",
+    ]
+    alphabet = [" ", " ", "\t", "\n", "\n", "a", "#", "\r", "\x0b", "\u00a0"]
+    generator = random.Random(20261126)
+    for _ in range(5000):
+        texts.append("".join(generator.choices(alphabet, k=generator.randrange(0, 40))))
+    for text in texts:
+        assert rule._dedent(text) == textwrap.dedent(text), repr(text)

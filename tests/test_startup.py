@@ -140,6 +140,53 @@ def test_non_ml_files_import_no_file_rule(tmp_path):
     assert found == {"status": 0, "rules": [], "libcst": found["libcst"], "heavy": []}
 
 
+_IMPORTED = textwrap.dedent(
+    """
+    import json, sys
+    from mllint.cli import main
+    status = main(sys.argv[2:])
+    print(json.dumps([status, sorted(set(sys.argv[1].split(",")) & set(sys.modules))]))
+    """
+)
+
+
+def test_checking_a_named_file_imports_what_it_needs_only(tmp_path):
+    """pre-commit's case, one file named on the command line and no configuration:
+    nothing matches path patterns (pathspec), reads TOML (tomllib), asks for the
+    terminal's width (shutil: no help is printed) or, with ``--no-cache``, reads or writes
+    cache entries (pickle); a project whose
+    pyproject.toml has no [tool.mllint] table is not parsed either. With a .gitignore to
+    honour while walking a folder, pathspec is imported; for the dependencies in a
+    pyproject.toml (ML9xx), tomllib."""
+    (tmp_path / "train.py").write_text(ML_SCRIPT)
+    optional = "pathspec,tomllib,pickle,shutil"
+
+    def imported(*args: str) -> list:
+        done = subprocess.run(
+            [sys.executable, "-c", _IMPORTED, optional, *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    named = ["check", "--select", "ALL", "--no-cache", "--exit-zero", "train.py"]
+    imported(*named)  # the first run writes the import cache (tempfile, shutil)
+    assert imported(*named) == [0, []]
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "train"\n')
+    # Not read for a [tool.mllint] table; read for its dependencies by ML9xx rules only.
+    assert imported("check", "--select", "ML5,ML7", *named[3:]) == [0, []]
+    assert imported(*named) == [0, ["tomllib"]]
+    (tmp_path / ".gitignore").write_text("runs/\n")
+    assert imported("check", "--select", "ML5,ML7", "--no-cache", "--exit-zero", ".") == [
+        0,
+        ["pathspec"],
+    ]
+
+
 MLLINT = [sys.executable, "-m", "mllint", "check"]
 ML_SCRIPT = """\
 import torch

@@ -21,10 +21,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from pathspec import GitIgnoreSpec
+from typing import TYPE_CHECKING
 
 from mllint.analysis.projectfiles import lfs_patterns
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 #: Suffixes of data files (lower case; compound suffixes too).
 DATA_SUFFIXES = (
@@ -198,9 +200,13 @@ class _LfsPatterns:
         self._specs: list[tuple[Path, Path, list[tuple[int, str, GitIgnoreSpec]]]] = []
 
     def add(self, gitattributes: Path) -> None:
+        found = lfs_patterns(_read(gitattributes))
+        if not found:
+            return
+        from pathspec import GitIgnoreSpec  # imported when there are patterns to match
+
         patterns = [
-            (number, pattern, GitIgnoreSpec.from_lines([pattern]))
-            for number, pattern in lfs_patterns(_read(gitattributes))
+            (number, pattern, GitIgnoreSpec.from_lines([pattern])) for number, pattern in found
         ]
         if patterns:
             self.files.append(gitattributes)

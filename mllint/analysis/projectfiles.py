@@ -36,20 +36,16 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-
-from pathspec import GitIgnoreSpec
+from typing import TYPE_CHECKING
 
 from mllint.discovery import _inherited_ignores, _load_gitignore, _repository_root
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 #: Files or folders whose presence makes a folder a project root.
 PROJECT_MARKERS = (
@@ -339,6 +335,8 @@ def _matching_line(rule, path: Path, is_dir: bool) -> IgnoreLine | None:
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
+        from pathspec import GitIgnoreSpec  # imported when there are patterns to match
+
         spec = GitIgnoreSpec.from_lines([stripped.lstrip("!")])
         if spec.match_file(relative):
             last = None if stripped.startswith("!") else IgnoreLine(file, number, stripped)
@@ -453,6 +451,9 @@ def _pep508_list(items: object, path: Path, text: str) -> list[Requirement]:
 
 def _pyproject(path: Path) -> tuple[list[Requirement], bool, bool]:
     """(requirements, declares any, is a package) of a pyproject.toml."""
+    from mllint.config import _tomllib  # imported when a project has a pyproject.toml
+
+    tomllib = _tomllib()
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
         data = tomllib.loads(text)
@@ -766,7 +767,11 @@ class ProjectFiles:
     @cached_property
     def _lfs_spec(self) -> GitIgnoreSpec | None:
         patterns = [pattern for _, pattern in lfs_patterns(_read(self.root / ".gitattributes"))]
-        return GitIgnoreSpec.from_lines(patterns) if patterns else None
+        if not patterns:
+            return None
+        from pathspec import GitIgnoreSpec  # imported when there are patterns to match
+
+        return GitIgnoreSpec.from_lines(patterns)
 
     @cached_property
     def _tracked(self) -> frozenset[str] | None:
