@@ -16,6 +16,7 @@ When candidates disagree the answer is "unknown", never a guess.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -253,7 +254,10 @@ class FileIndex(_Walked):
         self.module = module
         self.context = context
         self._walk()
-        self._kind_cache: dict[tuple[int, str], TorchObject | None] = {}
+        self._kind_cache: dict[tuple[tuple[int, int, str], int], TorchObject | None] = {}
+        self._plans: dict[
+            tuple[int, int, str], tuple[list[Binding], list[int], list[Binding | None]]
+        ] = {}
         self._construction_cache: dict[int, tuple[cst.Call, TorchObject | None]] = {}
         self._module_class_cache: dict[str, bool] = {}
 
@@ -365,6 +369,30 @@ class FileIndex(_Walked):
                     return in_class
         return [b for b in bindings if b.scope is None and b.klass is None]
 
+    def _plan(
+        self, name: str, at: cst.CSTNode, scope: _Scope
+    ) -> tuple[list[Binding], list[int], list[Binding | None]]:
+        """What :meth:`object_of` needs to answer for ``name`` anywhere in ``at``'s scope
+        (and class): the visible bindings, the distinct orders of those in the scope
+        itself, ascending, and for each order the binding a use at that order sees: the
+        latest at or before it whose value is not ``name`` itself (the first one bound
+        when a statement binds the name twice), or None."""
+        candidates = self.candidates(name, at)
+        groups: dict[int, list[Binding]] = {}
+        for binding in candidates:
+            if binding.scope is scope:
+                groups.setdefault(binding.order, []).append(binding)
+        orders = sorted(groups)
+        latest: list[Binding | None] = []
+        current: Binding | None = None
+        for order in orders:
+            for binding in groups[order]:
+                if binding.value is None or dotted_name(_strip(binding.value)) != name:
+                    current = binding
+                    break
+            latest.append(current)
+        return candidates, orders, latest
+
     def object_of(
         self, expression: cst.BaseExpression, at: cst.CSTNode | None = None, _depth: int = 0
     ) -> TorchObject | None:
@@ -399,30 +427,27 @@ class FileIndex(_Walked):
             # Never bound in the file (``torch.zeros``, ``x.view``): nothing is evident.
             # Most calls are such; this skips their scope lookups and cache entries.
             return None
-        key = (
-            id(self.scope_of(at)) if not name.startswith("self.") else id(self.class_of(at)),
-            name,
-        )
+        scope = self.scope_of(at)
+        klass = self.class_of(at) if name.startswith("self.") else None
+        plan_key = (id(scope), id(klass), name)
+        plan = self._plans.get(plan_key)
+        if plan is None:
+            plan = self._plans[plan_key] = self._plan(name, at, scope)
+        candidates, orders, latest = plan
+        # Flow-sensitive where it is cheap: the latest assignment before the use, in the
+        # same function, skipping ``x = x.to(device)``. The answer depends on that binding
+        # (or on all candidates when there is none), never on which use asked first.
+        position = bisect_right(orders, self.order.get(id(at), 0)) - 1
+        chosen = latest[position] if position >= 0 else None
+        key = (plan_key, id(chosen))
         if key in self._kind_cache:
             return self._kind_cache[key]
         self._kind_cache[key] = None  # cycles (x = x.to(device)) resolve to unknown
+        if chosen is not None:
+            candidates = [chosen]
         found: TorchObject | None = None
         seen: set[TorchObject] = set()
         unknown = False
-        candidates = self.candidates(name, at)
-        scope = self.scope_of(at)
-        here = self.order.get(id(at), 0)
-        earlier_here = sorted(
-            (b for b in candidates if b.scope is scope and b.order <= here),
-            key=lambda b: b.order,
-            reverse=True,
-        )
-        for binding in earlier_here:
-            # Flow-sensitive where it is cheap: the latest assignment before the use, in
-            # the same function, skipping ``x = x.to(device)``.
-            if binding.value is None or dotted_name(_strip(binding.value)) != name:
-                candidates = [binding]
-                break
         for binding in candidates:
             if binding.value is None:
                 unknown = True
