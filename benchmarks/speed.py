@@ -425,6 +425,9 @@ def bench_single(args, peers: Path, logs: Path) -> dict[str, Series]:
     command = [sys.executable, "-m", "mllint", "check", "--select", "ALL", "--exit-zero"]
     tools = {
         "python start-up": [sys.executable, "-c", "pass"],
+        # A fixed piece of Python, timed in the same rotation: this machine's own speed
+        # moves by up to half from one minute to the next, and this shows where it was.
+        "machine reference": [sys.executable, "-c", "sum(range(5 * 10**6))"],
         "mllint 1 file (no cache)": [*command, "--no-cache", script.name],
         "mllint 1 file (cached)": [*command, script.name],
         "ruff 1 file": [str(peers / "ruff"), "check", "--select", "ALL", "--no-cache",
