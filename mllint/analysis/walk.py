@@ -137,23 +137,15 @@ def walk(
     ``on_visit(node)`` before a node's children, ``on_leave(node)`` after them, with
     ``ancestors`` holding the path from the module to the node's parent during both.
     Iterative, so a deeply nested file needs no deep Python stack."""
-    leave = _LEAVE
-    stack: list[object] = [module]
-    pop, push, extend = stack.pop, stack.append, stack.extend
-    while stack:
-        node = pop()
-        if node is leave:
-            node = ancestors.pop()
-            if on_leave is not None:
-                on_leave(node)  # type: ignore[arg-type]
-            continue
-        if on_visit is not None:
-            on_visit(node)  # type: ignore[arg-type]
-        ancestors.append(node)  # type: ignore[arg-type]
-        push(leave)
-        kids = cached_children(node)  # type: ignore[arg-type]
-        if kids:
-            extend(kids[::-1])
+    visits = [on_visit] if on_visit is not None else []
+    leaves = [on_leave] if on_leave is not None else []
+    walk_handlers(
+        module,
+        lambda _kind: visits,
+        lambda _kind: leaves,
+        lambda handlers, node: handlers[0](node),
+        ancestors,
+    )
 
 
 _LEAVE = object()
