@@ -160,13 +160,8 @@ def _parameter_arguments(index: FileIndex, binding, name: str):
         return None
     if params and params[0].name.value in ("self", "cls"):
         return None  # a method: its callers are not local calls by name
-    calls = [
-        call
-        for call in index.calls
-        if type(call.func) is cst.Name and call.func.value == function.name.value
-    ]  # (exact type: isinstance on LibCST's classes is slow, and this scans every call)
     found = []
-    for call in calls:
+    for call in index.calls_named(function.name.value):
         value = argument(call, name, position)
         if value is None:
             return None

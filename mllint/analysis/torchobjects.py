@@ -138,7 +138,27 @@ class Binding:
 def children(node: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
     """The node's non-token children in source order (``mllint.analysis.walk``), from the
     cache filled when the file was indexed."""
-    return tuple(walk.cached_children(node))
+    entry = walk.CHILDREN.get(id(node))  # walk.cached_children, inlined: a hot path
+    if entry is not None and entry[0] is node:
+        return entry[1]
+    return tuple(walk.children(node))
+
+
+#: The node kinds whose visit in :meth:`_Walked._walk_from` records more than order,
+#: parent, scope and class.
+_RECORDED_KINDS = frozenset(
+    (
+        cst.FunctionDef,
+        cst.Lambda,
+        cst.ClassDef,
+        cst.For,
+        cst.While,
+        cst.Call,
+        cst.Assign,
+        cst.AnnAssign,
+        cst.WithItem,
+    )
+)
 
 
 class _Walked:
@@ -164,17 +184,26 @@ class _Walked:
         stack: list[tuple[cst.CSTNode, cst.CSTNode | None, _Scope, cst.ClassDef | None]] = [
             (root, parent, None, None)
         ]
+        # Once per node of the file: the tables and types are bound to locals, and the
+        # node kinds that record nothing skip the chain of type tests below.
+        order, parents = self.order, self.parents
+        scope_of, class_of = self._scope_of, self._class_of
+        pop, push, node_children = stack.pop, stack.append, walk.children
+        recorded = _RECORDED_KINDS
         while stack:
-            node, parent, scope, klass = stack.pop()
-            self.order[id(node)] = counter
+            node, parent, scope, klass = pop()
+            key = id(node)
+            order[key] = counter
             counter += 1
             if parent is not None:
-                self.parents[id(node)] = parent
-            self._scope_of[id(node)] = scope
-            self._class_of[id(node)] = klass
+                parents[key] = parent
+            scope_of[key] = scope
+            class_of[key] = klass
             inner_scope, inner_class = scope, klass
             kind = type(node)  # exact types: isinstance on LibCST's ABCs is slow here
-            if kind is cst.FunctionDef:
+            if kind not in recorded:
+                pass
+            elif kind is cst.FunctionDef:
                 self.functions.append(node)
                 self.functions_by_name.setdefault(node.name.value, []).append(node)
                 inner_scope = node
@@ -199,12 +228,12 @@ class _Walked:
                 self._bind_target(node.target, node.value, node, scope, klass, counter)
             elif kind is cst.WithItem and node.asname is not None:
                 self._bind_target(node.asname.name, None, node, scope, klass, counter)
-            children = tuple(walk.children(node))
-            cache[id(node)] = (node, children)
+            children = tuple(node_children(node))
+            cache[key] = (node, children)
             for child in reversed(children):
                 # Decorators and default values are evaluated in the enclosing scope, but
                 # treating them as inside is harmless for our questions.
-                stack.append((child, node, inner_scope, inner_class))
+                push((child, node, inner_scope, inner_class))
         return counter
 
     def _bind_target(self, target, value, statement, scope, klass, order) -> None:
@@ -260,6 +289,19 @@ class FileIndex(_Walked):
         ] = {}
         self._construction_cache: dict[int, tuple[cst.Call, TorchObject | None]] = {}
         self._module_class_cache: dict[str, bool] = {}
+        self._calls_by_name: dict[str, list[cst.Call]] | None = None
+
+    def calls_named(self, name: str) -> list[cst.Call]:
+        """The calls of the file whose callee is the plain name ``name`` (``train(...)``,
+        not ``self.train(...)``), in source order; the table is built on first use."""
+        table = self._calls_by_name
+        if table is None:
+            table = self._calls_by_name = {}
+            for call in self.calls:
+                func = call.func
+                if type(func) is cst.Name:  # exact type: isinstance on LibCST's ABCs is slow
+                    table.setdefault(func.value, []).append(call)
+        return table.get(name, [])
 
     # -- building ------------------------------------------------------------------
 
