@@ -95,32 +95,35 @@ class LossAccumulatesGraph(Rule):
                 )
 
 
+_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+_NAMES = (cst.Name, cst.Attribute)
+
+
 def _accumulations(body: cst.CSTNode):
     """(node, accumulator, value) for ``acc += v``, ``acc = acc + v``, ``acc.append(v)``."""
     stack: list[cst.CSTNode] = [body]
+    # Exact types (LibCST's node classes are not subclassed): ``isinstance`` on them goes
+    # through ``ABCMeta`` on every node of every loop body.
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+        kind = type(node)
+        if kind in _SCOPES:
             continue
-        if isinstance(node, cst.AugAssign) and isinstance(node.operator, cst.AddAssign):
+        if kind is cst.AugAssign and type(node.operator) is cst.AddAssign:
             target = dotted_name(node.target)
             if target:
                 yield node, target, node.value
-        elif isinstance(node, cst.Assign) and len(node.targets) == 1:
+        elif kind is cst.Assign and len(node.targets) == 1:
             target = dotted_name(node.targets[0].target)
             value = node.value
-            if (
-                target
-                and isinstance(value, cst.BinaryOperation)
-                and isinstance(value.operator, cst.Add)
-            ):
+            if target and type(value) is cst.BinaryOperation and type(value.operator) is cst.Add:
                 if dotted_name(value.left) == target:
                     yield node, target, value.right
                 elif dotted_name(value.right) == target:
                     yield node, target, value.left
         elif (
-            isinstance(node, cst.Call)
-            and isinstance(node.func, cst.Attribute)
+            kind is cst.Call
+            and type(node.func) is cst.Attribute
             and node.func.attr.value == "append"
             and len(node.args) == 1
         ):
@@ -136,9 +139,10 @@ def _assigned_in(body: cst.CSTNode) -> set[str]:
     stack: list[cst.CSTNode] = [body]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+        kind = type(node)
+        if kind in _SCOPES:
             continue
-        if isinstance(node, cst.Assign):
+        if kind is cst.Assign:
             for target in node.targets:
                 name = dotted_name(target.target)
                 if name and not _mentions(node.value, name):
@@ -151,7 +155,7 @@ def _mentions(expression: cst.CSTNode, name: str) -> bool:
     stack = [expression]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.Name | cst.Attribute) and dotted_name(node) == name:
+        if type(node) in _NAMES and dotted_name(node) == name:
             return True
         stack.extend(children(node))
     return False
