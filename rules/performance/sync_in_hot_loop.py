@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from mllint.analysis import walk
 from mllint.analysis.dataloaders import gpu_moves_in
 from mllint.analysis.loops import find_training_loops
 from mllint.analysis.names import dotted_name
@@ -78,8 +79,11 @@ class SyncInHotLoop(Rule):
             names = _names(node.target)
             if not gpu_moves_in(self.context, loop, names):
                 continue
-            tested = _tested_names(node.body)
-            for statement, accumulator, sync in _accumulations(node.body):
+            accumulations = _accumulations(node.body)
+            if not accumulations:
+                continue
+            tested = _tested_names(node.body)  # only needed when something accumulates
+            for statement, accumulator, sync in accumulations:
                 if accumulator in tested:
                     continue
                 self.report(
@@ -91,33 +95,22 @@ class SyncInHotLoop(Rule):
 
 
 def _names(target: cst.BaseExpression) -> set[str]:
-    found: set[str] = set()
-
-    class _Names(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            found.add(node.value)
-
-    target.visit(_Names())
-    return found
+    # The fast walk reaches every Name that LibCST's visit does (tests/test_walk.py),
+    # without rebuilding the nodes.
+    return {node.value for node in walk.iter_nodes(target) if type(node) is cst.Name}
 
 
 def _sync_call(expression: cst.BaseExpression) -> cst.Call | None:
     """The first ``.item()``/``.cpu()``/``.numpy()``/``.tolist()`` call in ``expression``."""
-    found: list[cst.Call] = []
-
-    class _Find(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            func = node.func
-            if (
-                isinstance(func, cst.Attribute)
-                and func.attr.value in SYNCING_METHODS
-                and not node.args
-                and not found
-            ):
-                found.append(node)
-
-    expression.visit(_Find())
-    return found[0] if found else None
+    for node in walk.iter_nodes(expression):  # LibCST's visit order
+        if (
+            type(node) is cst.Call
+            and type(node.func) is cst.Attribute
+            and node.func.attr.value in SYNCING_METHODS
+            and not node.args
+        ):
+            return node
+    return None
 
 
 def _accumulations(body: cst.BaseSuite):
@@ -167,28 +160,14 @@ def _accumulation(small: cst.BaseSmallStatement):
 def _tested_names(body: cst.BaseSuite) -> set[str]:
     """Names used in the tests of ``if``/``while`` statements and in ``assert``s."""
     tested: set[str] = set()
-
-    class _Tests(cst.CSTVisitor):
-        def _collect(self, expression: cst.CSTNode) -> None:
-            class _Names(cst.CSTVisitor):
-                def visit_Name(self, node: cst.Name) -> None:
+    for statement in walk.iter_nodes(body):
+        if type(statement) in (cst.If, cst.While, cst.Assert):
+            for node in walk.iter_nodes(statement.test):
+                kind = type(node)
+                if kind is cst.Name:
                     tested.add(node.value)
-
-                def visit_Attribute(self, node: cst.Attribute) -> None:
+                elif kind is cst.Attribute:
                     name = dotted_name(node)
                     if name:
                         tested.add(name)
-
-            expression.visit(_Names())
-
-        def visit_If(self, node: cst.If) -> None:
-            self._collect(node.test)
-
-        def visit_While(self, node: cst.While) -> None:
-            self._collect(node.test)
-
-        def visit_Assert(self, node: cst.Assert) -> None:
-            self._collect(node.test)
-
-    body.visit(_Tests())
     return tested
