@@ -153,9 +153,17 @@ class Rule:
 
     @classmethod
     def visitor_methods(cls) -> Iterable[str]:
-        for attr in dir(cls):
-            if attr.startswith(("visit_", "leave_")) and callable(getattr(cls, attr)):
-                yield attr
+        # Once per class: ``dir`` of a rule class costs about 25 µs, and the engine asks
+        # for every rule of every file (1.5 ms per file with 55 rules).
+        methods = cls.__dict__.get("_visitor_methods_found")
+        if methods is None:
+            methods = tuple(
+                attr
+                for attr in dir(cls)
+                if attr.startswith(("visit_", "leave_")) and callable(getattr(cls, attr))
+            )
+            cls._visitor_methods_found = methods
+        return methods
 
 
 class ProjectRule(Rule):
