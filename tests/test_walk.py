@@ -211,6 +211,36 @@ def test_calls_in_agrees_with_a_visitor_on_real_code():
         assert [id(call) for call in walk.calls_in(module)] == expected, path
 
 
+def test_string_literals_agree_with_a_visitor_on_real_code():
+    """Plain strings, f-strings and t-strings, in LibCST's visit order (outer f-strings
+    before the strings nested in them): what the noqa scan reads."""
+    found: list[cst.CSTNode] = []
+
+    class _Strings(cst.CSTVisitor):
+        def visit_SimpleString(self, node: cst.SimpleString) -> None:
+            found.append(node)
+
+        def visit_FormattedString(self, node: cst.FormattedString) -> None:
+            found.append(node)
+
+        def visit_TemplatedString(self, node: cst.CSTNode) -> None:
+            found.append(node)
+
+    paths = [*sorted((ROOT / "fixtures").rglob("*.py")), ROOT / "mllint" / "engine.py"]
+    nested = 0
+    for path in paths:
+        try:
+            module = cst.parse_module(path.read_text(encoding="utf-8"))
+        except cst.ParserSyntaxError:
+            continue
+        found.clear()
+        module.visit(_Strings())
+        literals = walk.string_literals(module)
+        assert [id(node) for node in literals] == [id(node) for node in found], path
+        nested += sum(type(node) is cst.FormattedString for node in literals)
+    assert nested > 10  # f-strings, with strings nested in some of them
+
+
 # -- a rule that visits tokens: the engine falls back to LibCST's own visit ----------------
 
 
