@@ -594,10 +594,6 @@ def _check_source(
     return result
 
 
-#: FileContext.cached key: the file's string literals (both helpers below walk for them).
-_STRING_LITERALS = "engine: string literals"
-
-
 def _multiline_strings(context: FileContext) -> list[tuple[int, int]]:
     """(first row, last row) of each string literal of the file that spans lines, outer
     f-strings before the strings nested in them: what tokenizing would find as STRING
@@ -605,7 +601,7 @@ def _multiline_strings(context: FileContext) -> list[tuple[int, int]]:
     from mllint.analysis import walk
 
     spans = []
-    for node in context.cached(_STRING_LITERALS, lambda: walk.string_literals(context.module)):
+    for node in walk.string_literals(context.module):
         if type(node) is not cst.SimpleString or "\n" in node.value:
             start, end = context.position(node)
             if end.row > start.row:
@@ -621,8 +617,7 @@ def _string_spans(context: FileContext) -> list[tuple[int, int]] | None:
     ranges = context.__dict__.get("_ranges")
     if ranges is None:
         return None
-    literals = context.cached(_STRING_LITERALS, lambda: walk.string_literals(context.module))
-    return [ranges[id(node)] for node in literals]
+    return [ranges[id(node)] for node in walk.string_literals(context.module)]
 
 
 def _finish_diagnostics(
