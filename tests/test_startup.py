@@ -255,6 +255,7 @@ _FINGERPRINT = textwrap.dedent(
     from mllint import importcache
     libcst = importcache.import_libcst(Path(sys.argv[1]))
     import libcst.metadata
+    libcst.metadata.ScopeProvider  # the package's __init__ (lazy with the cache): every provider
     seen = []
     for module in sorted(
         (m for n, m in sys.modules.items() if n.split(".")[0] == "libcst"), key=lambda m: m.__name__
@@ -338,7 +339,6 @@ def test_the_stored_code_is_used_and_a_corrupt_store_falls_back(tmp_path):
 def test_stored_code_that_fails_falls_back_to_a_plain_import(tmp_path):
     """Even a store whose checksum is right but whose code raises (planted, or a bug)
     only costs a second, plain import."""
-    import hashlib
     import marshal
 
     from mllint import importcache
@@ -349,7 +349,7 @@ def test_stored_code_that_fails_falls_back_to_a_plain_import(tmp_path):
     codes = dict.fromkeys(importcache.CodeStore(store).codes, planted)
     payload = marshal.dumps(codes)
     store.write_bytes(
-        importcache._MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+        importcache._MAGIC + importcache._digest(payload).hexdigest().encode() + b"\n" + payload
     )
     assert importcache.CodeStore(store).codes  # the store itself looks valid
     plain = _fingerprint(tmp_path / "unused.bin", off=True)
@@ -413,7 +413,6 @@ def test_own_dataclasses_use_their_own_store_and_make_identical_classes(tmp_path
     """``mllint check`` caches the dataclass methods of mllint's own modules too (a store
     beside LibCST's): the classes are the same, the second run uses the stored code, and a
     store whose code fails is compiled afresh."""
-    import hashlib
     import marshal
 
     from mllint import importcache
@@ -446,9 +445,98 @@ def test_own_dataclasses_use_their_own_store_and_make_identical_classes(tmp_path
     codes = dict.fromkeys(importcache.CodeStore(stores[0]).codes, planted)
     payload = marshal.dumps(codes)
     stores[0].write_bytes(
-        importcache._MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+        importcache._MAGIC + importcache._digest(payload).hexdigest().encode() + b"\n" + payload
     )
     again = run("on")
     assert {k: v for k, v in again.items() if k not in ("hits", "stored")} == {
         k: v for k, v in plain.items() if k not in ("hits", "stored")
     }
+
+
+# -- libcst.metadata, its package __init__ run on first use (mllint.importcache) ---------
+
+_METADATA = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from mllint import importcache
+    libcst = importcache.import_libcst(Path(sys.argv[1]))
+    before = sorted(m for m in sys.modules if m.startswith("libcst.metadata"))
+    how = sys.argv[2]
+    if how == "from":
+        from libcst.metadata import ScopeProvider
+    elif how == "attribute":
+        import libcst.metadata
+        ScopeProvider = libcst.metadata.ScopeProvider
+    elif how == "submodule-first":  # a submodule that imports names from the package
+        from libcst.metadata.reentrant_codegen import ExperimentalReentrantCodegenProvider
+        import libcst.metadata.scope_provider
+        ScopeProvider = libcst.metadata.scope_provider.ScopeProvider
+    elif how == "star":
+        namespace = {}
+        exec("from libcst.metadata import *", namespace)
+        ScopeProvider = namespace["ScopeProvider"]
+    import libcst.metadata
+    package = libcst.metadata
+    module = libcst.parse_module("import os\\n\\ndef f(x):\\n    return os.path.join(x)\\n")
+    wrapper = package.MetadataWrapper(module)
+    scopes = wrapper.resolve(ScopeProvider)
+    names = wrapper.resolve(package.QualifiedNameProvider)
+    resolved = lambda value: value() if callable(value) else value  # LibCST's LazyValue
+    print(json.dumps({
+        "before": before,
+        "same": ScopeProvider is package.scope_provider.ScopeProvider,
+        "codegen": package.ExperimentalReentrantCodegenProvider
+        is sys.modules["libcst.metadata.reentrant_codegen"].ExperimentalReentrantCodegenProvider,
+        "names": sorted(vars(package)),
+        "all": package.__all__,
+        "dir": dir(package),
+        "spec": [package.__spec__.name, type(package.__spec__.loader).__name__],
+        "specs": sorted(
+            (name, type(m.__spec__.loader).__name__)
+            for name, m in sys.modules.items() if name.startswith("libcst.metadata.")
+        ),
+        "scopes": len(scopes),
+        "qualified": sorted(
+            str(sorted(q.name for q in found)) for found in map(resolved, names.values()) if found
+        ),
+        "finders": [type(f).__name__ for f in sys.meta_path],
+    }))
+    """
+)
+
+
+def _metadata(store: Path, how: str, *, off: bool = False) -> dict:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(store.parent)}
+    if off:
+        env["MLLINT_NO_IMPORT_CACHE"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-c", _METADATA, str(store), how],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("how", ["from", "attribute", "submodule-first", "star"])
+def test_the_lazy_metadata_package_answers_as_a_plain_import(tmp_path, how):
+    """With the import cache, ``import libcst`` leaves out the metadata providers mllint
+    does not use (scopes, qualified names, type inference...); a plugin that asks for one,
+    however it asks, gets the same package, classes and results as with a plain import."""
+    store = tmp_path / "codes.bin"
+    plain = _metadata(tmp_path / "unused.bin", how, off=True)
+    _metadata(store, how)  # writes the store
+    lazy = _metadata(store, how)
+    assert "libcst.metadata.scope_provider" in plain["before"]
+    assert "libcst.metadata.scope_provider" not in lazy["before"]
+    assert "libcst.metadata.wrapper" in lazy["before"]
+    assert {k: v for k, v in lazy.items() if k != "before"} == {
+        k: v for k, v in plain.items() if k != "before"
+    }
+    assert lazy["same"] and lazy["codegen"] and lazy["scopes"] > 0
+    assert lazy["qualified"] == plain["qualified"] != []
+    assert lazy["spec"] == ["libcst.metadata", "SourceFileLoader"]
+    assert {loader for _name, loader in lazy["specs"]} == {"SourceFileLoader"}
