@@ -155,11 +155,17 @@ def test_checking_a_named_file_imports_what_it_needs_only(tmp_path):
     nothing matches path patterns (pathspec), reads TOML (tomllib), asks for the
     terminal's width (shutil: no help is printed) or, with ``--no-cache``, reads or writes
     cache entries (pickle); a project whose
-    pyproject.toml has no [tool.mllint] table is not parsed either. With a .gitignore to
+    pyproject.toml has no [tool.mllint] table is not parsed either. Nor does it load
+    OpenSSL (hashlib: the cache's content hashes), start git outside a repository
+    (subprocess), format a traceback (traceback) or import LibCST's metadata providers
+    that mllint does not use. With a .gitignore to
     honour while walking a folder, pathspec is imported; for the dependencies in a
     pyproject.toml (ML9xx), tomllib."""
     (tmp_path / "train.py").write_text(ML_SCRIPT)
-    optional = "pathspec,tomllib,pickle,shutil"
+    optional = (
+        "pathspec,tomllib,pickle,shutil,hashlib,subprocess,traceback,"
+        "libcst.metadata.scope_provider,mllint.probe.cli"
+    )
 
     def imported(*args: str) -> list:
         done = subprocess.run(
