@@ -33,6 +33,7 @@ from mllint.context import FileContext, ProjectContext
 from mllint.diagnostic import Diagnostic, Location, Severity
 from mllint.gcpause import gc_paused
 from mllint.importcache import cst  # LibCST, imported when a file is parsed
+from mllint.lazyre import lazy_compile
 from mllint.manifest import resolve as resolve_rule
 from mllint.noqa import (
     Suppressions,
@@ -267,7 +268,7 @@ def prescan_imports(text: str) -> set[str]:
 #: Imports anywhere a statement may start: at a line start, or after ``;`` or ``:``
 #: (``try: import torch``), continued lines included. Docstring text that matches
 #: ("note: import the data") only makes a file look relevant, which is safe.
-_ANY_IMPORT_RE = re.compile(
+_ANY_IMPORT_RE = lazy_compile(
     r"(?:^|[;:])[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import|import[ \t]+((?:[\w., \t]|\\\n)+))",
     re.MULTILINE,
 )

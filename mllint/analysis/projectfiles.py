@@ -42,6 +42,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from mllint.discovery import _inherited_ignores, _load_gitignore, _repository_root
+from mllint.lazyre import lazy_compile
 
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
@@ -344,7 +345,7 @@ def _matching_line(rule, path: Path, is_dir: bool) -> IgnoreLine | None:
 
 # -- dependencies ----------------------------------------------------------------------
 
-_REQUIREMENT_RE = re.compile(
+_REQUIREMENT_RE = lazy_compile(
     r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?P<spec>[^;#]*)"
 )
 _VERSION_OPERATORS = ("==", ">=", "<=", "~=", "!=", ">", "<", "===", "^", "~", "=", "@")
