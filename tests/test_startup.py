@@ -546,3 +546,57 @@ def test_the_lazy_metadata_package_answers_as_a_plain_import(tmp_path, how):
     assert lazy["qualified"] == plain["qualified"] != []
     assert lazy["spec"] == ["libcst.metadata", "SourceFileLoader"]
     assert {loader for _name, loader in lazy["specs"]} == {"SourceFileLoader"}
+
+
+_REPORT_AND_IMPORTS = textwrap.dedent(
+    """
+    import json, sys
+    from mllint.cli import main
+    status = main(sys.argv[1:])
+    print(json.dumps([status, "pathspec" in sys.modules]))
+    """
+)
+
+
+def test_the_data_file_scan_skips_cache_folders(tmp_path):
+    """ML906 walks the project for data files; mllint's own cache (``.mllint_cache``, with
+    its ``.gitignore``, or wherever MLLINT_CACHE_DIR puts it: a folder tagged with
+    CACHEDIR.TAG) holds none of the project's data, and reading its ``.gitignore`` would
+    import pathspec for a project that has no ``.gitignore`` of its own."""
+    (tmp_path / "train.py").write_text(ML_SCRIPT)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+
+    def run(*args: str, cache: Path | None = None) -> tuple[int, bool, list]:
+        report = tmp_path / "report.json"
+        done = subprocess.run(
+            [sys.executable, "-c", _REPORT_AND_IMPORTS, "check", "--select", "ALL", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**env, "MLLINT_CACHE_DIR": str(cache)} if cache else env,
+            check=False,
+        )
+        status, pathspec = json.loads(done.stdout.strip().splitlines()[-1])
+        codes = sorted({d["code"] for d in json.loads(report.read_text())})
+        report.unlink()
+        return status, pathspec, codes
+
+    def big_file(path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            handle.truncate(20_000_000)  # sparse: 20 MB of data as far as a size tells
+
+    named = ("--output-format", "json", "-o", "report.json", "--exit-zero", "train.py")
+    run(*named)  # writes .mllint_cache/ (with its .gitignore and CACHEDIR.TAG)
+    run(*named, cache=tmp_path / "cache")  # and cache/, as MLLINT_CACHE_DIR=cache does
+    assert (tmp_path / ".mllint_cache" / ".gitignore").is_file()
+    assert (tmp_path / "cache" / "CACHEDIR.TAG").is_file()
+    big_file(tmp_path / ".mllint_cache" / "entries" / "ab" / "samples.csv")
+    big_file(tmp_path / "cache" / "samples.csv")
+    status, pathspec, codes = run("--no-cache", *named)
+    assert (status, pathspec) == (0, False)
+    assert "ML906" not in codes
+    big_file(tmp_path / "data" / "samples.csv")  # the project's own data: reported
+    status, pathspec, codes = run("--no-cache", *named)
+    assert (status, pathspec) == (0, False)
+    assert "ML906" in codes

@@ -79,7 +79,9 @@ LOCK_FILE_PATTERNS = (
 )
 
 #: Folders never walked when measuring sizes (version control and environments).
-SKIPPED_FOLDERS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__"})
+SKIPPED_FOLDERS = frozenset(
+    {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".mllint_cache"}
+)
 
 #: How long ``git ls-files`` may take before its answer counts as unknown.
 GIT_TIMEOUT_S = 20.0
