@@ -194,9 +194,8 @@ def import_libcst(store_path: Path | None = None):
         lazy = _LazyMetadata.prepare()
         import libcst
 
-        # What mllint.context needs of libcst.metadata (its package stays lazy).
-        import libcst.metadata.parent_node_provider
-        import libcst.metadata.position_provider
+        # What mllint.context always needs of libcst.metadata (its package stays lazy; the
+        # position and parent providers, fallbacks, complete it when first imported).
         import libcst.metadata.wrapper
 
         if lazy is not None:

@@ -600,3 +600,58 @@ def test_the_data_file_scan_skips_cache_folders(tmp_path):
     status, pathspec, codes = run("--no-cache", *named)
     assert (status, pathspec) == (0, False)
     assert "ML906" in codes
+
+
+_FALLBACKS = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from mllint import importcache
+    cst = importcache.import_libcst(Path(sys.argv[1]))
+    lazy = "libcst.metadata.position_provider" not in sys.modules
+    from mllint.analysis import positions
+    from mllint.context import FileContext
+    from mllint.source import SourceFile
+
+    def broken(module):
+        raise RuntimeError("LibCST internals changed")
+
+    positions.compute_ranges = broken  # the fallback: LibCST's own PositionProvider
+    text = "import torch\\n\\nx = torch.zeros(\\n    3)\\n"
+    module = cst.parse_module(text)
+    source = SourceFile(Path("t.py"), "t.py", text.encode(), text)
+    context = FileContext(source, module)
+    call = module.body[1].body[0].value
+    start, end = context.position(call)
+    print(json.dumps({
+        "lazy": lazy,
+        "position": [start.row, start.column, end.row, end.column],
+        "parent": type(context.parent(call)).__name__,
+        "complete": "libcst.metadata.scope_provider" in sys.modules,
+    }))
+    """
+)
+
+
+def test_the_position_and_parent_fallbacks_work_with_the_lazy_metadata_package(tmp_path):
+    """The providers mllint needs only as fallbacks are imported when used: that completes
+    the lazy package first, as a plain import would have (plugins get ``context.parent``)."""
+    results = []
+    for off in (True, False, False):
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+        if off:
+            env["MLLINT_NO_IMPORT_CACHE"] = "1"
+        done = subprocess.run(
+            [sys.executable, "-c", _FALLBACKS, str(tmp_path / "codes.bin")],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    plain, _first, lazy = results
+    assert not plain["lazy"] and lazy["lazy"]
+    assert lazy["position"] == plain["position"] == [3, 5, 4, 7]
+    assert lazy["parent"] == plain["parent"] == "Assign"
+    assert lazy["complete"] and plain["complete"]
