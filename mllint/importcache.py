@@ -221,17 +221,17 @@ class _LazyMetadata:
 
     ``import libcst`` imports ``libcst.metadata.base_provider`` and ``.wrapper``, which runs
     the package's ``__init__``: it imports every metadata provider (scopes, qualified names,
-    type inference with ``subprocess``, the full-repository manager, ...), 15-30 ms that a
-    check, which needs only the wrapper, positions and parents, never uses. Here the package
-    module is made from its real spec (``__path__`` and all) without running ``__init__``;
-    its submodules import as usual, and the first name looked up on the package that is
-    not there yet (``from libcst.metadata import ScopeProvider``, ``libcst.metadata.X``,
-    ``dir()``, ``import *``) runs the real ``__init__`` in the same module object first, so
-    every later lookup answers exactly as a plain import would. So does importing a
-    submodule that the package has not imported yet (some of them import names from the
-    package): a finder on ``sys.meta_path`` completes the package first, as a plain import
-    of that submodule would have, and hands the import system the submodule that the
-    package imported."""
+    type inference with ``subprocess``, the full-repository manager, ...), 10-20 ms that a
+    check, which needs only the wrapper (positions and parents as fallbacks), never uses.
+    Here the package module is made from its real spec (``__path__`` and all) without
+    running ``__init__``; its submodules import as usual, and the first name looked up on
+    the package that is not there yet (``from libcst.metadata import ScopeProvider``,
+    ``libcst.metadata.X``, ``dir()``, ``import *``) runs the real ``__init__`` in the same
+    module object first, so every later lookup answers exactly as a plain import would.
+    So does importing a submodule that the package has not imported yet (some of them
+    import names from the package): a finder on ``sys.meta_path`` completes the package
+    first, as a plain import of that submodule would have, and hands the import system
+    the submodule that the package imported."""
 
     NAME = "libcst.metadata"
 
