@@ -34,7 +34,9 @@ class FileContext:
         self.ancestors: list[cst.CSTNode] = []
         #: For each fix offered, the CST replacement (used when fixes are applied).
         self.replacements: dict[int, tuple[cst.CSTNode, cst.CSTNode]] = {}
-        from libcst.metadata import MetadataWrapper  # here: ProjectContext needs no LibCST
+        # here: ProjectContext needs no LibCST; from the submodule: the package's __init__
+        # imports every provider (mllint.importcache leaves it lazy)
+        from libcst.metadata.wrapper import MetadataWrapper
 
         self._wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         self._cache: dict[object, object] = {}
@@ -76,13 +78,13 @@ class FileContext:
 
     @cached_property
     def _positions(self):
-        from libcst.metadata import PositionProvider
+        from libcst.metadata.position_provider import PositionProvider
 
         return self._wrapper.resolve(PositionProvider)
 
     @cached_property
     def _parents(self):
-        from libcst.metadata import ParentNodeProvider
+        from libcst.metadata.parent_node_provider import ParentNodeProvider
 
         return self._wrapper.resolve(ParentNodeProvider)
 

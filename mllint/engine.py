@@ -19,7 +19,6 @@ import queue
 import re
 import sys
 import threading
-import traceback
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -34,6 +33,7 @@ from mllint.context import FileContext, ProjectContext
 from mllint.diagnostic import Diagnostic, Location, Severity
 from mllint.gcpause import gc_paused
 from mllint.importcache import cst  # LibCST, imported when a file is parsed
+from mllint.lazyre import lazy_compile
 from mllint.manifest import resolve as resolve_rule
 from mllint.noqa import (
     Suppressions,
@@ -57,6 +57,13 @@ if TYPE_CHECKING:  # a notebook's result imports it (for .py files it is not nee
 
 #: Below this many files, a worker pool costs more than it saves.
 PARALLEL_THRESHOLD = 24
+
+
+def _format_exc() -> str:
+    """``traceback.format_exc()``, imported on an error only (with textwrap: ~3 ms)."""
+    import traceback
+
+    return traceback.format_exc()
 
 
 @dataclass(frozen=True)
@@ -167,7 +174,7 @@ class _Dispatcher:
                 path=self.context.source.display_path,
                 rule=rule.code if rule.code.startswith("ML") else None,
                 message=f"{type(error).__name__}: {error}",
-                traceback=traceback.format_exc(),
+                traceback=_format_exc(),
             )
         )
 
@@ -261,7 +268,7 @@ def prescan_imports(text: str) -> set[str]:
 #: Imports anywhere a statement may start: at a line start, or after ``;`` or ``:``
 #: (``try: import torch``), continued lines included. Docstring text that matches
 #: ("note: import the data") only makes a file look relevant, which is safe.
-_ANY_IMPORT_RE = re.compile(
+_ANY_IMPORT_RE = lazy_compile(
     r"(?:^|[;:])[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import|import[ \t]+((?:[\w., \t]|\\\n)+))",
     re.MULTILINE,
 )
@@ -663,9 +670,7 @@ def _run_rules(
             rules.append(rule_class(context))
         except Exception as error:
             result.internal_errors.append(
-                InternalError(
-                    source.display_path, rule_class.code, repr(error), traceback.format_exc()
-                )
+                InternalError(source.display_path, rule_class.code, repr(error), _format_exc())
             )
     # The regex pre-scan over-approximates imports; the import table is exact.
     rules = [
@@ -689,7 +694,7 @@ def _run_rules(
                 source.display_path,
                 None,
                 "RecursionError: the file is nested too deeply to analyse",
-                traceback.format_exc(),
+                _format_exc(),
             )
         )
         return context.diagnostics, {
@@ -813,9 +818,7 @@ def _check_path(
         return FileResult(
             path=display,
             internal_errors=[
-                InternalError(
-                    display, None, f"{type(error).__name__}: {error}", traceback.format_exc()
-                )
+                InternalError(display, None, f"{type(error).__name__}: {error}", _format_exc())
             ],
         )
 
@@ -1170,7 +1173,7 @@ def run_project_rules(
         project = ProjectContext(ProjectIndex(summaries, cache=store), ruleset.settings)
     except Exception as error:  # a bug in the index must not hide the per-file findings
         message = f"{type(error).__name__}: {error}"
-        return [InternalError("<project>", None, message, traceback.format_exc())]
+        return [InternalError("<project>", None, message, _format_exc())]
     if keep is not None:
         keep.append(project)
     errors: list[InternalError] = []
@@ -1185,7 +1188,7 @@ def run_project_rules(
                     "<project>",
                     rule.code,
                     f"{type(error).__name__}: {error}",
-                    traceback.format_exc(),
+                    _format_exc(),
                 )
             )
     by_path: dict[str, list[Diagnostic]] = {}

@@ -15,12 +15,12 @@ diagnostic's ``extra`` so that every reporter sees the same value.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from mllint.diagnostic import Diagnostic
+from mllint.sha import sha256  # hashlib's, without loading OpenSSL
 from mllint.source import SourceDecodeError, SourceReadError, read_source
 
 #: The key under which a fingerprint is stored in ``Diagnostic.extra``, and the name of
@@ -36,7 +36,7 @@ def normalise_text(text: str) -> str:
 def fingerprint(code: str, relative_path: str, line_text: str, occurrence: int) -> str:
     """The fingerprint of one finding, as 32 hexadecimal digits."""
     payload = "\0".join((code, relative_path, normalise_text(line_text), str(occurrence)))
-    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def project_relative_path(display_path: str, root: Path, cwd: Path) -> str:

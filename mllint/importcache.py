@@ -7,12 +7,12 @@ of the 0.3 s that ``import libcst`` takes. That source is the same on every run,
 (``$XDG_CACHE_HOME/mllint`` or ``~/.cache/mllint``; never in a project's folder: whoever
 can write that file chooses code that mllint runs, as with ``__pycache__``) and, for the
 duration of ``import libcst`` only, shadows ``exec`` in the ``dataclasses`` module with a
-function that looks the source up by its SHA-256 and runs the stored code object, or
+function that looks the source up by its BLAKE2b-256 hash and runs the stored code object, or
 compiles and runs it exactly as ``exec`` would and remembers it.
 
 Safety: the stored code is what ``compile`` makes of the same source text (its hash is
 the key), so the classes come out identical; the file is named after the Python version,
-its bytecode magic number and LibCST's version, checked by a SHA-256 of its content, and
+its bytecode magic number and LibCST's version, checked by a BLAKE2b-256 hash of its content, and
 written atomically; a missing, corrupt or unreadable file, or any error while importing
 with the shadow in place, falls back to a plain ``import libcst``. ``dataclasses`` is
 restored in a ``finally``. ``MLLINT_NO_IMPORT_CACHE=1`` turns all of this off.
@@ -21,18 +21,29 @@ restored in a ``finally``. ``MLLINT_NO_IMPORT_CACHE=1`` turns all of this off.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import marshal
 import os
 import sys
 import types
 from pathlib import Path
 
+try:
+    # BLAKE2b from its own small module: hashlib also loads OpenSSL (~4 ms of a one-file run).
+    from _blake2 import blake2b as _blake2b
+except ImportError:  # a Python built without it
+    from hashlib import blake2b as _blake2b
+
 ENV_OFF = "MLLINT_NO_IMPORT_CACHE"
-_MAGIC = b"MLLINT-DATACLASS-CODE 1\n"
+#: Version 2: keys and checksum are BLAKE2b-256 (version 1: SHA-256).
+_MAGIC = b"MLLINT-DATACLASS-CODE 2\n"
 _DIGEST = 32
 #: A store holding more code objects than this drops those this process did not use.
 MAX_CODES = 4000
+
+
+def _digest(data: bytes):
+    """A 256-bit BLAKE2b hash object of ``data`` (keys of stored code, checksums)."""
+    return _blake2b(data, digest_size=_DIGEST)
 
 
 def cache_folder() -> Path:
@@ -54,14 +65,14 @@ def _libcst_tag() -> str | None:
         sys.implementation.cache_tag,
         importlib.util.MAGIC_NUMBER.hex(),
         sys.flags.optimize,
-        hashlib.sha256(version).hexdigest(),
+        _digest(version).hexdigest(),
         spec.origin,
     )
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
+    return _digest(repr(parts).encode()).hexdigest()[:20]
 
 
 class CodeStore:
-    """Compiled dataclass methods by the SHA-256 of their source."""
+    """Compiled dataclass methods by the BLAKE2b-256 hash of their source."""
 
     def __init__(self, path: Path, skip: tuple[str, ...] = ()) -> None:
         self.path = path
@@ -81,7 +92,7 @@ class CodeStore:
             if not data.startswith(_MAGIC) or data[header - 1 : header] != b"\n":
                 return
             payload = data[header:]
-            if hashlib.sha256(payload).hexdigest().encode() != data[len(_MAGIC) : header - 1]:
+            if _digest(payload).hexdigest().encode() != data[len(_MAGIC) : header - 1]:
                 return
             codes = marshal.loads(payload)
         except Exception:  # a corrupt file: compile everything again
@@ -104,7 +115,7 @@ class CodeStore:
             return exec(source, globals, locals, **kwargs)
         if self.skip and str(globals.get("__name__", "")).startswith(self.skip):
             return exec(source, globals, locals)  # another store's (LibCST's in mllint's)
-        key = hashlib.sha256(source.encode("utf-8", "surrogatepass")).digest()
+        key = _digest(source.encode("utf-8", "surrogatepass")).digest()
         code = self.codes.get(key)
         self.used.add(key)
         if code is not None:
@@ -129,7 +140,7 @@ class CodeStore:
                 codes = {key: code for key, code in codes.items() if key in self.used}
             payload = marshal.dumps(codes)
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            data = _MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+            data = _MAGIC + _digest(payload).hexdigest().encode() + b"\n" + payload
             import tempfile  # only when writing
 
             handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".", suffix=".tmp")
@@ -178,12 +189,22 @@ def import_libcst(store_path: Path | None = None):
 
         return libcst
     dataclasses.exec = store.exec  # type: ignore[attr-defined]
+    lazy = None
     try:
+        lazy = _LazyMetadata.prepare()
         import libcst
-        import libcst.metadata  # mllint.context needs it too
+
+        # What mllint.context always needs of libcst.metadata (its package stays lazy; the
+        # position and parent providers, fallbacks, complete it when first imported).
+        import libcst.metadata.wrapper
+
+        if lazy is not None:
+            lazy.arm(libcst)
     except Exception:
         # Whatever went wrong, a plain import decides (and raises if LibCST is broken).
         _restore_exec(dataclasses, previous)
+        if lazy is not None:
+            lazy.disarm()
         for name in [name for name in sys.modules if name.split(".")[0] == "libcst"]:
             del sys.modules[name]
         import libcst
@@ -193,6 +214,129 @@ def import_libcst(store_path: Path | None = None):
         _restore_exec(dataclasses, previous)
     store.save()
     return libcst
+
+
+class _LazyMetadata:
+    """``libcst.metadata``, its package ``__init__`` run on first use.
+
+    ``import libcst`` imports ``libcst.metadata.base_provider`` and ``.wrapper``, which runs
+    the package's ``__init__``: it imports every metadata provider (scopes, qualified names,
+    type inference with ``subprocess``, the full-repository manager, ...), 10-20 ms that a
+    check, which needs only the wrapper (positions and parents as fallbacks), never uses.
+    Here the package module is made from its real spec (``__path__`` and all) without
+    running ``__init__``; its submodules import as usual, and the first name looked up on
+    the package that is not there yet (``from libcst.metadata import ScopeProvider``,
+    ``libcst.metadata.X``, ``dir()``, ``import *``) runs the real ``__init__`` in the same
+    module object first, so every later lookup answers exactly as a plain import would.
+    So does importing a submodule that the package has not imported yet (some of them
+    import names from the package): a finder on ``sys.meta_path`` completes the package
+    first, as a plain import of that submodule would have, and hands the import system
+    the submodule that the package imported."""
+
+    NAME = "libcst.metadata"
+
+    def __init__(self, module: types.ModuleType) -> None:
+        import _thread
+
+        self.module = module
+        self.loader = module.__spec__.loader
+        self.done = False
+        self.lock = _thread.RLock()
+
+    @classmethod
+    def prepare(cls) -> _LazyMetadata | None:
+        """Put the uninitialised package in ``sys.modules`` before ``import libcst``."""
+        import importlib.machinery
+        import importlib.util
+
+        if cls.NAME in sys.modules or "libcst" in sys.modules:
+            return None
+        top = importlib.util.find_spec("libcst")
+        if top is None or not top.submodule_search_locations:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(cls.NAME, top.submodule_search_locations)
+        if spec is None or spec.loader is None or not spec.submodule_search_locations:
+            return None
+        if not hasattr(spec.loader, "exec_module"):
+            return None
+        module = importlib.util.module_from_spec(spec)
+        lazy = cls(module)
+        module.__getattr__ = lazy.getattr  # type: ignore[attr-defined]
+        module.__dir__ = lazy.dir  # type: ignore[attr-defined]
+        sys.modules[cls.NAME] = module
+        return lazy
+
+    def arm(self, libcst: types.ModuleType) -> None:
+        """After ``import libcst``: the package is its attribute, as an import makes it."""
+        libcst.metadata = self.module  # type: ignore[attr-defined]
+        if not self.done:
+            sys.meta_path.insert(0, self)  # type: ignore[arg-type]
+
+    def disarm(self) -> None:
+        """Never complete this module (the import failed: it is thrown away)."""
+        self.done = True
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(self)  # type: ignore[arg-type]
+
+    def complete(self) -> None:
+        """Run the package's real ``__init__`` (once)."""
+        with self.lock:
+            if self.done:
+                return
+            self.done = True
+            with contextlib.suppress(ValueError):
+                sys.meta_path.remove(self)  # type: ignore[arg-type]
+            names = vars(self.module)
+            names.pop("__getattr__", None)
+            names.pop("__dir__", None)
+            self.loader.exec_module(self.module)
+
+    def getattr(self, name: str):
+        self.complete()
+        return getattr(self.module, name)  # AttributeError when the package has no such name
+
+    def dir(self) -> list[str]:
+        self.complete()
+        return dir(self.module)
+
+    # -- the finder: a submodule imported before the package is complete --------------------
+
+    def find_spec(self, name: str, path=None, target=None):
+        if self.done or not name.startswith(self.NAME + ".") or name in sys.modules:
+            return None
+        # Called with the import lock held: if another thread is completing the package
+        # (and needs that lock), the submodule imports as usual instead of waiting.
+        if not self.lock.acquire(blocking=False):
+            return None
+        try:
+            self.complete()  # imports the submodule (or not: then it imports as usual)
+        finally:
+            self.lock.release()
+        module = sys.modules.get(name)
+        if module is None:
+            return None
+        import importlib.util
+
+        # The import system takes the spec of a module already in sys.modules (the one
+        # that completing the package imported) and loads it: ours, whose loader hands
+        # over that module and puts its own spec back.
+        spec = importlib.util.spec_from_loader(name, _Loaded(module))
+        module.__spec__ = spec
+        return spec
+
+
+class _Loaded:
+    """A loader for a module that is already imported: hands it over unchanged."""
+
+    def __init__(self, module: types.ModuleType) -> None:
+        self.module = module
+        self.spec = module.__spec__
+
+    def create_module(self, spec):
+        return self.module
+
+    def exec_module(self, module) -> None:
+        module.__spec__ = self.spec  # the import system set ours
 
 
 def _restore_exec(dataclasses_module, previous) -> None:
@@ -212,7 +356,7 @@ def cache_own_dataclasses() -> None:
     generates for every class defined (mllint's modules and rules, imported after this
     call; about 300 methods, 10-20% of their import time), as :func:`import_libcst` does for
     LibCST's, in a store of their own (``mllint-dataclasses-*.bin``, saved at exit). Same
-    safety as above: keyed by the source's SHA-256, compiled as ``exec`` would, a stored
+    safety as above: keyed by the source's hash, compiled as ``exec`` would, a stored
     code object that fails is compiled afresh; off with ``MLLINT_NO_IMPORT_CACHE=1``."""
     global _OWN
     if _OWN is not None or os.environ.get(ENV_OFF):

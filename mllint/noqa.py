@@ -17,13 +17,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from mllint.diagnostic import Diagnostic, Location, Severity
+from mllint.lazyre import lazy_compile
 
 # Codes are upper-case letters followed by digits (``ML201``, ``E501``); the keywords
 # are case-insensitive. ``[#]`` keeps other linters from reading these lines as comments.
 _CODES = r"(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*)"
-_NOQA_RE = re.compile(r"[#]\s*(?i:noqa)(?::\s*" + _CODES + r")?")
-_FILE_NOQA_RE = re.compile(r"[#]\s*(?i:mllint)\s*:\s*(?i:noqa)(?:\s*:\s*" + _CODES + r")?")
-_CODE_SPLIT_RE = re.compile(r"[\s,]+")
+_NOQA_RE = lazy_compile(r"[#]\s*(?i:noqa)(?::\s*" + _CODES + r")?")
+_FILE_NOQA_RE = lazy_compile(r"[#]\s*(?i:mllint)\s*:\s*(?i:noqa)(?:\s*:\s*" + _CODES + r")?")
+_CODE_SPLIT_RE = lazy_compile(r"[\s,]+")
 
 
 @dataclass
@@ -162,7 +163,7 @@ def _comments_outside_strings(
             hash_at = text.find("#", outer[index][1], line_end)
 
 
-_NOQA_WORD_RE = re.compile(r"noqa", re.IGNORECASE)
+_NOQA_WORD_RE = lazy_compile(r"noqa", re.IGNORECASE)
 
 
 #: Token types of Python 3.12+ f-strings (absent before: an f-string was one STRING).
@@ -195,7 +196,7 @@ def _add_comment(
     )
 
 
-_HASH_COMMENT_RE = re.compile(r"(?:^|\s)(#.*)$")
+_HASH_COMMENT_RE = lazy_compile(r"(?:^|\s)(#.*)$")
 
 
 def find_comment_suppressions(text: str) -> Suppressions:

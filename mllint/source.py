@@ -5,13 +5,14 @@ from __future__ import annotations
 import codecs
 import io
 import os
-import re
 import stat
 import tokenize
 from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
+
+from mllint.lazyre import lazy_compile
 
 
 class SourceReadError(Exception):
@@ -105,7 +106,7 @@ class SourceFile:
         return codecs.BOM_UTF8 + data if self.bom else data
 
 
-_LINE_ENDING_RE = re.compile(r"\r\n|\r|\n")
+_LINE_ENDING_RE = lazy_compile(r"\r\n|\r|\n")
 
 
 def _uses_one_line_ending(raw: bytes, newline: str) -> bool:

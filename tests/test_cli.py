@@ -341,3 +341,59 @@ def test_main_leaves_the_garbage_collector_as_it_found_it(tmp_path, monkeypatch)
     assert main(["check", "--no-cache", "--quiet", "."]) == 1
     assert seen == [False, True]
     assert gc.isenabled()
+
+
+def _parsed(parser, argv: list[str]) -> tuple:
+    """What argparse makes of ``argv``: the namespace or the exit, and what it printed."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            result = vars(parser.parse_args(argv))
+        except SystemExit as exit:
+            result = ("exit", exit.code)
+    return result, out.getvalue(), err.getvalue()
+
+
+def test_arguments_starting_with_check_parse_alike_with_the_check_parser_alone(monkeypatch):
+    """``mllint check ...`` builds only the ``check`` parser: the same namespace, help,
+    usage, errors and exit status as with every command's parser."""
+    from mllint.cli import build_parser
+
+    monkeypatch.setenv("COLUMNS", "100")
+    cases = [
+        ["check"],
+        ["check", "a.py", "rules", "probe"],
+        ["check", "--select", "ML1,ML2", "--ignore", "ML101", "-j", "2", "x"],
+        ["check", "--help"],
+        ["check", "-h", "--select"],
+        ["check", "--output-format", "xml"],
+        ["check", "--jobs", "many"],
+        ["check", "--unknown-flag", "a.py"],
+        ["check", "--version"],
+        ["check", "--select"],
+        ["check", "--fix", "--diff", "--exit-zero", "--fail-level", "warning"],
+    ]
+    full, check_only = build_parser(), build_parser(check_only=True)
+    for argv in cases:
+        expected = _parsed(full, argv)
+        assert _parsed(check_only, argv) == expected, argv
+    assert "usage: mllint check" in _parsed(check_only, ["check", "--help"])[1]
+    assert _parsed(check_only, ["check", "--jobs", "x"])[0] == ("exit", 2)
+    # Other commands are not there (main() builds them for any other first argument).
+    assert _parsed(check_only, ["rules"])[0] == ("exit", 2)
+    assert _parsed(full, ["rules"])[0]["command"] == "rules"
+
+
+def test_the_main_help_and_version_list_every_command():
+    for flag in ("--help", "-h"):
+        result = run_mllint(flag)
+        assert result.returncode == 0
+        for command in ("check", "rules", "rule", "server", "audit", "probe", "env"):
+            assert f"    {command} " in result.stdout, command
+    assert run_mllint("--version", "check").stdout.strip() == f"mllint {__version__}"
+    done = run_mllint("check", "--version")
+    assert done.returncode == 2
+    assert done.stderr.endswith("mllint: error: unrecognized arguments: --version\n")

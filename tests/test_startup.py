@@ -155,11 +155,17 @@ def test_checking_a_named_file_imports_what_it_needs_only(tmp_path):
     nothing matches path patterns (pathspec), reads TOML (tomllib), asks for the
     terminal's width (shutil: no help is printed) or, with ``--no-cache``, reads or writes
     cache entries (pickle); a project whose
-    pyproject.toml has no [tool.mllint] table is not parsed either. With a .gitignore to
+    pyproject.toml has no [tool.mllint] table is not parsed either. Nor does it load
+    OpenSSL (hashlib: the cache's content hashes), start git outside a repository
+    (subprocess), format a traceback (traceback) or import LibCST's metadata providers
+    that mllint does not use. With a .gitignore to
     honour while walking a folder, pathspec is imported; for the dependencies in a
     pyproject.toml (ML9xx), tomllib."""
     (tmp_path / "train.py").write_text(ML_SCRIPT)
-    optional = "pathspec,tomllib,pickle,shutil"
+    optional = (
+        "pathspec,tomllib,pickle,shutil,hashlib,subprocess,traceback,"
+        "libcst.metadata.scope_provider,mllint.probe.cli"
+    )
 
     def imported(*args: str) -> list:
         done = subprocess.run(
@@ -255,6 +261,7 @@ _FINGERPRINT = textwrap.dedent(
     from mllint import importcache
     libcst = importcache.import_libcst(Path(sys.argv[1]))
     import libcst.metadata
+    libcst.metadata.ScopeProvider  # the package's __init__ (lazy with the cache): every provider
     seen = []
     for module in sorted(
         (m for n, m in sys.modules.items() if n.split(".")[0] == "libcst"), key=lambda m: m.__name__
@@ -338,7 +345,6 @@ def test_the_stored_code_is_used_and_a_corrupt_store_falls_back(tmp_path):
 def test_stored_code_that_fails_falls_back_to_a_plain_import(tmp_path):
     """Even a store whose checksum is right but whose code raises (planted, or a bug)
     only costs a second, plain import."""
-    import hashlib
     import marshal
 
     from mllint import importcache
@@ -349,7 +355,7 @@ def test_stored_code_that_fails_falls_back_to_a_plain_import(tmp_path):
     codes = dict.fromkeys(importcache.CodeStore(store).codes, planted)
     payload = marshal.dumps(codes)
     store.write_bytes(
-        importcache._MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+        importcache._MAGIC + importcache._digest(payload).hexdigest().encode() + b"\n" + payload
     )
     assert importcache.CodeStore(store).codes  # the store itself looks valid
     plain = _fingerprint(tmp_path / "unused.bin", off=True)
@@ -413,7 +419,6 @@ def test_own_dataclasses_use_their_own_store_and_make_identical_classes(tmp_path
     """``mllint check`` caches the dataclass methods of mllint's own modules too (a store
     beside LibCST's): the classes are the same, the second run uses the stored code, and a
     store whose code fails is compiled afresh."""
-    import hashlib
     import marshal
 
     from mllint import importcache
@@ -446,9 +451,207 @@ def test_own_dataclasses_use_their_own_store_and_make_identical_classes(tmp_path
     codes = dict.fromkeys(importcache.CodeStore(stores[0]).codes, planted)
     payload = marshal.dumps(codes)
     stores[0].write_bytes(
-        importcache._MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+        importcache._MAGIC + importcache._digest(payload).hexdigest().encode() + b"\n" + payload
     )
     again = run("on")
     assert {k: v for k, v in again.items() if k not in ("hits", "stored")} == {
         k: v for k, v in plain.items() if k not in ("hits", "stored")
     }
+
+
+# -- libcst.metadata, its package __init__ run on first use (mllint.importcache) ---------
+
+_METADATA = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from mllint import importcache
+    libcst = importcache.import_libcst(Path(sys.argv[1]))
+    before = sorted(m for m in sys.modules if m.startswith("libcst.metadata"))
+    how = sys.argv[2]
+    if how == "from":
+        from libcst.metadata import ScopeProvider
+    elif how == "attribute":
+        import libcst.metadata
+        ScopeProvider = libcst.metadata.ScopeProvider
+    elif how == "submodule-first":  # a submodule that imports names from the package
+        from libcst.metadata.reentrant_codegen import ExperimentalReentrantCodegenProvider
+        import libcst.metadata.scope_provider
+        ScopeProvider = libcst.metadata.scope_provider.ScopeProvider
+    elif how == "star":
+        namespace = {}
+        exec("from libcst.metadata import *", namespace)
+        ScopeProvider = namespace["ScopeProvider"]
+    import libcst.metadata
+    package = libcst.metadata
+    module = libcst.parse_module("import os\\n\\ndef f(x):\\n    return os.path.join(x)\\n")
+    wrapper = package.MetadataWrapper(module)
+    scopes = wrapper.resolve(ScopeProvider)
+    names = wrapper.resolve(package.QualifiedNameProvider)
+    resolved = lambda value: value() if callable(value) else value  # LibCST's LazyValue
+    print(json.dumps({
+        "before": before,
+        "same": ScopeProvider is package.scope_provider.ScopeProvider,
+        "codegen": package.ExperimentalReentrantCodegenProvider
+        is sys.modules["libcst.metadata.reentrant_codegen"].ExperimentalReentrantCodegenProvider,
+        "names": sorted(vars(package)),
+        "all": package.__all__,
+        "dir": dir(package),
+        "spec": [package.__spec__.name, type(package.__spec__.loader).__name__],
+        "specs": sorted(
+            (name, type(m.__spec__.loader).__name__)
+            for name, m in sys.modules.items() if name.startswith("libcst.metadata.")
+        ),
+        "scopes": len(scopes),
+        "qualified": sorted(
+            str(sorted(q.name for q in found)) for found in map(resolved, names.values()) if found
+        ),
+        "finders": [type(f).__name__ for f in sys.meta_path],
+    }))
+    """
+)
+
+
+def _metadata(store: Path, how: str, *, off: bool = False) -> dict:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(store.parent)}
+    if off:
+        env["MLLINT_NO_IMPORT_CACHE"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-c", _METADATA, str(store), how],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("how", ["from", "attribute", "submodule-first", "star"])
+def test_the_lazy_metadata_package_answers_as_a_plain_import(tmp_path, how):
+    """With the import cache, ``import libcst`` leaves out the metadata providers mllint
+    does not use (scopes, qualified names, type inference...); a plugin that asks for one,
+    however it asks, gets the same package, classes and results as with a plain import."""
+    store = tmp_path / "codes.bin"
+    plain = _metadata(tmp_path / "unused.bin", how, off=True)
+    _metadata(store, how)  # writes the store
+    lazy = _metadata(store, how)
+    assert "libcst.metadata.scope_provider" in plain["before"]
+    assert "libcst.metadata.scope_provider" not in lazy["before"]
+    assert "libcst.metadata.wrapper" in lazy["before"]
+    assert {k: v for k, v in lazy.items() if k != "before"} == {
+        k: v for k, v in plain.items() if k != "before"
+    }
+    assert lazy["same"] and lazy["codegen"] and lazy["scopes"] > 0
+    assert lazy["qualified"] == plain["qualified"] != []
+    assert lazy["spec"] == ["libcst.metadata", "SourceFileLoader"]
+    assert {loader for _name, loader in lazy["specs"]} == {"SourceFileLoader"}
+
+
+_REPORT_AND_IMPORTS = textwrap.dedent(
+    """
+    import json, sys
+    from mllint.cli import main
+    status = main(sys.argv[1:])
+    print(json.dumps([status, "pathspec" in sys.modules]))
+    """
+)
+
+
+def test_the_data_file_scan_skips_cache_folders(tmp_path):
+    """ML906 walks the project for data files; mllint's own cache (``.mllint_cache``, with
+    its ``.gitignore``, or wherever MLLINT_CACHE_DIR puts it: a folder tagged with
+    CACHEDIR.TAG) holds none of the project's data, and reading its ``.gitignore`` would
+    import pathspec for a project that has no ``.gitignore`` of its own."""
+    (tmp_path / "train.py").write_text(ML_SCRIPT)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+
+    def run(*args: str, cache: Path | None = None) -> tuple[int, bool, list]:
+        report = tmp_path / "report.json"
+        done = subprocess.run(
+            [sys.executable, "-c", _REPORT_AND_IMPORTS, "check", "--select", "ALL", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**env, "MLLINT_CACHE_DIR": str(cache)} if cache else env,
+            check=False,
+        )
+        status, pathspec = json.loads(done.stdout.strip().splitlines()[-1])
+        codes = sorted({d["code"] for d in json.loads(report.read_text())})
+        report.unlink()
+        return status, pathspec, codes
+
+    def big_file(path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            handle.truncate(20_000_000)  # sparse: 20 MB of data as far as a size tells
+
+    named = ("--output-format", "json", "-o", "report.json", "--exit-zero", "train.py")
+    run(*named)  # writes .mllint_cache/ (with its .gitignore and CACHEDIR.TAG)
+    run(*named, cache=tmp_path / "cache")  # and cache/, as MLLINT_CACHE_DIR=cache does
+    assert (tmp_path / ".mllint_cache" / ".gitignore").is_file()
+    assert (tmp_path / "cache" / "CACHEDIR.TAG").is_file()
+    big_file(tmp_path / ".mllint_cache" / "entries" / "ab" / "samples.csv")
+    big_file(tmp_path / "cache" / "samples.csv")
+    status, pathspec, codes = run("--no-cache", *named)
+    assert (status, pathspec) == (0, False)
+    assert "ML906" not in codes
+    big_file(tmp_path / "data" / "samples.csv")  # the project's own data: reported
+    status, pathspec, codes = run("--no-cache", *named)
+    assert (status, pathspec) == (0, False)
+    assert "ML906" in codes
+
+
+_FALLBACKS = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from mllint import importcache
+    cst = importcache.import_libcst(Path(sys.argv[1]))
+    lazy = "libcst.metadata.position_provider" not in sys.modules
+    from mllint.analysis import positions
+    from mllint.context import FileContext
+    from mllint.source import SourceFile
+
+    def broken(module):
+        raise RuntimeError("LibCST internals changed")
+
+    positions.compute_ranges = broken  # the fallback: LibCST's own PositionProvider
+    text = "import torch\\n\\nx = torch.zeros(\\n    3)\\n"
+    module = cst.parse_module(text)
+    source = SourceFile(Path("t.py"), "t.py", text.encode(), text)
+    context = FileContext(source, module)
+    call = module.body[1].body[0].value
+    start, end = context.position(call)
+    print(json.dumps({
+        "lazy": lazy,
+        "position": [start.row, start.column, end.row, end.column],
+        "parent": type(context.parent(call)).__name__,
+        "complete": "libcst.metadata.scope_provider" in sys.modules,
+    }))
+    """
+)
+
+
+def test_the_position_and_parent_fallbacks_work_with_the_lazy_metadata_package(tmp_path):
+    """The providers mllint needs only as fallbacks are imported when used: that completes
+    the lazy package first, as a plain import would have (plugins get ``context.parent``)."""
+    results = []
+    for off in (True, False, False):
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+        if off:
+            env["MLLINT_NO_IMPORT_CACHE"] = "1"
+        done = subprocess.run(
+            [sys.executable, "-c", _FALLBACKS, str(tmp_path / "codes.bin")],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    plain, _first, lazy = results
+    assert not plain["lazy"] and lazy["lazy"]
+    assert lazy["position"] == plain["position"] == [3, 5, 4, 7]
+    assert lazy["parent"] == plain["parent"] == "Assign"
+    assert lazy["complete"] and plain["complete"]

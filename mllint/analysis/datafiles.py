@@ -51,9 +51,14 @@ SKIPPED_FOLDERS = frozenset(
     {
         ".git", ".hg", ".svn", ".dvc", "node_modules", ".venv", "venv", "env", "__pycache__",
         ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages",
-        ".ipynb_checkpoints", "build", "dist", ".eggs", "wandb", "mlruns",
+        ".ipynb_checkpoints", "build", "dist", ".eggs", "wandb", "mlruns", ".mllint_cache",
     }
 )  # fmt: skip
+
+#: The first line of a cache folder's ``CACHEDIR.TAG`` (https://bford.info/cachedir/): such
+#: a folder (mllint's own cache where ``MLLINT_CACHE_DIR`` or ``cache-dir`` puts it, other
+#: tools' caches) holds no data of the project's and is not walked.
+CACHEDIR_SIGNATURE = b"Signature: 8a477f597d28d172789f06886806bc55"
 
 #: Names of checksum files (matched case-insensitively).
 _CHECKSUM_NAME = re.compile(
@@ -141,6 +146,8 @@ def find_data_files(root: Path, is_ignored=None) -> DataFacts:
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except OSError:
             continue
+        if folder != root and _is_cache_folder(folder, entries):
+            continue
         for entry in entries:
             seen += 1
             if seen > MAX_ENTRIES:
@@ -179,6 +186,17 @@ def find_data_files(root: Path, is_ignored=None) -> DataFacts:
         judged.append(DataFile(data.path, data.size, *how) if how else data)
     facts.files = judged
     return facts
+
+
+def _is_cache_folder(folder: Path, entries: list[os.DirEntry]) -> bool:
+    """Whether ``folder`` (with these entries) is tagged as a cache (CACHEDIR.TAG)."""
+    if not any(entry.name == "CACHEDIR.TAG" for entry in entries):
+        return False
+    try:
+        with open(folder / "CACHEDIR.TAG", "rb") as handle:
+            return handle.read(len(CACHEDIR_SIGNATURE)) == CACHEDIR_SIGNATURE
+    except OSError:
+        return False
 
 
 # -- what versions a file ----------------------------------------------------------------

@@ -27,7 +27,6 @@ are in source order, so a loop that seeds on its second iteration counts as seed
 from __future__ import annotations
 
 import functools
-import hashlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -36,6 +35,7 @@ from mllint.analysis import artifacts, rng, tracking
 from mllint.analysis.calls import argument, has_star_arguments, keyword_value
 from mllint.analysis.names import dotted_name
 from mllint.importcache import cst  # LibCST, imported when a file is parsed
+from mllint.sha import sha256  # hashlib's, without loading OpenSSL
 
 MODULE_BODY = "<module>"
 
@@ -1187,7 +1187,7 @@ class ProjectIndex:
         depend on them)."""
         if self._layout is None:
             text = "\n".join(module.relative for module in self.modules)
-            self._layout = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+            self._layout = sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         return self._layout
 
     def structure(self, relative: str) -> str:
@@ -1212,7 +1212,7 @@ class ProjectIndex:
             if not hashes:
                 hashes.extend(
                     int.from_bytes(
-                        hashlib.sha256(
+                        sha256(
                             f"{m.relative} {self.structure(m.relative)}".encode(
                                 "utf-8", "surrogatepass"
                             )
@@ -1328,4 +1328,4 @@ def structure_digest(module: ModuleSummary) -> str:
                 parts.append(kind)
     parts.append(sorted((name, tuple(c.bases)) for name, c in module.classes.items()))
     parts.append(sorted(module.imports.items()))
-    return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()

@@ -14,25 +14,27 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mllint.lazyre import lazy_compile
+
 README_SUFFIXES = ("", ".md", ".markdown", ".rst", ".txt", ".adoc", ".org")
 
 #: Files that instruct coding agents (AGENTS.md is the cross-tool convention).
 AGENT_FILES = ("AGENTS.md", "CLAUDE.md", ".github/copilot-instructions.md", "GEMINI.md")
 
-_SETUP_HEADING = re.compile(
+_SETUP_HEADING = lazy_compile(
     r"install|set[\s-]?up|getting[\s-]started|get[\s-]started|quick[\s-]?start|requirements"
     r"|environment|dependencies|reproduc",
     re.IGNORECASE,
 )
-_SETUP_COMMAND = re.compile(
+_SETUP_COMMAND = lazy_compile(
     r"\b(pip3?\s+install|python3?\s+-m\s+(pip\s+install|venv)|conda\s+(env\s+create|create"
     r"|install)|mamba\s+(env\s+create|create|install)|poetry\s+install|uv\s+(sync|pip\s+install"
     r"|venv)|pipenv\s+install|pdm\s+install|hatch\s+env|docker(\s+compose)?\s+(build|run|up)"
     r"|make\s+(install|setup|env)|pixi\s+install)\b",
     re.IGNORECASE,
 )
-_MARKDOWN_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(?P<title>.+?)\s*#*\s*$")
-_UNDERLINE = re.compile(r"^\s*([=\-~^\"'`#*+])\1{2,}\s*$")
+_MARKDOWN_HEADING = lazy_compile(r"^\s{0,3}#{1,6}\s+(?P<title>.+?)\s*#*\s*$")
+_UNDERLINE = lazy_compile(r"^\s*([=\-~^\"'`#*+])\1{2,}\s*$")
 
 
 @dataclass(frozen=True)

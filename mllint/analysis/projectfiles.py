@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -43,6 +42,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from mllint.discovery import _inherited_ignores, _load_gitignore, _repository_root
+from mllint.lazyre import lazy_compile
 
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
@@ -79,7 +79,9 @@ LOCK_FILE_PATTERNS = (
 )
 
 #: Folders never walked when measuring sizes (version control and environments).
-SKIPPED_FOLDERS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__"})
+SKIPPED_FOLDERS = frozenset(
+    {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".mllint_cache"}
+)
 
 #: How long ``git ls-files`` may take before its answer counts as unknown.
 GIT_TIMEOUT_S = 20.0
@@ -345,7 +347,7 @@ def _matching_line(rule, path: Path, is_dir: bool) -> IgnoreLine | None:
 
 # -- dependencies ----------------------------------------------------------------------
 
-_REQUIREMENT_RE = re.compile(
+_REQUIREMENT_RE = lazy_compile(
     r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?P<spec>[^;#]*)"
 )
 _VERSION_OPERATORS = ("==", ">=", "<=", "~=", "!=", ">", "<", "===", "^", "~", "=", "@")
@@ -905,6 +907,8 @@ class ProjectFiles:
 
 def _git_lines(root: Path, arguments: list[str]) -> list[str] | None:
     """The NUL-separated output of ``git <arguments>`` run in ``root``; None on failure."""
+    import subprocess  # here: a project outside git runs none (~5 ms to import)
+
     environment = {
         key: value
         for key, value in os.environ.items()

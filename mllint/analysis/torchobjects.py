@@ -25,6 +25,7 @@ import libcst as cst
 from mllint.analysis import walk
 from mllint.analysis.calls import argument, keyword_value
 from mllint.analysis.names import dotted_name
+from mllint.lazyre import lazy_compile
 
 _Scope = cst.FunctionDef | cst.Lambda | None
 
@@ -84,7 +85,7 @@ _LIGHTNING_MODULES = frozenset(
         "pytorch_lightning.core.lightning.LightningModule",
     }
 )
-_NOT_A_MODEL = re.compile(r"(Tokenizer|Processor|Config|FeatureExtractor|ImageProcessor)\w*$")
+_NOT_A_MODEL = lazy_compile(r"(Tokenizer|Processor|Config|FeatureExtractor|ImageProcessor)\w*$")
 _PRETRAINED_LIBS = ("transformers.", "diffusers.", "sentence_transformers.", "peft.")
 ADAPTIVE_OPTIMIZERS = frozenset(
     {

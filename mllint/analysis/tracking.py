@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING
 from mllint.analysis.calls import argument, has_star_arguments, keyword_value
 from mllint.analysis.names import dotted_name
 from mllint.importcache import cst  # LibCST, imported when a file is parsed
+from mllint.lazyre import lazy_compile
 
 if TYPE_CHECKING:
     from mllint.analysis.project import Event, ModuleSummary, Traced
@@ -85,22 +86,24 @@ _KERAS_ROOTS = ("keras", "tensorflow", "tf_keras")
 _OPTIMIZER = re.compile(r"optim|(^|_)opt($|_|\d|imi)", re.I)
 _SCHEDULER = re.compile(r"sched|lr_?policy|warmup", re.I)
 _SCALER = re.compile(r"scaler", re.I)
-_COUNTER = re.compile(
+_COUNTER = lazy_compile(
     r"^(epoch|epochs|step|steps|global_step|iter|iteration|iter_num|it|batch_idx|start_epoch"
     r"|best_.*|.*_step|.*_epoch|num_updates|updates|rng.*)$",
     re.I,
 )
-_CONFIG = re.compile(
+_CONFIG = lazy_compile(
     r"^(config|cfg|args|hparams|hyper_?parameters|model_args|arch|settings)$", re.I
 )
-_MODELISH = re.compile(
+_MODELISH = lazy_compile(
     r"(^|_)(model|net|network|module|classifier|regressor|estimator|clf|pipe|pipeline"
     r"|booster|encoder|decoder|generator|discriminator|backbone|unet|gpt|bert|ema|policy"
     r"|learner|transformer|autoencoder|vae|gan|critic|actor)s?($|_|\d)"
     r"|(model|net)$",
     re.I,
 )
-_NOT_MODEL = re.compile(r"token|processor|vocab|feature_extractor|config|scaler|encoder_?map", re.I)
+_NOT_MODEL = lazy_compile(
+    r"token|processor|vocab|feature_extractor|config|scaler|encoder_?map", re.I
+)
 _BEST = re.compile(r"best|improv|lowest|highest|min_val|max_val|patience", re.I)
 _SAVE_NAME = re.compile(
     r"^(save_(checkpoint|ckpt|model|weights|state|network|net|models)|checkpoint"

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import re
 import typing
 from collections.abc import Callable, Iterator
 
@@ -29,6 +28,7 @@ import libcst._nodes.op as _op_nodes
 import libcst._nodes.whitespace as _whitespace_nodes
 
 from mllint.analysis._walk_fields import FIELDS
+from mllint.lazyre import lazy_compile
 
 
 def _token_types() -> frozenset[type]:
@@ -239,7 +239,7 @@ def iter_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 # -- the table of fields, derived from the installed LibCST ------------------------------
 
-_VISIT_CALL_RE = re.compile(r"visit_\w+\(\s*self,\s*\"(\w+)\"")
+_VISIT_CALL_RE = lazy_compile(r"visit_\w+\(\s*self,\s*\"(\w+)\"")
 
 
 def _annotation_types(annotation: object) -> list[object]:

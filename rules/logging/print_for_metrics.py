@@ -11,6 +11,7 @@ from mllint.analysis.loops import loop_analysis
 from mllint.analysis.names import dotted_name
 from mllint.analysis.torchobjects import children
 from mllint.diagnostic import Severity
+from mllint.lazyre import lazy_compile
 from mllint.rule import Rule
 
 #: Words that name a metric inside an identifier (``train_loss``, ``val_acc``, ``top1``).
@@ -24,7 +25,7 @@ _METRIC_WORDS = frozenset(
 )  # fmt: skip
 #: Calls that print to the terminal: judged alike.
 _PRINTERS = frozenset({"builtins.print", "tqdm.tqdm.write", "tqdm.write", "tqdm.auto.tqdm.write"})
-_PRINT_RECEIVERS = re.compile(r"(^|\.)(accelerator|fabric|pbar|progress_bar|progress)$")
+_PRINT_RECEIVERS = lazy_compile(r"(^|\.)(accelerator|fabric|pbar|progress_bar|progress)$")
 _STD_STREAMS = frozenset({"sys.stdout", "sys.stderr"})
 #: Method names that record values somewhere other than the terminal.
 _RECORDING_METHODS = frozenset(

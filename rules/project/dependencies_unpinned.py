@@ -7,10 +7,11 @@ import re
 
 from mllint.analysis import projectfiles
 from mllint.diagnostic import Severity
+from mllint.lazyre import lazy_compile
 from mllint.rule import ProjectRule
 
 #: Requirements files for tools rather than for running the code (requirements-dev.txt).
-_TOOLING_FILE = re.compile(r"(dev|test|lint|doc|ci)", re.IGNORECASE)
+_TOOLING_FILE = lazy_compile(r"(dev|test|lint|doc|ci)", re.IGNORECASE)
 
 
 class DependenciesUnpinned(ProjectRule):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from mllint.analysis import projectfiles
 from mllint.diagnostic import Severity
+from mllint.lazyre import lazy_compile
 from mllint.rule import ProjectRule
 
 _TORCH = ("torch",)
@@ -127,7 +128,7 @@ def _imports(module, roots: tuple[str, ...]) -> bool:
     return any(_is(qualified, roots) for qualified in module.imports.values())
 
 
-_TF_IMPORT = re.compile(r"^[ \t]*(?:import\s+tensorflow\b|from\s+tensorflow\b)", re.MULTILINE)
+_TF_IMPORT = lazy_compile(r"^[ \t]*(?:import\s+tensorflow\b|from\s+tensorflow\b)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
