@@ -189,9 +189,10 @@ def import_libcst(store_path: Path | None = None):
 
         return libcst
     dataclasses.exec = store.exec  # type: ignore[attr-defined]
-    lazy = None
+    lazy = config = None
     try:
         lazy = _LazyMetadata.prepare()
+        config = _LazyConfig.prepare()
         import libcst
 
         # What mllint.context always needs of libcst.metadata (its package stays lazy; the
@@ -205,6 +206,8 @@ def import_libcst(store_path: Path | None = None):
         _restore_exec(dataclasses, previous)
         if lazy is not None:
             lazy.disarm()
+        if config is not None:
+            config.disarm()
         for name in [name for name in sys.modules if name.split(".")[0] == "libcst"]:
             del sys.modules[name]
         import libcst
@@ -212,8 +215,14 @@ def import_libcst(store_path: Path | None = None):
         return libcst
     finally:
         _restore_exec(dataclasses, previous)
+    global _CONFIG
+    _CONFIG = config
     store.save()
     return libcst
+
+
+#: ``libcst._parser.detect_config`` while it is lazy (see :class:`_LazyConfig`).
+_CONFIG: _LazyConfig | None = None
 
 
 class _LazyMetadata:
@@ -323,6 +332,93 @@ class _LazyMetadata:
         spec = importlib.util.spec_from_loader(name, _Loaded(module))
         module.__spec__ = spec
         return spec
+
+
+class _LazyConfig:
+    """``libcst._parser.detect_config``, run when first used.
+
+    ``import libcst`` imports it for ``convert_to_utf8`` (named by the parser's entry
+    points), and with it LibCST's pure-Python tokenizer and its token types (3-5 ms of
+    regular expressions and classes), which the native parser never uses: for a ``str``,
+    ``convert_to_utf8`` answers ``("utf-8", source)`` without them, and mllint parses
+    ``str`` only (:func:`parse_module`). Here the module is made from its real spec
+    without running it; the entry points import a stand-in ``convert_to_utf8``. The
+    stand-in's first call, or the first lookup of any other name on the module, runs the
+    real module in the same module object and puts the real ``convert_to_utf8`` in the
+    entry points' namespace, so that from then on everything is as after a plain import."""
+
+    NAME = "libcst._parser.detect_config"
+    USER = "libcst._parser.entrypoints"
+
+    def __init__(self, module: types.ModuleType) -> None:
+        import _thread
+
+        self.module = module
+        self.loader = module.__spec__.loader
+        self.done = False
+        self.lock = _thread.RLock()
+
+    @classmethod
+    def prepare(cls) -> _LazyConfig | None:
+        import importlib.machinery
+        import importlib.util
+
+        if cls.NAME in sys.modules or "libcst" in sys.modules:
+            return None
+        top = importlib.util.find_spec("libcst")
+        if top is None or not top.submodule_search_locations:
+            return None
+        parser = [os.path.join(folder, "_parser") for folder in top.submodule_search_locations]
+        spec = importlib.machinery.PathFinder.find_spec(cls.NAME, parser)
+        if spec is None or not hasattr(spec.loader, "exec_module"):
+            return None
+        module = importlib.util.module_from_spec(spec)
+        lazy = cls(module)
+
+        def convert_to_utf8(source, *, partial):
+            return lazy.complete().convert_to_utf8(source, partial=partial)
+
+        module.convert_to_utf8 = convert_to_utf8  # type: ignore[attr-defined]
+        module.__getattr__ = lazy.getattr  # type: ignore[attr-defined]
+        module.__dir__ = lazy.dir  # type: ignore[attr-defined]
+        sys.modules[cls.NAME] = module
+        return lazy
+
+    def disarm(self) -> None:
+        self.done = True
+
+    def complete(self) -> types.ModuleType:
+        """Run the real module (once); the entry points get its ``convert_to_utf8``."""
+        with self.lock:
+            if not self.done:
+                self.done = True
+                names = vars(self.module)
+                for name in ("convert_to_utf8", "__getattr__", "__dir__"):
+                    names.pop(name, None)
+                self.loader.exec_module(self.module)
+                user = sys.modules.get(self.USER)
+                if user is not None and hasattr(user, "convert_to_utf8"):
+                    user.convert_to_utf8 = self.module.convert_to_utf8  # type: ignore[attr-defined]
+        return self.module
+
+    def getattr(self, name: str):
+        if name == "__path__":  # asked by every import from the module: not a package
+            raise AttributeError(name)
+        return getattr(self.complete(), name)
+
+    def dir(self) -> list[str]:
+        return dir(self.complete())
+
+
+def parse_module(text: str):
+    """``libcst.parse_module(text)``: for a ``str`` and the default configuration, what it
+    does (the native parser, encoding "utf-8"), without completing the lazy
+    ``detect_config`` (see :class:`_LazyConfig`); otherwise LibCST's own."""
+    if _CONFIG is not None and not _CONFIG.done and type(text) is str:
+        from libcst import native  # as LibCST's entry point imports it
+
+        return native.parse_module(text, encoding="utf-8")
+    return cst.parse_module(text)
 
 
 class _Loaded:

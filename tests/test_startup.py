@@ -262,6 +262,7 @@ _FINGERPRINT = textwrap.dedent(
     libcst = importcache.import_libcst(Path(sys.argv[1]))
     import libcst.metadata
     libcst.metadata.ScopeProvider  # the package's __init__ (lazy with the cache): every provider
+    sys.modules["libcst._parser.detect_config"].detect_config  # lazy too: the tokenizer
     seen = []
     for module in sorted(
         (m for n, m in sys.modules.items() if n.split(".")[0] == "libcst"), key=lambda m: m.__name__
@@ -655,3 +656,71 @@ def test_the_position_and_parent_fallbacks_work_with_the_lazy_metadata_package(t
     assert lazy["position"] == plain["position"] == [3, 5, 4, 7]
     assert lazy["parent"] == plain["parent"] == "Assign"
     assert lazy["complete"] and plain["complete"]
+
+
+# -- libcst._parser.detect_config, run on first use (mllint.importcache) ------------------
+
+_DETECT_CONFIG = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from mllint import importcache
+    libcst = importcache.import_libcst(Path(sys.argv[1]))
+    name = "libcst._parser.detect_config"
+    before = "libcst._parser.wrapped_tokenize" in sys.modules
+    source = "import os\\n\\ndef f(x):\\n    return os.path.join(x)\\n"
+    ours = importcache.parse_module(source)
+    how = sys.argv[2]
+    if how == "bytes":
+        latin = "# coding: latin-1\\n# caf\\u00e9\\n" + source
+        theirs = libcst.parse_module(latin.encode("latin-1"))
+    elif how == "attribute":
+        assert sys.modules[name].detect_config is not None
+        theirs = libcst.parse_module(source)
+    else:
+        theirs = libcst.parse_module(source)
+    entry = sys.modules["libcst._parser.entrypoints"]
+    module = sys.modules[name]
+    print(json.dumps({
+        "before": before,
+        "ours": [ours.code, ours.encoding, ours.default_newline, ours.has_trailing_newline],
+        "theirs": [theirs.code, theirs.encoding, theirs.default_newline],
+        "equal": ours.deep_equals(libcst.parse_module(source)),
+        "real": entry.convert_to_utf8 is module.convert_to_utf8
+        and entry.convert_to_utf8.__module__ == name,
+        "names": sorted(k for k in vars(module) if k != "__builtins__"),
+        "doc": module.__doc__,
+        "tokenize": "libcst._parser.wrapped_tokenize" in sys.modules,
+    }))
+    """
+)
+
+
+@pytest.mark.parametrize("how", ["str", "bytes", "attribute"])
+def test_the_lazy_detect_config_answers_as_a_plain_import(tmp_path, how):
+    """With the import cache, ``import libcst`` leaves out LibCST's pure-Python tokenizer
+    (only ``detect_config`` needs it, and a ``str`` parsed by mllint never does); the first
+    parse of LibCST's own, or any lookup on the module, completes it as a plain import."""
+
+    def run(store: Path, *, off: bool = False) -> dict:
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+        if off:
+            env["MLLINT_NO_IMPORT_CACHE"] = "1"
+        done = subprocess.run(
+            [sys.executable, "-c", _DETECT_CONFIG, str(store), how],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    plain = run(tmp_path / "unused.bin", off=True)
+    run(tmp_path / "codes.bin")  # writes the store
+    lazy = run(tmp_path / "codes.bin")
+    assert plain["before"] and not lazy["before"]
+    assert lazy["equal"] and lazy["real"] and lazy["tokenize"]
+    assert {k: v for k, v in lazy.items() if k != "before"} == {
+        k: v for k, v in plain.items() if k != "before"
+    }
