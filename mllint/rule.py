@@ -231,6 +231,24 @@ def _dedent(text: str) -> str:
     return "\n".join(lines)
 
 
+def _opens_with_what_it_does(doc: object) -> bool:
+    """A cheap sufficient condition for ``sections()["what it does"]`` being non-empty,
+    true of docstrings in the usual shape: a line break, the heading (indented by spaces
+    only), a line of text indented as much (the section's first words), and no other
+    "what it does" in any case (a later heading of that name would replace the section).
+    Whatever margin dedenting removes, the stripped text then opens with that heading and
+    those words. When it is false, :func:`_register` parses the sections and decides."""
+    if type(doc) is not str or not doc.startswith("\n"):
+        return False
+    _empty, heading, text, *_rest = [*doc.split("\n", 3), "", ""]
+    words = heading.lstrip(" ")
+    margin = heading[: len(heading) - len(words)]
+    if words != "## What it does" or not text.startswith(margin):
+        return False
+    first = text[len(margin) : len(margin) + 1]
+    return bool(first.strip()) and first != "#" and doc.lower().count("what it does") == 1
+
+
 def _register(cls: type[Rule]) -> None:
     code = cls.code
     where = f"{cls.__module__}.{cls.__qualname__}"
@@ -257,7 +275,7 @@ def _register(cls: type[Rule]) -> None:
     for other in _REGISTRY.values():
         if other.name == name and other is not cls:
             raise RuleDefinitionError(f"{where}: name {name!r} is already used by {other.code}")
-    if not cls.sections().get("what it does"):
+    if not _opens_with_what_it_does(cls.__doc__) and not cls.sections().get("what it does"):
         raise RuleDefinitionError(f"{where}: the docstring needs a '## What it does' section")
     visitors = list(cls.visitor_methods())
     if visitors:  # imported here: the rule manifest's users never need LibCST

@@ -53,6 +53,51 @@ def test_malformed_rules_are_refused(attrs, message):
         pass
 
 
+@pytest.mark.parametrize(
+    "doc",
+    [
+        "\n    ## What it does\n\n    ## Why is this bad?\n    x\n",  # empty section
+        "\n    ## What it does\n    ## Why is this bad?\n    x\n",
+        "\n    ## What it does\n    x\n    ## What It Does\n",  # an empty one replaces it
+        "\n    ## What it does\n    x\n## what it does\n",
+        "\n    ## What it doesn't\n    x\n",
+    ],
+)
+def test_a_docstring_without_what_it_does_is_refused_however_it_opens(doc):
+    """Registration checks the usual docstring shape cheaply first; docstrings that only
+    look like it get the full check and its error."""
+    all_rules()
+    rule = make_rule(code="ML191", name="x", category="reproducibility", doc=doc)
+    with pytest.raises(RuleDefinitionError, match="What it does"), temporary_rules(rule):
+        pass
+
+
+def test_the_cheap_docstring_check_implies_the_full_one():
+    """The cheap check registration runs first accepts only docstrings whose parsed
+    "What it does" section is non-empty: every rule's (all in the usual shape) and
+    random variants of them."""
+    import random
+
+    from mllint import rule
+
+    rules = list(all_rules(plugins=False).values())
+    assert all(rule._opens_with_what_it_does(cls.__doc__) for cls in rules)
+    generator = random.Random(20261126)
+    pieces = ["\n", " ", "  ", "\t", "## ", "## What it does", "## what IT does", "x", "#", ""]
+    accepted = 0
+    for _ in range(4000):
+        lines = (generator.choice(rules).__doc__ or "").split("\n")[:8]
+        for _ in range(generator.randrange(1, 4)):
+            at = generator.randrange(len(lines))
+            lines[at] = generator.choice(pieces) + lines[at][generator.randrange(0, 6) :]
+        doc = "\n".join(lines)
+        probe = type("Probe", (Rule,), {"__doc__": doc}, register=False)
+        if rule._opens_with_what_it_does(doc):
+            accepted += 1
+            assert probe.sections().get("what it does"), repr(doc)
+    assert accepted > 100  # the variants exercise both answers
+
+
 def test_builtin_rules_are_well_formed():
     rules = all_rules()
     for code, rule in rules.items():
