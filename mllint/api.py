@@ -14,6 +14,8 @@ from mllint.rule import Rule
 
 @dataclass
 class LintRun:
+    """A finished run: its result, settings, rules, and the files it checked."""
+
     result: RunResult
     settings: Settings
     rules: dict[str, type[Rule]]

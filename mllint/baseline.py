@@ -34,6 +34,8 @@ class BaselineError(Exception):
 
 @dataclass
 class Baseline:
+    """The findings recorded in a baseline file."""
+
     path: Path
     #: (fingerprint, project-relative path) per recorded finding
     entries: list[tuple[str, str]]
@@ -44,6 +46,8 @@ class Baseline:
 
 @dataclass
 class Filtered:
+    """Findings left after a baseline, with counts of the entries matched and unmatched."""
+
     kept: list[Diagnostic]
     #: findings that matched a baseline entry and were dropped
     matched: int

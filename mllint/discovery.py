@@ -28,6 +28,8 @@ PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")
 
 @dataclass
 class Discovery:
+    """The files found to check, and the paths that could not be walked."""
+
     files: list[Path] = field(default_factory=list)
     #: (path, message) for paths that could not be walked or do not exist
     problems: list[tuple[str, str]] = field(default_factory=list)
@@ -35,6 +37,8 @@ class Discovery:
 
 @dataclass(frozen=True)
 class _IgnoreRule:
+    """The patterns of one ignore file, relative to its folder."""
+
     base: Path
     spec: PathSpec
 

@@ -78,6 +78,8 @@ class InternalError:
 
 @dataclass
 class FileResult:
+    """What checking one file found."""
+
     path: str
     relative: str = ""
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -95,6 +97,8 @@ class FileResult:
 
 @dataclass
 class RunResult:
+    """What a run found in all its files."""
+
     diagnostics: list[Diagnostic]
     internal_errors: list[InternalError]
     files_checked: int
@@ -741,6 +745,8 @@ def run_with_large_stack(function: Callable[[], FileResult]) -> FileResult:
 
 @dataclass
 class _StackWorker:
+    """The worker process that runs deeply nested files on a large stack."""
+
     pid: int
     thread: threading.Thread
     requests: queue.SimpleQueue

@@ -29,6 +29,8 @@ _CODE_SPLIT_RE = lazy_compile(r"[\s,]+")
 
 @dataclass
 class NoqaDirective:
+    """A ``# noqa`` comment on a line, and which of its codes were used."""
+
     row: int
     column: int
     end_column: int
@@ -48,6 +50,8 @@ class NoqaDirective:
 
 @dataclass
 class Suppressions:
+    """A file's ``# noqa`` comments: per line and for the whole file."""
+
     line_directives: dict[int, NoqaDirective] = field(default_factory=dict)
     file_codes: tuple[str, ...] | None = ()  # None: the whole file; () no file directive
     #: row inside a multi-line string -> the row of the string's last line

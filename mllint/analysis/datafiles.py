@@ -73,6 +73,8 @@ MAX_ENTRIES = 200_000
 
 @dataclass(frozen=True)
 class DataFile:
+    """One data file: its size and what versions it, if anything."""
+
     path: Path
     size: int
     #: "dvc", "lfs", "hash", or None (not versioned).
@@ -83,6 +85,8 @@ class DataFile:
 
 @dataclass
 class DataFacts:
+    """The data files under a project root, and how the project versions data."""
+
     root: Path
     files: list[DataFile] = field(default_factory=list)
     #: The walk stopped at MAX_ENTRIES: the facts are incomplete.
@@ -115,6 +119,8 @@ class DataFacts:
 
 @dataclass(frozen=True)
 class UnversionedFolder:
+    """A folder of data files that nothing versions, with their total size."""
+
     folder: Path
     files: list[DataFile]
     total: int

@@ -82,6 +82,8 @@ class Event:
 
 @dataclass
 class FunctionSummary:
+    """What the project index keeps of a function: its events, in order."""
+
     name: str
     line: int
     events: list[Event] = field(default_factory=list)
@@ -89,6 +91,8 @@ class FunctionSummary:
 
 @dataclass
 class ClassSummary:
+    """What the project index keeps of a class: its bases and random generators."""
+
     name: str
     line: int
     bases: list[str] = field(default_factory=list)
@@ -100,6 +104,8 @@ class ClassSummary:
 
 @dataclass
 class ModuleSummary:
+    """What the project index keeps of one module (file or notebook)."""
+
     path: str  # as displayed (relative to the working directory)
     relative: str  # relative to the project root, posix
     is_notebook: bool = False

@@ -39,6 +39,8 @@ _UNDERLINE = lazy_compile(r"^\s*([=\-~^\"'`#*+])\1{2,}\s*$")
 
 @dataclass(frozen=True)
 class Readme:
+    """A project's README and where it explains the setup."""
+
     path: Path
     #: (line, text) of the first setup heading or install command; None when there is none.
     setup: tuple[int, str] | None

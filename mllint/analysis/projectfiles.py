@@ -955,6 +955,8 @@ class ArtifactWrite:
 
 @dataclass(frozen=True)
 class _Span:
+    """A position in a file (1-based lines and columns), where a finding is reported."""
+
     line: int
     column: int
     end_line: int

@@ -13,6 +13,8 @@ FORMATS = ("full", "concise", "json", "sarif", "github", "gitlab", "junit")
 
 @dataclass
 class ReportOptions:
+    """How reports are written: colour, fixes shown, paths, enabled rules."""
+
     color: bool = False
     show_fixes: bool = True
     cwd: str = "."

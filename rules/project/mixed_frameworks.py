@@ -133,6 +133,8 @@ _TF_IMPORT = lazy_compile(r"^[ \t]*(?:import\s+tensorflow\b|from\s+tensorflow\b)
 
 @dataclass(frozen=True)
 class _Line:
+    """Where a finding is reported: an import's line and columns."""
+
     line: int
     column: int
     end_line: int

@@ -17,6 +17,8 @@ _MAX_ENTRIES = 50_000
 
 @dataclass(frozen=True)
 class _FirstLine:
+    """Where a finding is reported: the file's first line."""
+
     line: int = 1
     column: int = 1
     end_line: int = 1

@@ -16,6 +16,8 @@ _SCALER = ("init_scale", "growth_factor", "backoff_factor", "growth_interval", "
 
 @dataclass(frozen=True)
 class _Api:
+    """A deprecated ``torch.cuda.amp``/``torch.cpu.amp`` callable and its ``torch.amp`` form."""
+
     name: str  # the name in torch.amp
     device: str
     #: parameters of the deprecated callable, in order (positional arguments become

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Api:
+    """A deprecated PyTorch callable: what replaces it, since when, and how to fix it."""
+
     name: str  # qualified name of the deprecated callable
     use: str  # what to write instead (message text, Markdown)
     since: str  # the release that deprecated it
