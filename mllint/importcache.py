@@ -189,9 +189,10 @@ def import_libcst(store_path: Path | None = None):
 
         return libcst
     dataclasses.exec = store.exec  # type: ignore[attr-defined]
-    lazy = config = None
+    lazy = config = helpers = None
     try:
         lazy = _LazyMetadata.prepare()
+        helpers = _LazyHelpers.prepare()
         config = _LazyConfig.prepare()
         import libcst
 
@@ -201,11 +202,15 @@ def import_libcst(store_path: Path | None = None):
 
         if lazy is not None:
             lazy.arm(libcst)
+        if helpers is not None:
+            helpers.arm(libcst)
     except Exception:
         # Whatever went wrong, a plain import decides (and raises if LibCST is broken).
         _restore_exec(dataclasses, previous)
         if lazy is not None:
             lazy.disarm()
+        if helpers is not None:
+            helpers.disarm()
         if config is not None:
             config.disarm()
         for name in [name for name in sys.modules if name.split(".")[0] == "libcst"]:
@@ -277,7 +282,7 @@ class _LazyMetadata:
 
     def arm(self, libcst: types.ModuleType) -> None:
         """After ``import libcst``: the package is its attribute, as an import makes it."""
-        libcst.metadata = self.module  # type: ignore[attr-defined]
+        setattr(libcst, self.NAME.rpartition(".")[2], self.module)
         if not self.done:
             sys.meta_path.insert(0, self)  # type: ignore[arg-type]
 
@@ -419,6 +424,28 @@ def parse_module(text: str):
 
         return native.parse_module(text, encoding="utf-8")
     return cst.parse_module(text)
+
+
+class _LazyHelpers(_LazyMetadata):
+    """``libcst.helpers``, as lazy as ``libcst.metadata`` above: ``import libcst`` takes
+    only ``ensure_type`` from it, which mllint never uses, and its ``__init__`` imports
+    the code-template, module-name and node-field helpers (~2 ms). Asked for
+    ``ensure_type`` (by LibCST's ``__init__``, at the point where a plain import would run
+    the package), it imports ``libcst.helpers.common`` and answers with its
+    ``ensure_type``: the very function a plain import puts there."""
+
+    NAME = "libcst.helpers"
+    FIRST = "ensure_type"
+
+    def getattr(self, name: str):
+        if name == self.FIRST and not self.done:
+            import importlib
+
+            common = importlib.import_module(self.NAME + ".common")
+            value = common.ensure_type
+            setattr(self.module, name, value)
+            return value
+        return super().getattr(name)
 
 
 class _Loaded:

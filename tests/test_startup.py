@@ -724,3 +724,87 @@ def test_the_lazy_detect_config_answers_as_a_plain_import(tmp_path, how):
     assert {k: v for k, v in lazy.items() if k != "before"} == {
         k: v for k, v in plain.items() if k != "before"
     }
+
+
+# -- libcst.helpers, its package __init__ run on first use (mllint.importcache) ----------
+
+_HELPERS = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from mllint import importcache
+    libcst = importcache.import_libcst(Path(sys.argv[1]))
+    before = sorted(m for m in sys.modules if m.startswith("libcst.helpers"))
+    ensure = libcst.ensure_type
+    how = sys.argv[2]
+    if how == "from":
+        from libcst.helpers import get_full_name_for_node
+    elif how == "attribute":
+        import libcst.helpers
+        get_full_name_for_node = libcst.helpers.get_full_name_for_node
+    elif how == "submodule-first":
+        from libcst.helpers.module import insert_header_comments
+        import libcst.helpers.expression
+        get_full_name_for_node = libcst.helpers.expression.get_full_name_for_node
+    elif how == "star":
+        namespace = {}
+        exec("from libcst.helpers import *", namespace)
+        get_full_name_for_node = namespace["get_full_name_for_node"]
+    import libcst.helpers
+    package = libcst.helpers
+    module = libcst.parse_module("import os.path\\nos.path.join(x)\\n")
+    call = module.body[1].body[0].value
+    print(json.dumps({
+        "before": before,
+        "ensure": ensure is package.ensure_type is package.common.ensure_type,
+        "same": get_full_name_for_node is package.expression.get_full_name_for_node,
+        "name": get_full_name_for_node(call.func),
+        "template": package.parse_template_expression("{a} + 1", a=call).deep_equals(
+            libcst.parse_expression("os.path.join(x) + 1")
+        ),
+        "names": sorted(vars(package)),
+        "all": package.__all__,
+        "dir": dir(package),
+        "spec": [package.__spec__.name, type(package.__spec__.loader).__name__],
+        "specs": sorted(
+            (name, type(m.__spec__.loader).__name__)
+            for name, m in sys.modules.items() if name.startswith("libcst.helpers.")
+        ),
+        # (libcst.metadata's finder stays until that package is used: not these tests')
+        "finders": [type(f).__name__ for f in sys.meta_path if type(f).__name__ != "_LazyMetadata"],
+    }))
+    """
+)
+
+
+@pytest.mark.parametrize("how", ["from", "attribute", "submodule-first", "star"])
+def test_the_lazy_helpers_package_answers_as_a_plain_import(tmp_path, how):
+    """With the import cache, ``import libcst`` runs ``libcst.helpers.common`` only (for
+    ``ensure_type``); a plugin that uses the helpers, however it asks, gets the same package
+    and functions as with a plain import."""
+
+    def run(store: Path, *, off: bool = False) -> dict:
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+        if off:
+            env["MLLINT_NO_IMPORT_CACHE"] = "1"
+        done = subprocess.run(
+            [sys.executable, "-c", _HELPERS, str(store), how],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    plain = run(tmp_path / "unused.bin", off=True)
+    run(tmp_path / "codes.bin")  # writes the store
+    lazy = run(tmp_path / "codes.bin")
+    assert "libcst.helpers._template" in plain["before"]
+    assert lazy["before"] == ["libcst.helpers", "libcst.helpers.common"]
+    assert {k: v for k, v in lazy.items() if k != "before"} == {
+        k: v for k, v in plain.items() if k != "before"
+    }
+    assert lazy["ensure"] and lazy["same"] and lazy["template"]
+    assert lazy["name"] == "os.path.join"
+    assert lazy["spec"] == ["libcst.helpers", "SourceFileLoader"]
