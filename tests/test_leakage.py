@@ -290,3 +290,77 @@ def test_pandas_sample_and_drop_is_a_split(tmp_path):
     assert found(tmp_path, body.format(rest=split)) == {(2, "ML201")}
     # A sample alone is subsampling, not a split.
     assert not found(tmp_path, body.format(rest="print(len(train))"))
+
+
+def _contexts(paths):
+    import libcst as cst
+
+    from mllint.context import FileContext
+    from mllint.source import SourceFile
+
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        try:
+            module = cst.parse_module(text)
+        except cst.ParserSyntaxError:
+            continue
+        yield FileContext(SourceFile(path, path.name, text.encode(), text), module)
+
+
+def test_files_skipped_by_the_word_test_have_no_leakage(monkeypatch):
+    # The analysis is skipped for a file without a word that can lead to a fit or to an
+    # augmentation of evaluation data; on every fixture and benchmark script, running it
+    # anyway finds nothing in exactly those files (and the test skips some of them).
+    from mllint.analysis import leakage
+    from mllint.analysis.dataflow import analyse
+
+    from .conftest import FIXTURES, REPO
+
+    paths = sorted(FIXTURES.rglob("*.py")) + sorted((REPO / "benchmarks").rglob("*.py"))
+    skipped = 0
+    for context in _contexts(paths):
+        if leakage._may_leak(context):
+            continue
+        skipped += 1
+        facts = analyse(context.module, context.qualified_name)
+        assert leakage._Judge(context, facts).findings() == [], context.source.path
+    assert skipped > 20
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "m = X.mean()",
+        "m = (X.  # comment\n    mean())",
+        "m = np.percentile(X, 5)",
+        "from numpy import max as top\nm = top(X)",
+        "s = StandardScaler().fit(X)",
+        "d = Dataset(root, transform=augment)",
+    ],
+)
+def test_word_test_keeps_files_that_may_leak(body):
+    import libcst as cst
+
+    from mllint.analysis import leakage
+    from mllint.context import FileContext
+    from mllint.source import SourceFile
+
+    text = HEADER + body + "\n"
+    context = FileContext(
+        SourceFile(Path("s.py"), "s.py", text.encode(), text), cst.parse_module(text)
+    )
+    assert leakage._may_leak(context)
+
+
+def test_builtin_max_alone_skips_the_analysis():
+    import libcst as cst
+
+    from mllint.analysis import leakage
+    from mllint.context import FileContext
+    from mllint.source import SourceFile
+
+    text = "import torch\nsteps = max(1, len(loader))\nbest = min(losses)\n"
+    context = FileContext(
+        SourceFile(Path("s.py"), "s.py", text.encode(), text), cst.parse_module(text)
+    )
+    assert not leakage._may_leak(context)
