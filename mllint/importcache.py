@@ -230,7 +230,62 @@ def import_libcst(store_path: Path | None = None):
 _CONFIG: _LazyConfig | None = None
 
 
-class _LazyMetadata:
+class _LazyModule:
+    """A LibCST module made from its real spec and run on first use (the subclasses say
+    what runs it and when)."""
+
+    NAME = ""
+
+    def __init__(self, module: types.ModuleType) -> None:
+        import _thread
+
+        self.module = module
+        self.loader = module.__spec__.loader
+        self.done = False
+        self.lock = _thread.RLock()
+
+    @classmethod
+    def _unrun(cls, folder: str = "", package: bool = False) -> _LazyModule | None:
+        """The module ``NAME`` (found under LibCST's ``folder``) from its real spec, not
+        run yet, answering unknown names and ``dir()`` by running it, in ``sys.modules``;
+        None if LibCST or the module is already imported or cannot be found so."""
+        import importlib.machinery
+        import importlib.util
+
+        if cls.NAME in sys.modules or "libcst" in sys.modules:
+            return None
+        top = importlib.util.find_spec("libcst")
+        if top is None or not top.submodule_search_locations:
+            return None
+        search = [
+            os.path.join(place, folder) if folder else place
+            for place in top.submodule_search_locations
+        ]
+        spec = importlib.machinery.PathFinder.find_spec(cls.NAME, search)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return None
+        if package and not spec.submodule_search_locations:
+            return None
+        module = importlib.util.module_from_spec(spec)
+        lazy = cls(module)
+        module.__getattr__ = lazy.getattr  # type: ignore[attr-defined]
+        module.__dir__ = lazy.dir  # type: ignore[attr-defined]
+        sys.modules[cls.NAME] = module
+        return lazy
+
+    def complete(self):
+        raise NotImplementedError
+
+    def getattr(self, name: str):
+        self.complete()
+        return getattr(self.module, name)  # AttributeError when the module has no such name
+
+    def dir(self) -> list[str]:
+        self.complete()
+        return dir(self.module)
+
+
+class _LazyMetadata(_LazyModule):
     """``libcst.metadata``, its package ``__init__`` run on first use.
 
     ``import libcst`` imports ``libcst.metadata.base_provider`` and ``.wrapper``, which runs
@@ -249,36 +304,10 @@ class _LazyMetadata:
 
     NAME = "libcst.metadata"
 
-    def __init__(self, module: types.ModuleType) -> None:
-        import _thread
-
-        self.module = module
-        self.loader = module.__spec__.loader
-        self.done = False
-        self.lock = _thread.RLock()
-
     @classmethod
-    def prepare(cls) -> _LazyMetadata | None:
+    def prepare(cls) -> _LazyModule | None:
         """Put the uninitialised package in ``sys.modules`` before ``import libcst``."""
-        import importlib.machinery
-        import importlib.util
-
-        if cls.NAME in sys.modules or "libcst" in sys.modules:
-            return None
-        top = importlib.util.find_spec("libcst")
-        if top is None or not top.submodule_search_locations:
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(cls.NAME, top.submodule_search_locations)
-        if spec is None or spec.loader is None or not spec.submodule_search_locations:
-            return None
-        if not hasattr(spec.loader, "exec_module"):
-            return None
-        module = importlib.util.module_from_spec(spec)
-        lazy = cls(module)
-        module.__getattr__ = lazy.getattr  # type: ignore[attr-defined]
-        module.__dir__ = lazy.dir  # type: ignore[attr-defined]
-        sys.modules[cls.NAME] = module
-        return lazy
+        return cls._unrun(package=True)
 
     def arm(self, libcst: types.ModuleType) -> None:
         """After ``import libcst``: the package is its attribute, as an import makes it."""
@@ -304,14 +333,6 @@ class _LazyMetadata:
             names.pop("__getattr__", None)
             names.pop("__dir__", None)
             self.loader.exec_module(self.module)
-
-    def getattr(self, name: str):
-        self.complete()
-        return getattr(self.module, name)  # AttributeError when the package has no such name
-
-    def dir(self) -> list[str]:
-        self.complete()
-        return dir(self.module)
 
     # -- the finder: a submodule imported before the package is complete --------------------
 
@@ -339,7 +360,7 @@ class _LazyMetadata:
         return spec
 
 
-class _LazyConfig:
+class _LazyConfig(_LazyModule):
     """``libcst._parser.detect_config``, run when first used.
 
     ``import libcst`` imports it for ``convert_to_utf8`` (named by the parser's entry
@@ -355,38 +376,16 @@ class _LazyConfig:
     NAME = "libcst._parser.detect_config"
     USER = "libcst._parser.entrypoints"
 
-    def __init__(self, module: types.ModuleType) -> None:
-        import _thread
-
-        self.module = module
-        self.loader = module.__spec__.loader
-        self.done = False
-        self.lock = _thread.RLock()
-
     @classmethod
-    def prepare(cls) -> _LazyConfig | None:
-        import importlib.machinery
-        import importlib.util
-
-        if cls.NAME in sys.modules or "libcst" in sys.modules:
+    def prepare(cls) -> _LazyModule | None:
+        lazy = cls._unrun("_parser")
+        if lazy is None:
             return None
-        top = importlib.util.find_spec("libcst")
-        if top is None or not top.submodule_search_locations:
-            return None
-        parser = [os.path.join(folder, "_parser") for folder in top.submodule_search_locations]
-        spec = importlib.machinery.PathFinder.find_spec(cls.NAME, parser)
-        if spec is None or not hasattr(spec.loader, "exec_module"):
-            return None
-        module = importlib.util.module_from_spec(spec)
-        lazy = cls(module)
 
         def convert_to_utf8(source, *, partial):
             return lazy.complete().convert_to_utf8(source, partial=partial)
 
-        module.convert_to_utf8 = convert_to_utf8  # type: ignore[attr-defined]
-        module.__getattr__ = lazy.getattr  # type: ignore[attr-defined]
-        module.__dir__ = lazy.dir  # type: ignore[attr-defined]
-        sys.modules[cls.NAME] = module
+        lazy.module.convert_to_utf8 = convert_to_utf8  # type: ignore[attr-defined]
         return lazy
 
     def disarm(self) -> None:
@@ -410,9 +409,6 @@ class _LazyConfig:
         if name == "__path__":  # asked by every import from the module: not a package
             raise AttributeError(name)
         return getattr(self.complete(), name)
-
-    def dir(self) -> list[str]:
-        return dir(self.complete())
 
 
 def parse_module(text: str):

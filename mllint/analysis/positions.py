@@ -183,13 +183,7 @@ def _one_token_op(token_length: int):
 def _trailing_whitespace(self, state) -> None:
     if type(state) is not _OffsetState:
         return _cst_codegen(self, state)
-    start = state.offset
-    self.whitespace._codegen(state)
-    comment = self.comment
-    if comment is not None:
-        comment._codegen(state)
-    self.newline._codegen(state)
-    state.ranges.setdefault(id(self), (start, state.offset))
+    _line_end(self, state, state.offset)
     return None
 
 
@@ -199,13 +193,19 @@ def _empty_line(self, state) -> None:
     start = state.offset
     if self.indent:
         state.add_indent_tokens()
-    self.whitespace._codegen(state)
-    comment = self.comment
+    _line_end(self, state, start)
+    return None
+
+
+def _line_end(node, state, start: int) -> None:
+    """The whitespace, comment and newline that end a line (TrailingWhitespace, EmptyLine),
+    and the node's range from ``start``."""
+    node.whitespace._codegen(state)
+    comment = node.comment
     if comment is not None:
         comment._codegen(state)
-    self.newline._codegen(state)
-    state.ranges.setdefault(id(self), (start, state.offset))
-    return None
+    node.newline._codegen(state)
+    state.ranges.setdefault(id(node), (start, state.offset))
 
 
 def _attribute(self, state) -> None:
