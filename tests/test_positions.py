@@ -22,15 +22,7 @@ SAMPLES = [
 
 @pytest.mark.parametrize("path", SAMPLES, ids=[p.name for p in SAMPLES])
 def test_same_positions_as_libcst(path: Path):
-    module = cst.parse_module(path.read_text(encoding="utf-8"))
-    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    ranges = compute_ranges(module)
-    index = LineIndex(module.code)
-    assert len(ranges) == len(expected)
-    for node, code_range in expected.items():
-        start, end = ranges[id(node)]
-        assert index.line_column(start) == (code_range.start.line, code_range.start.column)
-        assert index.line_column(end) == (code_range.end.line, code_range.end.column)
+    _assert_same_as_libcst(path.read_text(encoding="utf-8"))
 
 
 def test_crlf_and_cr_line_endings():

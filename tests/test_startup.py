@@ -513,12 +513,14 @@ _METADATA = textwrap.dedent(
 )
 
 
-def _metadata(store: Path, how: str, *, off: bool = False) -> dict:
+def _run_import_script(script: str, store: Path, how: str, *, off: bool = False) -> dict:
+    """Run ``script`` (one of the lazy-module scripts here) in a fresh interpreter with the
+    import cache's store at ``store`` (or the cache off) and return its JSON answer."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(store.parent)}
     if off:
         env["MLLINT_NO_IMPORT_CACHE"] = "1"
     done = subprocess.run(
-        [sys.executable, "-c", _METADATA, str(store), how],
+        [sys.executable, "-c", script, str(store), how],
         capture_output=True,
         text=True,
         env=env,
@@ -534,9 +536,9 @@ def test_the_lazy_metadata_package_answers_as_a_plain_import(tmp_path, how):
     does not use (scopes, qualified names, type inference...); a plugin that asks for one,
     however it asks, gets the same package, classes and results as with a plain import."""
     store = tmp_path / "codes.bin"
-    plain = _metadata(tmp_path / "unused.bin", how, off=True)
-    _metadata(store, how)  # writes the store
-    lazy = _metadata(store, how)
+    plain = _run_import_script(_METADATA, tmp_path / "unused.bin", how, off=True)
+    _run_import_script(_METADATA, store, how)  # writes the store
+    lazy = _run_import_script(_METADATA, store, how)
     assert "libcst.metadata.scope_provider" in plain["before"]
     assert "libcst.metadata.scope_provider" not in lazy["before"]
     assert "libcst.metadata.wrapper" in lazy["before"]
@@ -702,23 +704,10 @@ def test_the_lazy_detect_config_answers_as_a_plain_import(tmp_path, how):
     (only ``detect_config`` needs it, and a ``str`` parsed by mllint never does); the first
     parse of LibCST's own, or any lookup on the module, completes it as a plain import."""
 
-    def run(store: Path, *, off: bool = False) -> dict:
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-        if off:
-            env["MLLINT_NO_IMPORT_CACHE"] = "1"
-        done = subprocess.run(
-            [sys.executable, "-c", _DETECT_CONFIG, str(store), how],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout.strip().splitlines()[-1])
-
-    plain = run(tmp_path / "unused.bin", off=True)
-    run(tmp_path / "codes.bin")  # writes the store
-    lazy = run(tmp_path / "codes.bin")
+    store = tmp_path / "codes.bin"
+    plain = _run_import_script(_DETECT_CONFIG, tmp_path / "unused.bin", how, off=True)
+    _run_import_script(_DETECT_CONFIG, store, how)  # writes the store
+    lazy = _run_import_script(_DETECT_CONFIG, store, how)
     assert plain["before"] and not lazy["before"]
     assert lazy["equal"] and lazy["real"] and lazy["tokenize"]
     assert {k: v for k, v in lazy.items() if k != "before"} == {
@@ -783,23 +772,10 @@ def test_the_lazy_helpers_package_answers_as_a_plain_import(tmp_path, how):
     ``ensure_type``); a plugin that uses the helpers, however it asks, gets the same package
     and functions as with a plain import."""
 
-    def run(store: Path, *, off: bool = False) -> dict:
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-        if off:
-            env["MLLINT_NO_IMPORT_CACHE"] = "1"
-        done = subprocess.run(
-            [sys.executable, "-c", _HELPERS, str(store), how],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout.strip().splitlines()[-1])
-
-    plain = run(tmp_path / "unused.bin", off=True)
-    run(tmp_path / "codes.bin")  # writes the store
-    lazy = run(tmp_path / "codes.bin")
+    store = tmp_path / "codes.bin"
+    plain = _run_import_script(_HELPERS, tmp_path / "unused.bin", how, off=True)
+    _run_import_script(_HELPERS, store, how)  # writes the store
+    lazy = _run_import_script(_HELPERS, store, how)
     assert "libcst.helpers._template" in plain["before"]
     assert lazy["before"] == ["libcst.helpers", "libcst.helpers.common"]
     assert {k: v for k, v in lazy.items() if k != "before"} == {
