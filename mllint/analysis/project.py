@@ -894,6 +894,10 @@ class ProjectIndex:
         self._imported: set[str] = set()
         self._entry_points: list[ModuleSummary] | None = None
         self._resolved_modules: dict[tuple[str, str], ModuleSummary | None] = {}
+        #: The absolute name of a relative import -> module (see :meth:`_resolve_module`),
+        #: and (package, level) -> the package ``level`` dots name from there.
+        self._resolved_relative: dict[str, ModuleSummary | None] = {}
+        self._package_prefixes: dict[tuple[str, int], str] = {}
         self._resolved_calls: dict[tuple[str, str], tuple[ModuleSummary, str] | None] = {}
         #: (target, importer) -> the modules whose functions, classes or imports resolving
         #: that call read (a trace depends on them; see :meth:`trace`).
@@ -909,6 +913,7 @@ class ProjectIndex:
         self._packages: dict[str, str] = {}
         self._depends_digests: dict[bytes, str] = {}
         self._module_hashes: list[int] = []
+        self._byte_hashes: dict[int, int] = {}  # position << 8 | byte -> XOR of its modules
         self._layout: str | None = None
         self._event_refs: dict[str, dict[int, tuple[str, int]]] = {}
         #: A :class:`mllint.cache.ResultCache` for traces (set by the engine), and how many
@@ -916,12 +921,14 @@ class ProjectIndex:
         self.cache = cache
         self.traces_computed = 0
         self.traces_reused = 0
+        # Each (name, importer) is asked about once here: not memoised per importer.
+        resolve = self._resolve_module
         for module in self.modules:
             for function in module.functions.values():
                 for event in function.events:
                     if event.kind == "import":
                         for target in [event.target or "", *event.data.get("also", [])]:
-                            found = self.resolve_module(target, module)
+                            found = resolve(target, module)
                             if found is not None and found is not module:
                                 self._imported.add(found.relative)
 
@@ -951,18 +958,28 @@ class ProjectIndex:
     def _resolve_module(self, name: str, importer: ModuleSummary) -> ModuleSummary | None:
         if not name:
             return None
-        if name.startswith("."):
-            level = len(name) - len(name.lstrip("."))
-            package_name = self.package_of(importer)
-            package = package_name.split(".") if package_name else []
-            if level > 1:
-                package = package[: len(package) - (level - 1)]
+        if name[0] == ".":
+            # String operations, memoised by the absolute name (transformers: 52,000
+            # relative imports from 600 packages).
             rest = name.lstrip(".")
-            absolute = ".".join([*package, rest] if rest else package)
-            candidates = self._by_name.get(absolute, [])
-            full = [c for c in candidates if self._full_name.get(c.relative) == absolute]
-            return (full or candidates or [None])[0]
-        candidates = self._by_name.get(name, [])
+            level = len(name) - len(rest)
+            package = self.package_of(importer)
+            if level > 1:
+                key = (package, level)
+                prefix = self._package_prefixes.get(key)
+                if prefix is None:
+                    parts = package.split(".") if package else []
+                    prefix = ".".join(parts[: len(parts) - (level - 1)])
+                    self._package_prefixes[key] = prefix
+                package = prefix
+            absolute = f"{package}.{rest}" if package and rest else (package or rest)
+            memo = self._resolved_relative
+            if absolute not in memo:
+                candidates = self._by_name.get(absolute, [])
+                full = [c for c in candidates if self._full_name.get(c.relative) == absolute]
+                memo[absolute] = (full or candidates or [None])[0]
+            return memo[absolute]
+        candidates = self._by_name.get(name)
         if not candidates:
             return None
         if len(candidates) == 1:
@@ -1227,9 +1244,19 @@ class ProjectIndex:
                     )
                     for m in self.modules
                 )
+            # XOR'd a byte (up to eight modules) at a time; traces share most bytes.
+            by_byte = self._byte_hashes
             combined = 0
-            for number in _bits(depends):
-                combined ^= hashes[number]
+            for position, byte in enumerate(depends):
+                if byte:
+                    key = position << 8 | byte
+                    part = by_byte.get(key)
+                    if part is None:
+                        part = 0
+                        for bit in _BYTE_BITS[byte]:
+                            part ^= hashes[position * 8 + bit]
+                        by_byte[key] = part
+                    combined ^= part
             found = self._depends_digests[depends] = f"{combined:064x}"
         return found
 
@@ -1307,16 +1334,6 @@ def _parent(relative: str) -> str:
 
 
 _BYTE_BITS = tuple(tuple(bit for bit in range(8) if byte >> bit & 1) for byte in range(256))
-
-
-def _bits(packed: bytes) -> list[int]:
-    """The numbers of the bits set in ``packed`` (little-endian), in increasing order."""
-    return [
-        position * 8 + bit
-        for position, byte in enumerate(packed)
-        if byte
-        for bit in _BYTE_BITS[byte]
-    ]
 
 
 def structure_digest(module: ModuleSummary) -> str:
