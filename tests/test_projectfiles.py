@@ -4,10 +4,12 @@ findings on non-Python files as a user sees them (output formats, noqa, per-file
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -20,7 +22,9 @@ from mllint.analysis.projectfiles import (
     format_size,
     project_root_of,
 )
+from mllint.analysis.project import ModuleSummary, ProjectIndex
 from mllint.api import lint_paths
+from mllint.context import ProjectContext
 from mllint.diagnostic import Severity
 from mllint.rule import ProjectRule, temporary_rules
 
@@ -52,6 +56,54 @@ def test_root_is_the_nearest_folder_with_a_marker(tmp_path):
     loose = _write(tmp_path / "loose" / "a" / "b.py")
     assert project_root_of(loose, fallback=tmp_path / "loose") == tmp_path / "loose"
     assert project_root_of(loose) == tmp_path / "loose" / "a"
+
+
+
+@pytest.mark.parametrize("checked", ["work", "work/loose"])
+def test_the_runs_project_roots_are_each_modules_project_root_of(tmp_path, monkeypatch, checked):
+    # The run's roots are found per folder with shared answers; each module must still get
+    # project_root_of its resolved file: nested projects, a folder checked from inside
+    # (without a marker), a link to a file elsewhere, a module outside the checked folder.
+    base = tmp_path.resolve()
+    _write(base / "work" / "pyproject.toml", "[project]\nname = 'x'\n")
+    _write(base / "work" / "nested" / "setup.py")
+    _write(base / "elsewhere" / "requirements.txt", "torch\n")
+    for relative in [
+        "work/train.py",
+        "work/pkg/a/b.py",
+        "work/pkg/a/c.py",
+        "work/nested/x/y.py",
+        "work/loose/deep/z.py",
+        "work/loose/w.py",
+        "elsewhere/lib/real.py",
+        "outside/q.py",
+    ]:
+        _write(base / relative)
+    (base / "work" / "loose" / "linked.py").symlink_to(base / "elsewhere" / "lib" / "real.py")
+    root = base / checked
+    monkeypatch.chdir(root)
+    relatives = [
+        os.path.relpath(base / name, root)
+        for name in [
+            "work/train.py",
+            "work/pkg/a/b.py",
+            "work/pkg/a/c.py",
+            "work/nested/x/y.py",
+            "work/loose/deep/z.py",
+            "work/loose/w.py",
+            "work/loose/linked.py",
+            "outside/q.py",
+        ]
+    ]
+    modules = [ModuleSummary(path=relative, relative=relative) for relative in relatives]
+    project = ProjectContext(ProjectIndex(modules), SimpleNamespace(root=str(root)))
+    found = projectfiles.projects(project)
+    assert [files.root for files in found] == sorted(files.root for files in found)
+    roots = {module.relative: files.root for files in found for module in files.modules}
+    for module in modules:
+        expected = Path(os.path.realpath(root / module.relative))
+        assert projectfiles.module_file(project, module) == expected
+        assert roots[module.relative] == project_root_of(expected, fallback=root), module
 
 
 # -- .gitignore ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -132,8 +133,12 @@ def module_file(project, module) -> Path:
 
 
 def _module_file(project, module) -> Path:
-    relative = PurePosixPath(module.relative)
     root = _settings_root(project)
+    if root is not None:
+        found = _plain_module_file(project, root, module.relative)
+        if found is not None:
+            return found
+    relative = PurePosixPath(module.relative)
     if not relative.is_absolute() and root is not None:
         candidate = root / relative
         if candidate.exists():
@@ -151,6 +156,34 @@ def _module_file(project, module) -> Path:
     return Path(module.path).resolve()
 
 
+def _plain_module_file(project, root: Path, relative: str) -> Path | None:
+    """:func:`_module_file` for the common case, with string operations: a plain relative
+    path (no empty, ``.`` or ``..`` part) to a file that is not a link; None otherwise.
+    One ``lstat`` per module, and one ``Path`` per folder (thousands of modules)."""
+    folder, _, name = relative.rpartition("/")
+    if not name or name in (".", "..") or relative[0] == "/":
+        return None
+    folders = _cached(project, "projectfiles.plain_folders", dict)
+    known = folders.get(folder)
+    if known is None:
+        if any(part in ("", ".", "..") for part in folder.split("/")) if folder else False:
+            return None
+        unresolved = root / folder if folder else root
+        known = folders[folder] = (os.fspath(unresolved), unresolved)
+    try:
+        mode = os.lstat(os.path.join(known[0], name)).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISLNK(mode):
+        return None
+    # The folder resolved once for all the modules in it, as _module_file does.
+    resolved = _cached(project, "projectfiles.resolved_folders", dict)
+    parent = known[1]
+    if parent not in resolved:
+        resolved[parent] = parent.resolve()
+    return resolved[parent] / name
+
+
 def projects(project) -> list[ProjectFiles]:
     """The project roots of a run (a :class:`mllint.context.ProjectContext`), each with
     the modules checked under it; sorted by root. Cached for the run."""
@@ -166,17 +199,48 @@ def project_of(project, module) -> ProjectFiles | None:
 
 
 def _find_projects(project) -> list[ProjectFiles]:
+    # project_root_of for each folder of modules, with strings and the answer for a folder
+    # shared by the folders below it (thousands of modules, hundreds of folders).
     fallback = _settings_root(project)
-    by_root: dict[Path, list] = {}
-    roots_of_folders: dict[Path, Path] = {}
-    known: dict[Path, bool] = {}
+    stop = os.fspath(fallback) if fallback is not None else None
+    by_root: dict[str, list] = {}
+    roots_of_folders: dict[str, str] = {}
+    above: dict[str, str | None] = {}  # folder -> the nearest root at or above it
+
+    def nearest(folder: str) -> str | None:
+        chain = []
+        found = None
+        while folder not in above:
+            chain.append(folder)
+            if any(os.path.lexists(os.path.join(folder, mark)) for mark in PROJECT_MARKERS):
+                found = folder
+                break
+            if folder == stop:  # a folder checked from inside stops at the fallback
+                found = folder
+                break
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                break
+            folder = parent
+        else:
+            found = above[folder]
+        for each in chain:
+            above[each] = found
+        return found
+
     for module in project.index.modules:
-        path = module_file(project, module)
-        folder = path.parent
+        path = os.fspath(module_file(project, module))
+        folder = os.path.dirname(path)
         if folder not in roots_of_folders:
-            roots_of_folders[folder] = project_root_of(path, fallback, known)
+            start = path if os.path.isdir(path) else folder
+            roots_of_folders[folder] = nearest(start) or start
         by_root.setdefault(roots_of_folders[folder], []).append(module)
-    return [ProjectFiles(root, modules, project) for root, modules in sorted(by_root.items())]
+    found = sorted(((Path(root), modules) for root, modules in by_root.items()), key=_first)
+    return [ProjectFiles(root, modules, project) for root, modules in found]
+
+
+def _first(item: tuple):
+    return item[0]
 
 
 def project_options(project):
@@ -225,6 +289,7 @@ class GitIgnore:
         self.repository = _repository_root(root)
         self._inherited = _inherited_ignores(root)
         self._by_folder: dict[Path, object] = {}
+        self._parent_rules: dict[Path, list] = {}
 
     @property
     def root_file(self) -> Path:
@@ -248,7 +313,17 @@ class GitIgnore:
         return self._by_folder[folder]
 
     def _rules_for(self, path: Path) -> list:
-        """The ignore rules that apply to ``path`` (a path under the root)."""
+        """The ignore rules that apply to ``path`` (a path under the root): those of the
+        folders above it, so remembered per parent folder (a walk asks for every entry)."""
+        if path == self.root:
+            return self._find_rules_for(path)
+        parent = path.parent
+        found = self._parent_rules.get(parent)
+        if found is None:
+            found = self._parent_rules[parent] = self._find_rules_for(path)
+        return found
+
+    def _find_rules_for(self, path: Path) -> list:
         rules = list(self._inherited)
         try:
             parts = path.relative_to(self.root).parts
