@@ -233,3 +233,47 @@ def test_explicit_generators_and_pretrained_builders_are_not_global_uses(tmp_pat
     )
     run = lint_paths([tmp_path], select=["ML101"], cwd=tmp_path)
     assert run.result.diagnostics == []
+
+
+def test_relative_imports_resolve_per_package_and_events_of_keeps_source_order(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/a/__init__.py": "",
+            "pkg/a/util.py": "import torch\n\ndef f():\n    torch.manual_seed(0)\n",
+            "pkg/b/__init__.py": "",
+            "pkg/b/util.py": "import numpy as np\n\ndef f():\n    np.random.seed(0)\n",
+            "pkg/a/run.py": "from . import util\nfrom .util import f\nfrom ..b import util\n"
+            "import numpy as np\nnp.random.seed(1)\nf()\n",
+            "pkg/b/run.py": "from .util import f\nf()\n",
+        },
+    )
+    index = index_of(tmp_path)
+    by_relative = {module.relative: module for module in index.modules}
+    a_run, b_run = by_relative["pkg/a/run.py"], by_relative["pkg/b/run.py"]
+    # The same relative name from two packages: each package's own module.
+    assert index.resolve_module(".util", a_run).relative == "pkg/a/util.py"
+    assert index.resolve_module(".util", b_run).relative == "pkg/b/util.py"
+    assert index.resolve_module("..b.util", a_run).relative == "pkg/b/util.py"
+    assert index.resolve_module("..", a_run).relative == "pkg/__init__.py"
+    assert index.resolve_module(".missing", a_run) is None
+    kinds = {
+        event.kind
+        for module in index.modules
+        for function in module.functions.values()
+        for event in function.events
+    }
+    assert {"import", "seed"} <= kinds
+    for kind in kinds:
+        assert index.events_of(kind) == [
+            (module, event)
+            for module in index.modules
+            for function in module.functions.values()
+            for event in function.events
+            if event.kind == kind
+        ]
+    assert index.events_of("no such kind") == []

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from mllint.analysis import projectfiles
+from mllint.analysis.project import ModuleSummary, ProjectIndex
 from mllint.analysis.projectfiles import (
     GitIgnore,
     Requirement,
@@ -22,7 +23,6 @@ from mllint.analysis.projectfiles import (
     format_size,
     project_root_of,
 )
-from mllint.analysis.project import ModuleSummary, ProjectIndex
 from mllint.api import lint_paths
 from mllint.context import ProjectContext
 from mllint.diagnostic import Severity
@@ -58,12 +58,12 @@ def test_root_is_the_nearest_folder_with_a_marker(tmp_path):
     assert project_root_of(loose) == tmp_path / "loose" / "a"
 
 
-
 @pytest.mark.parametrize("checked", ["work", "work/loose"])
 def test_the_runs_project_roots_are_each_modules_project_root_of(tmp_path, monkeypatch, checked):
     # The run's roots are found per folder with shared answers; each module must still get
     # project_root_of its resolved file: nested projects, a folder checked from inside
-    # (without a marker), a link to a file elsewhere, a module outside the checked folder.
+    # (without a marker), links to a file and to a folder elsewhere, a module outside the
+    # checked folder.
     base = tmp_path.resolve()
     _write(base / "work" / "pyproject.toml", "[project]\nname = 'x'\n")
     _write(base / "work" / "nested" / "setup.py")
@@ -80,6 +80,7 @@ def test_the_runs_project_roots_are_each_modules_project_root_of(tmp_path, monke
     ]:
         _write(base / relative)
     (base / "work" / "loose" / "linked.py").symlink_to(base / "elsewhere" / "lib" / "real.py")
+    (base / "work" / "pkg" / "linked").symlink_to(base / "elsewhere" / "lib")
     root = base / checked
     monkeypatch.chdir(root)
     relatives = [
@@ -92,6 +93,7 @@ def test_the_runs_project_roots_are_each_modules_project_root_of(tmp_path, monke
             "work/loose/deep/z.py",
             "work/loose/w.py",
             "work/loose/linked.py",
+            "work/pkg/linked/real.py",
             "outside/q.py",
         ]
     ]

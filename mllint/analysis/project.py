@@ -921,16 +921,29 @@ class ProjectIndex:
         self.cache = cache
         self.traces_computed = 0
         self.traces_reused = 0
-        # Each (name, importer) is asked about once here: not memoised per importer.
-        resolve = self._resolve_module
+        #: kind -> (module, event) of every event of that kind (see :meth:`events_of`).
+        self._events_by_kind: dict[str, list[tuple[ModuleSummary, Event]]] = {}
+        by_kind = self._events_by_kind
         for module in self.modules:
             for function in module.functions.values():
                 for event in function.events:
-                    if event.kind == "import":
-                        for target in [event.target or "", *event.data.get("also", [])]:
-                            found = resolve(target, module)
-                            if found is not None and found is not module:
-                                self._imported.add(found.relative)
+                    found = by_kind.get(event.kind)
+                    if found is None:
+                        found = by_kind[event.kind] = []
+                    found.append((module, event))
+        # Each (name, importer) is asked about once here: not memoised per importer.
+        resolve = self._resolve_module
+        for module, event in by_kind.get("import", ()):
+            for target in [event.target or "", *event.data.get("also", [])]:
+                found = resolve(target, module)
+                if found is not None and found is not module:
+                    self._imported.add(found.relative)
+
+    def events_of(self, kind: str) -> list[tuple[ModuleSummary, Event]]:
+        """Every event of ``kind`` in the project with its module: module by module (in
+        the order of :attr:`modules`), function by function, in source order. Shared by
+        the rules that look at one kind of event everywhere (one pass over all events)."""
+        return list(self._events_by_kind.get(kind, ()))
 
     # -- modules ------------------------------------------------------------------
 

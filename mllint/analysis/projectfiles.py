@@ -168,20 +168,34 @@ def _plain_module_file(project, root: Path, relative: str) -> Path | None:
     if known is None:
         if any(part in ("", ".", "..") for part in folder.split("/")) if folder else False:
             return None
-        unresolved = root / folder if folder else root
-        known = folders[folder] = (os.fspath(unresolved), unresolved)
+        known = _plain_folder(folders, root, folder)
     try:
         mode = os.lstat(os.path.join(known[0], name)).st_mode
     except (OSError, ValueError):
         return None
     if stat.S_ISLNK(mode):
         return None
-    # The folder resolved once for all the modules in it, as _module_file does.
-    resolved = _cached(project, "projectfiles.resolved_folders", dict)
-    parent = known[1]
-    if parent not in resolved:
-        resolved[parent] = parent.resolve()
-    return resolved[parent] / name
+    return known[1] / name
+
+
+def _plain_folder(folders: dict, root: Path, folder: str) -> tuple[str, Path]:
+    """``(root/folder as a string, root/folder resolved)`` for a plain relative folder,
+    remembered in ``folders``: resolved from its parent's answer, a folder that is not a
+    link being its resolved parent joined with its name (``root`` is resolved)."""
+    known = folders.get(folder)
+    if known is None:
+        if not folder:
+            known = (os.fspath(root), root)
+        else:
+            parent, _, name = folder.rpartition("/")
+            above = _plain_folder(folders, root, parent)
+            unresolved = os.path.join(os.fspath(root), folder)
+            if os.path.islink(unresolved):
+                known = (unresolved, Path(unresolved).resolve())
+            else:
+                known = (unresolved, above[1] / name)
+        folders[folder] = known
+    return known
 
 
 def projects(project) -> list[ProjectFiles]:

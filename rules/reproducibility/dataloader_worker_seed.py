@@ -66,38 +66,36 @@ class DataloaderWorkerSeed(ProjectRule):
 
     def check(self) -> None:
         index = self.project.index
-        for module in index.modules:
-            for function in module.functions.values():
-                for event in function.events:
-                    if event.kind != "loader" or not event.data.get("dataset"):
-                        continue
-                    data = event.data
-                    if data.get("worker_init_fn"):
-                        continue
-                    if not (data.get("workers", 0) > 0 or data.get("workers_dynamic")):
-                        continue
-                    found = index.resolve_class(data["dataset"], module)
-                    if found is None:
-                        continue
-                    dataset_module, class_name = found
-                    shared = self._shared_generator(index, dataset_module, class_name)
-                    if shared is None:
-                        continue
-                    attribute, line, text = shared
-                    workers = (
-                        f"{data['workers']} worker processes"
-                        if not data.get("workers_dynamic")
-                        else "worker processes"
-                    )
-                    self.report_at(
-                        module,
-                        event,
-                        f"`{event.text}` starts {workers} that each copy "
-                        f"`{class_name}.{attribute}` (`{text}`, {dataset_module.path}:{line}), "
-                        "so every worker draws the "
-                        "same random numbers; re-seed it per worker in a `worker_init_fn` "
-                        "(from `torch.utils.data.get_worker_info().seed`)",
-                    )
+        for module, event in index.events_of("loader"):
+            if not event.data.get("dataset"):
+                continue
+            data = event.data
+            if data.get("worker_init_fn"):
+                continue
+            if not (data.get("workers", 0) > 0 or data.get("workers_dynamic")):
+                continue
+            found = index.resolve_class(data["dataset"], module)
+            if found is None:
+                continue
+            dataset_module, class_name = found
+            shared = self._shared_generator(index, dataset_module, class_name)
+            if shared is None:
+                continue
+            attribute, line, text = shared
+            workers = (
+                f"{data['workers']} worker processes"
+                if not data.get("workers_dynamic")
+                else "worker processes"
+            )
+            self.report_at(
+                module,
+                event,
+                f"`{event.text}` starts {workers} that each copy "
+                f"`{class_name}.{attribute}` (`{text}`, {dataset_module.path}:{line}), "
+                "so every worker draws the "
+                "same random numbers; re-seed it per worker in a `worker_init_fn` "
+                "(from `torch.utils.data.get_worker_info().seed`)",
+            )
 
     def _shared_generator(self, index, module, class_name: str, depth: int = 0):
         """(attribute, line, text) of a generator object the dataset draws from per item."""

@@ -65,19 +65,18 @@ class RandomStateNotSet(ProjectRule):
                 elif event.kind == "sklearn":
                     key = (traced.module.relative, event.line, event.column)
                     reached[key] = reached.get(key, True) and seeded
-        for module in index.modules:
-            module_seeds_numpy = any(
-                event.kind == "seed" and "numpy" in event.families
-                for event in module.functions["<module>"].events
-            )
-            for function in module.functions.values():
-                for event in function.events:
-                    if event.kind != "sklearn":
-                        continue
-                    key = (module.relative, event.line, event.column)
-                    if reached.get(key, module_seeds_numpy):
-                        continue
-                    self._report(module, event)
+        seeds_numpy: dict[str, bool] = {}  # module -> its top level seeds NumPy
+        for module, event in index.events_of("sklearn"):
+            module_seeds_numpy = seeds_numpy.get(module.relative)
+            if module_seeds_numpy is None:
+                module_seeds_numpy = seeds_numpy[module.relative] = any(
+                    each.kind == "seed" and "numpy" in each.families
+                    for each in module.functions["<module>"].events
+                )
+            key = (module.relative, event.line, event.column)
+            if reached.get(key, module_seeds_numpy):
+                continue
+            self._report(module, event)
 
     def _report(self, module, event) -> None:
         state = "is None" if event.data.get("status") == "none" else "is not set"
