@@ -130,6 +130,36 @@ def test_gitignore_matching_with_nested_files_and_lines(tmp_path):
     assert [entry.pattern for entry in ignore.lines()] == ["*.pt", "wandb/"]
 
 
+def test_a_walk_down_from_the_root_gets_the_same_ignore_answers(tmp_path):
+    # The data-file walk asks is_ignored_in_walk (only the entry itself is matched) about
+    # the entries of the folders it entered: the same answers as is_ignored.
+    root = tmp_path.resolve() / "repo" / "proj"
+    (root.parent / ".git").mkdir(parents=True)
+    _write(root.parent / ".gitignore", "*.pt\nlogs/\n")
+    _write(root / ".gitignore", "outputs/\n/data/*.bin\n!data/keep.bin\n")
+    _write(root / "src" / ".gitignore", "*.tmp\nmodels/\n")
+    for relative in [
+        "train.py", "a.pt", "data/x.bin", "data/keep.bin", "data/sub/y.bin", "outputs/r.csv",
+        "logs/1.txt", "src/b.tmp", "src/pkg/c.tmp", "src/pkg/models/m.py", "src/models.py",
+        "docs/logs", "docs/notes.md",
+    ]:  # fmt: skip
+        _write(root / relative)
+    ignore = GitIgnore(root)
+    asked = 0
+    stack = [root]
+    while stack:
+        for entry in os.scandir(stack.pop()):
+            path, is_dir = Path(entry.path), entry.is_dir()
+            expected = ignore.is_ignored(path, is_dir)
+            assert ignore.is_ignored_in_walk(path, is_dir) == expected, path
+            asked += 1
+            if is_dir and not expected:
+                stack.append(path)
+    assert asked >= 15
+    assert not ignore.is_ignored_in_walk(root, True)
+    assert not ignore.is_ignored_in_walk(root.parent / "other.pt", False)  # outside
+
+
 def test_gitignore_of_the_repository_above_a_project_applies(tmp_path):
     (tmp_path / ".git").mkdir()
     _write(tmp_path / ".gitignore", "checkpoints/\n")

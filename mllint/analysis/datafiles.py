@@ -130,15 +130,19 @@ def data_facts(project_files) -> DataFacts:
     """The data files under a project root (a :class:`ProjectFiles`), cached per run."""
     project = project_files.project
     key = ("datafiles", str(project_files.root))
+    # The walk enters no ignored folder: only each entry itself needs matching.
+    is_ignored = project_files.gitignore.is_ignored_in_walk
     cached = getattr(project, "cached", None)
     if cached is not None:
-        return cached(key, lambda: find_data_files(project_files.root, project_files.is_ignored))
-    return find_data_files(project_files.root, project_files.is_ignored)
+        return cached(key, lambda: find_data_files(project_files.root, is_ignored))
+    return find_data_files(project_files.root, is_ignored)
 
 
 def find_data_files(root: Path, is_ignored=None) -> DataFacts:
     """Walk ``root`` (not entering ignored or skipped folders, never following links) and
-    say how each data file is versioned. ``is_ignored(path, is_dir)`` says what git ignores."""
+    say how each data file is versioned. ``is_ignored(path, is_dir)`` says what git ignores;
+    it is asked only about the entries of folders it did not ignore (so
+    :meth:`GitIgnore.is_ignored_in_walk` will do)."""
     facts = DataFacts(root)
     facts.uses_dvc = (root / ".dvc").is_dir() or (root / "dvc.yaml").is_file()
     lfs = _LfsPatterns()
@@ -160,11 +164,11 @@ def find_data_files(root: Path, is_ignored=None) -> DataFacts:
                 facts.truncated = True
                 stack.clear()
                 break
-            path = Path(entry.path)
             try:
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name in SKIPPED_FOLDERS or entry.name.endswith(".egg-info"):
                         continue
+                    path = Path(entry.path)
                     if is_ignored is not None and is_ignored(path, True):
                         continue
                     stack.append(path)
@@ -172,11 +176,12 @@ def find_data_files(root: Path, is_ignored=None) -> DataFacts:
                 if not entry.is_file(follow_symlinks=False):
                     continue
                 if entry.name == ".gitattributes":
-                    lfs.add(path)
+                    lfs.add(Path(entry.path))
                 if not entry.name.lower().endswith(DATA_SUFFIXES):
                     continue
                 if _CHECKSUM_NAME.search(entry.name):
                     continue
+                path = Path(entry.path)  # only for the entries kept: most are not data
                 if is_ignored is not None and is_ignored(path, False):
                     continue
                 size = entry.stat(follow_symlinks=False).st_size

@@ -373,6 +373,18 @@ class GitIgnore:
                 return True
         return False
 
+    def is_ignored_in_walk(self, path: Path, is_dir: bool) -> bool:
+        """:meth:`is_ignored` for a path met walking down from the root, when none of the
+        folders between the root and it is ignored (a walk does not enter those): then only
+        the path itself can match."""
+        path = Path(os.path.abspath(path))
+        try:
+            if not path.relative_to(self.root).parts:
+                return False
+        except ValueError:
+            return False
+        return any(rule.matches(path, is_dir) for rule in self._rules_for(path))
+
     def ignoring_line(self, path: Path, is_dir: bool | None = None) -> IgnoreLine | None:
         """The ``.gitignore`` line that ignores ``path`` (or a folder above it), if any."""
         path = Path(os.path.abspath(path))
@@ -907,28 +919,33 @@ class ProjectFiles:
 
     @cached_property
     def _writes(self) -> list[ArtifactWrite]:
-        found = []
-        for module in self.modules:
-            here = module_file(self.project, module).parent
-            for function in module.functions.values():
-                for event in function.events:
-                    if event.kind != "write":
-                        continue
-                    written = event.data["path"]
-                    path = self._resolve_written(written, here)
-                    alternative = None
-                    if path is not None and here != self.root and not written.startswith("$"):
-                        alternative = self._resolve_written(written, here, base=here)
-                    found.append(
-                        ArtifactWrite(
-                            module,
-                            event,
-                            path,
-                            event.data["artifact"],
-                            event.data["folder"],
-                            alternative,
-                        )
-                    )
+        found: list[ArtifactWrite] = []
+        if not self.modules:
+            return found
+        # The index's write events (in module order), those of this root's modules.
+        mine = {id(module) for module in self.modules}
+        folders: dict[int, Path] = {}
+        for module, event in self.project.index.events_of("write"):
+            if id(module) not in mine:
+                continue
+            here = folders.get(id(module))
+            if here is None:
+                here = folders[id(module)] = module_file(self.project, module).parent
+            written = event.data["path"]
+            path = self._resolve_written(written, here)
+            alternative = None
+            if path is not None and here != self.root and not written.startswith("$"):
+                alternative = self._resolve_written(written, here, base=here)
+            found.append(
+                ArtifactWrite(
+                    module,
+                    event,
+                    path,
+                    event.data["artifact"],
+                    event.data["folder"],
+                    alternative,
+                )
+            )
         return found
 
     def _resolve_written(self, written: str, here: Path, base: Path | None = None) -> Path | None:
