@@ -938,7 +938,7 @@ def check_files(
     )
 
 
-@gc_paused()  # after thousands of summaries loaded, each collection traverses them all
+@gc_paused(lasting=True)  # thousands of summaries: each collection would traverse them all
 def _load_cached(
     items: list[tuple[str, str]],
     ruleset: RuleSet,
@@ -1080,7 +1080,7 @@ def _files_below(base: str, parts: list[str], is_file: Callable[[str], bool]) ->
     return []
 
 
-@gc_paused()
+@gc_paused(lasting=True)
 def _context_results(
     results: list[FileResult], ruleset: RuleSet, store: ResultCache | None = None
 ) -> list[FileResult]:
@@ -1155,7 +1155,7 @@ def _excluded_context(path: Path, ruleset: RuleSet) -> bool:
     return ruleset.settings.exclude.match_file(relative)
 
 
-@gc_paused()
+@gc_paused(lasting=True)
 def run_project_rules(
     results: list[FileResult],
     ruleset: RuleSet,

@@ -396,3 +396,29 @@ def test_an_edit_between_hashing_and_checking_is_cached_under_the_new_content(tm
     assert store.load(old_key) is None
     cached = store.load(new_key)
     assert cached is not None and cached.diagnostics == result.diagnostics
+
+
+def test_loaded_results_are_frozen_only_when_the_process_ends_after_the_command(
+    tmp_path, monkeypatch
+):
+    """A warm run loads thousands of cached summaries; in the command's process (which
+    ends after it) they are moved out of the garbage collector's way, so that its next
+    collection does not traverse them all. A library caller's objects are never frozen."""
+    import gc
+
+    from mllint import gcpause
+
+    root = _project(tmp_path / "tree")
+    monkeypatch.setenv("MLLINT_CACHE_DIR", str(tmp_path / "cache"))
+    expected = _json(_lint(root, cache=True, jobs=1), root)  # fills the cache
+    gc.collect()
+    frozen_before = gc.get_freeze_count()
+    try:
+        assert _json(_lint(root, cache=True, jobs=1), root) == expected
+        assert gc.get_freeze_count() == frozen_before  # library call: nothing frozen
+        monkeypatch.setattr(gcpause, "_process_ends", True)
+        assert _json(_lint(root, cache=True, jobs=1), root) == expected
+        # The loaded results (modules, functions, events of 33 files) were frozen.
+        assert gc.get_freeze_count() > frozen_before + 1000
+    finally:
+        gc.unfreeze()
