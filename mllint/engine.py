@@ -1258,15 +1258,17 @@ def _other_file_results(
 
 def add_unused_noqa(results: list[FileResult], ruleset: RuleSet) -> None:
     """ML002, judged after every finding (project findings included) met the noqa comments."""
+    known = set(ruleset.rules)
     for result in results:
         suppressions = result.suppressions
-        if suppressions is None or suppressions.file_ignored:
+        # Only line directives can be unused (most files have none: nothing to judge).
+        if suppressions is None or suppressions.file_ignored or not suppressions.line_directives:
             continue
         enabled = {rule.code for rule in ruleset.enabled_rules(result.relative)}
         if "ML002" not in enabled:
             continue
         unused = unused_noqa_diagnostics(
-            suppressions, result.path, set(ruleset.rules), enabled, ruleset.rules["ML002"].severity
+            suppressions, result.path, known, enabled, ruleset.rules["ML002"].severity
         )
         if unused:
             result.diagnostics = sorted(
