@@ -898,7 +898,8 @@ def check_files(
     found: list[FileResult | None] = [None] * len(items)
     pending: list[tuple[int, str, str, str | None]] = []
     _load_cached(items, ruleset, store, found, pending)
-    if jobs > 1 and len(pending) >= PARALLEL_THRESHOLD:
+    parallel = jobs > 1 and len(pending) >= PARALLEL_THRESHOLD
+    if parallel:
         # Import the enabled rules once here rather than in every worker (they fork);
         # LibCST first, with its import cache (the rule modules import it plainly).
         from mllint.importcache import import_libcst
@@ -928,12 +929,12 @@ def check_files(
             found[index] = _check_and_store(Path(path), display, ruleset, store, key)
     results = [result for result in found if result is not None]
     context = _context_results(results, ruleset, store) if ruleset.has_project_rules else []
-    if store is not None and (pending or store.writes):  # workers wrote entries too
-        store.prune()
-    if store is not None:
-        store.save_digests()
     kept: list[ProjectContext] = []
     project_errors = run_project_rules(results, ruleset, context, keep=kept, store=store)
+    if store is not None:  # after the project phase's writes (its traces)
+        if pending or store.writes:  # workers wrote entries too
+            store.prune_after_run(all_writes_known=not parallel)
+        store.save_digests()
     add_unused_noqa(results, ruleset)
     diagnostics = [d for result in results for d in result.diagnostics]
     diagnostics.sort(key=Diagnostic.sort_key)
