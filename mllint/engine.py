@@ -898,7 +898,8 @@ def check_files(
     found: list[FileResult | None] = [None] * len(items)
     pending: list[tuple[int, str, str, str | None]] = []
     _load_cached(items, ruleset, store, found, pending)
-    if jobs > 1 and len(pending) >= PARALLEL_THRESHOLD:
+    parallel = jobs > 1 and len(pending) >= PARALLEL_THRESHOLD
+    if parallel:
         # Import the enabled rules once here rather than in every worker (they fork);
         # LibCST first, with its import cache (the rule modules import it plainly).
         from mllint.importcache import import_libcst
@@ -928,12 +929,12 @@ def check_files(
             found[index] = _check_and_store(Path(path), display, ruleset, store, key)
     results = [result for result in found if result is not None]
     context = _context_results(results, ruleset, store) if ruleset.has_project_rules else []
-    if store is not None and (pending or store.writes):  # workers wrote entries too
-        store.prune()
-    if store is not None:
-        store.save_digests()
     kept: list[ProjectContext] = []
     project_errors = run_project_rules(results, ruleset, context, keep=kept, store=store)
+    if store is not None:  # after the project phase's writes (its traces)
+        if pending or store.writes:  # workers wrote entries too
+            store.prune_after_run(all_writes_known=not parallel)
+        store.save_digests()
     add_unused_noqa(results, ruleset)
     diagnostics = [d for result in results for d in result.diagnostics]
     diagnostics.sort(key=Diagnostic.sort_key)
@@ -1258,15 +1259,17 @@ def _other_file_results(
 
 def add_unused_noqa(results: list[FileResult], ruleset: RuleSet) -> None:
     """ML002, judged after every finding (project findings included) met the noqa comments."""
+    known = set(ruleset.rules)
     for result in results:
         suppressions = result.suppressions
-        if suppressions is None or suppressions.file_ignored:
+        # Only line directives can be unused (most files have none: nothing to judge).
+        if suppressions is None or suppressions.file_ignored or not suppressions.line_directives:
             continue
         enabled = {rule.code for rule in ruleset.enabled_rules(result.relative)}
         if "ML002" not in enabled:
             continue
         unused = unused_noqa_diagnostics(
-            suppressions, result.path, set(ruleset.rules), enabled, ruleset.rules["ML002"].severity
+            suppressions, result.path, known, enabled, ruleset.rules["ML002"].severity
         )
         if unused:
             result.diagnostics = sorted(

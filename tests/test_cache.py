@@ -498,3 +498,54 @@ def test_files_changed_in_the_last_seconds_are_not_remembered_and_a_bad_memo_is_
     analysed = _count_analyses(monkeypatch)
     assert _json(_lint(root, jobs=1, cache=True), root) == expected
     assert [Path(path).name for path in analysed] == ["seeding.py"]
+
+
+def test_a_run_that_wrote_little_does_not_list_the_cache_until_its_total_passes_the_bound(
+    tmp_path, monkeypatch
+):
+    from mllint import cache
+
+    store = ResultCache(tmp_path / "cache", "run")
+    listed: list[int | None] = []
+    real_prune = ResultCache.prune
+
+    def counting(self, max_bytes=None):
+        listed.append(max_bytes)
+        return real_prune(self, max_bytes)
+
+    monkeypatch.setattr(ResultCache, "prune", counting)
+    monkeypatch.setenv("MLLINT_CACHE_MAX_MB", "1")  # 1 MiB
+    ledger = store.entries / "size"
+    for n in range(3):
+        store.store_value(f"{n:064x}", {"n": n, "payload": "x" * 1000})
+    store.prune_after_run(all_writes_known=True)
+    assert len(listed) == 1  # no total yet: a full listing, which records one
+    on_disk = sum(p.stat().st_size for p in store.entries.glob("*/*.project"))
+    assert int(ledger.read_text().split()[0]) == on_disk
+
+    # A later run that wrote one entry adds it to the total without listing the cache.
+    later = ResultCache(tmp_path / "cache", "run")
+    later.store_value("f" * 64, {"payload": "y" * 1000})
+    later.prune_after_run(all_writes_known=True)
+    assert len(listed) == 1
+    assert int(ledger.read_text().split()[0]) == on_disk + later.bytes_written
+
+    # Writes made elsewhere (workers), a total past the bound, a day-old or unreadable
+    # total: each lists the cache in full again.
+    ResultCache(tmp_path / "cache", "run").prune_after_run(all_writes_known=False)
+    assert len(listed) == 2
+    big = ResultCache(tmp_path / "cache", "run")
+    for n in range(300):
+        big.store_value(f"{n + 10:064x}", {"payload": str(n) * 2000})  # ~1.7 MB in all
+    big.prune_after_run(all_writes_known=True)
+    assert len(listed) == 3
+    kept = sum(p.stat().st_size for p in store.entries.glob("*/*.project"))
+    assert kept <= 1024 * 1024  # pruned to the bound
+    assert int(ledger.read_text().split()[0]) == kept
+    total, when = ledger.read_text().split()
+    ledger.write_text(f"{total} {int(when) - cache._FULL_PRUNE_EVERY_NS - 1}\n")
+    ResultCache(tmp_path / "cache", "run").prune_after_run(all_writes_known=True)
+    assert len(listed) == 4
+    ledger.write_text("not a total\n")
+    ResultCache(tmp_path / "cache", "run").prune_after_run(all_writes_known=True)
+    assert len(listed) == 5
