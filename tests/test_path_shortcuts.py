@@ -1,0 +1,189 @@
+"""The shortcuts of a warm run's path work give the answers of the plain calls.
+
+- :mod:`mllint.realpaths`: a file's real path from its folder's (remembered for a run)
+  and one ``lstat``, against ``os.path.realpath`` and ``Path.resolve``;
+- :mod:`mllint.pathmatch`: the exclude patterns as one regular expression, against
+  pathspec's ``match_file``;
+- discovery, which carries each file's real path from the walk (symbolic links to files
+  and folders, loops, folders outside the project, paths named relative or absolute);
+- the import resolution of the project rules (``_files_below``: level by level, stopping
+  below a missing folder), against a search that tries every prefix of the name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pathspec import GitIgnoreSpec
+
+from mllint.api import lint_paths, prepare
+from mllint.config import DEFAULT_EXCLUDES, _pathspec
+from mllint.pathmatch import exclude_matcher
+
+BAD = "import torch\nx = torch.load('x')\n"
+
+
+@pytest.fixture
+def zoo(tmp_path, monkeypatch):
+    """A project with linked files and folders, loops, and a folder outside it."""
+    project = tmp_path / "project"
+    outside = tmp_path / "outside"
+    for folder in (project / "pkg" / "sub", outside / "lib"):
+        folder.mkdir(parents=True)
+    (project / "train.py").write_text(BAD)
+    (project / "pkg" / "__init__.py").write_text("")
+    (project / "pkg" / "sub" / "mod.py").write_text(BAD)
+    (outside / "lib" / "helper.py").write_text(BAD)
+    (project / "linked_train.py").symlink_to(project / "train.py")
+    (project / "pkg" / "alias").symlink_to(project / "pkg" / "sub", target_is_directory=True)
+    (project / "vendor").symlink_to(outside / "lib", target_is_directory=True)
+    (project / "pkg" / "sub" / "up").symlink_to(project / "pkg", target_is_directory=True)
+    (project / "dangling.py").symlink_to(project / "nowhere.py")
+    (project / "self.py").symlink_to(project / "self.py")
+    (project / "relative_link.py").symlink_to(Path("pkg") / "sub" / "mod.py")
+    monkeypatch.chdir(project)
+    return project
+
+
+# -- exclude patterns -------------------------------------------------------------------
+
+PATTERN_SETS = [
+    list(DEFAULT_EXCLUDES),
+    [*DEFAULT_EXCLUDES, "legacy/", "*.gen.py", "/scripts", "docs/**/conf.py"],
+    ["build", "!build/keep.py"],  # a negation: the last match decides
+    ["/top", "a/**/b", "**/c", "d/", "x?y", "[ab]z", "q\\ r", "e/**", "*", "# comment", ""],
+    ["*.py", "data/*.csv", "name with space", "dots.in.name", "under_score/"],
+    ["**", "!*.py"],
+    [],
+]
+
+PATHS = [
+    "train.py",
+    "build",
+    "build/",
+    "build/keep.py",
+    "src/build/x.py",
+    "pkg.egg-info/",
+    "a/pkg.egg-info/PKG-INFO",
+    "legacy/old.py",
+    "legacy/",
+    "lib/legacy/",
+    "model.gen.py",
+    "scripts/",
+    "x/scripts/",
+    "docs/conf.py",
+    "docs/a/b/conf.py",
+    "top/",
+    "sub/top/",
+    "a/b",
+    "a/x/y/b/",
+    "c",
+    "d",
+    "d/",
+    "xzy",
+    "bz",
+    "q r",
+    "e/f/g.py",
+    "data/x.csv",
+    "data/sub/x.csv",
+    "name with space/",
+    "dots.in.name",
+    "under_score/",
+    "under_score",
+    ".venv/",
+    "site-packages/torch/",
+    "./build",
+    "/build",
+    "",
+]
+
+
+@pytest.mark.parametrize("patterns", PATTERN_SETS)
+def test_the_exclude_matcher_answers_as_pathspec(patterns):
+    for spec in (GitIgnoreSpec.from_lines(patterns), _pathspec(patterns)):
+        matcher = exclude_matcher(spec)
+        assert [matcher(path) for path in PATHS] == [spec.match_file(path) for path in PATHS]
+
+
+def test_regular_expression_patterns_answer_as_pathspec():
+    import re
+
+    from pathspec import PathSpec
+    from pathspec.pattern import RegexPattern
+
+    regexes = [
+        "^(?:.+/)?a|b",  # an alternation at the top: not to be put after the folders
+        "^(?:.+/)?(?:a|b)k",
+        "^(?:.+/)?c(?:/|$)",
+        "^(?:.+/)?[|(]d",
+        "^(?:.+/)?\\|e",
+        "^(?:.+/)??f$",
+        "^(?:.+/)?(g)\\1",  # a back-reference
+        "^(?:.+/)?(?i:h)",
+        re.compile("^(?:.+/)?i", re.IGNORECASE),
+        "j",  # not anchored
+    ]
+    paths = [
+        "x/b",
+        "xb",
+        "b",
+        "x/a",
+        "x/bk",
+        "ak",
+        "a",
+        "c/",
+        "x/c",
+        "|d",
+        "x/(d",
+        "x/|e",
+        "f",
+        "x/f",
+        "gg",
+        "x/H",
+    ]
+    paths += ["I", "x/j", "j/"]
+    for chosen in ([regexes[0], regexes[1]], regexes[1:4], regexes[4:5], regexes[5:], regexes):
+        spec = PathSpec([RegexPattern(regex) for regex in chosen])
+        matcher = exclude_matcher(spec)
+        assert [matcher(path) for path in paths] == [spec.match_file(path) for path in paths]
+
+
+def test_the_default_excludes_are_one_expression_and_a_negation_is_not():
+    assert exclude_matcher(_pathspec(list(DEFAULT_EXCLUDES))).__name__ == "excluded"
+    negated = GitIgnoreSpec.from_lines(["build", "!build/keep.py"])
+    assert exclude_matcher(negated) == negated.match_file
+
+
+# -- discovery ----------------------------------------------------------------------------
+
+
+def _found(*paths: Path) -> tuple[list[str], list[str]]:
+    run = prepare(list(paths))
+    return [display for _path, display in run.files], sorted(path for path, _ in run.problems)
+
+
+def test_discovery_finds_each_real_file_once(zoo):
+    (zoo / "mllint.toml").write_text("")
+    files, problems = _found(Path("."))
+    # linked_train.py is train.py, pkg/alias is pkg/sub and relative_link.py is
+    # pkg/sub/mod.py: the first name in the walk's order counts; vendor/ lies outside.
+    assert files == ["linked_train.py", "pkg/__init__.py", "pkg/alias/mod.py", "vendor/helper.py"]
+    assert problems == ["dangling.py", "pkg/alias/up", "pkg/sub/up", "self.py"]
+    assert _found(zoo) == (files, [str(zoo / name) for name in problems])
+    files, _ = _found(Path("train.py"), Path("pkg/sub"), zoo / "pkg", Path("vendor"))
+    assert files == ["train.py", "pkg/sub/mod.py", "pkg/__init__.py", "vendor/helper.py"]
+    files, problems = _found(Path("pkg/sub/up"))
+    assert files == ["pkg/sub/up/__init__.py", "pkg/sub/up/alias/mod.py"]
+    assert problems == ["pkg/sub/up/alias/up", "pkg/sub/up/sub/up"]
+
+
+def test_excludes_match_the_path_walked_not_the_real_path(zoo):
+    (zoo / "mllint.toml").write_text('extend-exclude = ["sub/"]\n')
+    # pkg/alias is a link to pkg/sub, walked under its own name; pkg/sub is excluded
+    # unless named.
+    assert _found(Path("pkg")) == (["pkg/__init__.py", "pkg/alias/mod.py"], ["pkg/alias/up"])
+    assert _found(Path("pkg/alias"))[0] == ["pkg/alias/mod.py"]
+    assert _found(Path("pkg/sub"))[0] == ["pkg/sub/mod.py"]
+    run = lint_paths([Path("pkg/alias")], cwd=zoo)
+    assert [d.path for d in run.result.diagnostics] == ["pkg/alias/mod.py"]
