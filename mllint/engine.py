@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mllint import PROJECT_URL, __version__
+from mllint import PROJECT_URL, __version__, realpaths
 from mllint.analysis.project import ModuleSummarizer, ModuleSummary, ProjectIndex
 from mllint.cache import ResultCache
 from mllint.config import Settings
@@ -483,10 +483,25 @@ def _cheap_syntax_check(source: SourceFile) -> Diagnostic | None:
 
 
 def _relative_path(path: Path, root: Path) -> str:
+    memo = realpaths.active()  # a run: the folders' real paths are remembered
+    if memo is not None:
+        real = memo.cheap(path)
+        if real is not None:
+            relative = _below(real, root)
+            if relative is not None:
+                return relative
     try:
         return path.resolve().relative_to(root).as_posix()
     except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (3.11)
         return path.as_posix()
+
+
+def _below(real: str, root: Path) -> str | None:
+    """``Path(real).relative_to(root).as_posix()`` for a real (absolute, normalised) path
+    strictly below ``root``; None otherwise."""
+    folder = os.fspath(root)
+    prefix = folder if folder.endswith("/") else folder + "/"
+    return real[len(prefix) :] if real.startswith(prefix) and len(real) > len(prefix) else None
 
 
 def check_source(
@@ -873,6 +888,7 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+@realpaths.remember_real_paths()  # folders' real paths, for the run
 def check_files(
     files: Iterable[tuple[Path, str]],
     ruleset: RuleSet,

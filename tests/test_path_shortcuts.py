@@ -12,13 +12,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from pathspec import GitIgnoreSpec
 
+from mllint import realpaths
 from mllint.api import lint_paths, prepare
 from mllint.config import DEFAULT_EXCLUDES, _pathspec
+from mllint.engine import _relative_path
 from mllint.pathmatch import exclude_matcher
 
 BAD = "import torch\nx = torch.load('x')\n"
@@ -187,3 +190,82 @@ def test_excludes_match_the_path_walked_not_the_real_path(zoo):
     assert _found(Path("pkg/sub"))[0] == ["pkg/sub/mod.py"]
     run = lint_paths([Path("pkg/alias")], cwd=zoo)
     assert [d.path for d in run.result.diagnostics] == ["pkg/alias/mod.py"]
+
+
+def _spellings(project: Path) -> list[str]:
+    """Paths in the zoo, spelled every way a command line or a display path spells them."""
+    names = [
+        "train.py",
+        "linked_train.py",
+        "pkg/__init__.py",
+        "pkg/sub/mod.py",
+        "pkg/alias/mod.py",
+        "pkg/sub/up/sub/mod.py",
+        "pkg/sub/up/alias/mod.py",
+        "vendor/helper.py",
+        "dangling.py",
+        "self.py",
+        "self.py/x.py",
+        "relative_link.py",
+        "missing.py",
+        "pkg/missing/x.py",
+        "pkg/sub",
+        "pkg/alias",
+        "vendor",
+        "pkg/",
+        "./pkg/./sub//mod.py",
+        "pkg/sub/../__init__.py",
+        "pkg/alias/../__init__.py",
+        "train.py/",
+        ".",
+        "",
+    ]
+    found = []
+    for name in names:
+        found.append(name)
+        if name:
+            found.append(str(project / name))
+            found.append(os.path.relpath(project / name, project / "pkg" / "sub"))
+    return [*found, "/", str(project.parent), "../outside/lib/helper.py"]
+
+
+def test_real_paths_are_os_path_realpath_and_path_resolve(zoo):
+    memo = realpaths.RealPaths()
+    for _ in range(2):  # the second time from the remembered folders
+        for name in _spellings(zoo):
+            assert memo.real(name) == os.path.realpath(name), name
+            cheap = memo.cheap(name)
+            if cheap is not None:
+                assert cheap == str(Path(name).resolve()), name
+    # What the shortcut is for: plain files and folders, however they are named.
+    assert memo.cheap("pkg/alias/mod.py") == str(zoo / "pkg" / "sub" / "mod.py")
+    # Links, missing paths and `..` go to os.path.realpath.
+    for name in ("linked_train.py", "self.py", "dangling.py", "missing.py", "pkg/sub/../x"):
+        assert memo.cheap(name) is None
+
+
+def test_a_file_replaced_by_a_link_during_a_run_is_noticed(zoo):
+    with realpaths.remember_real_paths() as memo:
+        assert memo.real("pkg/sub/mod.py") == str(zoo / "pkg" / "sub" / "mod.py")
+        os.replace(zoo / "linked_train.py", zoo / "pkg" / "sub" / "mod.py")
+        assert memo.real("pkg/sub/mod.py") == str(zoo / "train.py")
+        assert realpaths.active() is memo
+    assert realpaths.active() is None
+
+
+def test_a_folder_replaced_by_a_link_between_runs_is_noticed(zoo):
+    with realpaths.remember_real_paths():
+        assert _relative_path(Path("pkg/sub/mod.py"), zoo) == "pkg/sub/mod.py"
+    (zoo / "pkg" / "sub").rename(zoo / "real_sub")
+    (zoo / "pkg" / "sub").symlink_to(zoo / "real_sub", target_is_directory=True)
+    with realpaths.remember_real_paths():
+        assert _relative_path(Path("pkg/sub/mod.py"), zoo) == "real_sub/mod.py"
+
+
+@pytest.mark.parametrize("root", ["project", "project/pkg", "outside", "/", "relative"])
+def test_relative_paths_in_a_run_are_those_without_it(zoo, root):
+    base = Path(root) if root in ("/", "relative") else zoo.parent / root
+    plain = [_relative_path(Path(name), base) for name in _spellings(zoo)]
+    with realpaths.remember_real_paths():
+        for _ in range(2):
+            assert [_relative_path(Path(name), base) for name in _spellings(zoo)] == plain
