@@ -21,7 +21,7 @@ from pathspec import GitIgnoreSpec
 from mllint import realpaths
 from mllint.api import lint_paths, prepare
 from mllint.config import DEFAULT_EXCLUDES, _pathspec
-from mllint.engine import _relative_path
+from mllint.engine import _files_below, _ImportResolver, _module_files, _relative_path
 from mllint.pathmatch import exclude_matcher
 
 BAD = "import torch\nx = torch.load('x')\n"
@@ -269,3 +269,112 @@ def test_relative_paths_in_a_run_are_those_without_it(zoo, root):
     with realpaths.remember_real_paths():
         for _ in range(2):
             assert [_relative_path(Path(name), base) for name in _spellings(zoo)] == plain
+
+
+# -- import resolution --------------------------------------------------------------------
+
+
+def _every_prefix(base: str, parts: list[str]) -> list[str]:
+    """The files of the longest prefix of ``parts`` that is a module below ``base``."""
+    for end in range(len(parts), 0, -1):
+        stem = os.path.join(base, *parts[:end])
+        found = [c for c in (stem + ".py", os.path.join(stem, "__init__.py")) if os.path.isfile(c)]
+        if found:
+            return found
+    return []
+
+
+def _bases(folder: Path, root: Path) -> list[str]:
+    """The folders searched for an absolute import: the importer's, and each above it up
+    to the project root, then the root's src/."""
+    inside = [f for f in (folder, *folder.parents) if f == root or root in f.parents]
+    return [*map(str, inside), str(root / "src")]
+
+
+def test_import_resolution_finds_the_deepest_module(zoo):
+    (zoo / "pkg" / "sub" / "sub.py").write_text("")  # a module beside a package
+    (zoo / "pkg.py").write_text("")
+    (zoo / "plain").mkdir()  # a folder without __init__.py
+    (zoo / "plain" / "leaf.py").write_text("")
+    (zoo / "weird.py").mkdir()  # a folder named like a module
+    (zoo / "weird.py" / "__init__.py").write_text("")
+    names = [
+        "pkg",
+        "pkg.sub",
+        "pkg.sub.mod",
+        "pkg.sub.mod.load.deeper",
+        "pkg.sub.sub.x",
+        "pkg.alias.mod.f",
+        "pkg.sub.up.sub.mod",
+        "pkg.missing.mod",
+        "plain.leaf.f",
+        "plain.other",
+        "weird",
+        "weird.py",
+        "torch.nn.functional.relu",
+        "vendor.helper",
+        "train.main",
+        "dangling",
+        "self",
+        "linked_train",
+    ]
+    for base in (str(zoo), str(zoo / "pkg"), "pkg", ""):
+        for name in names:
+            parts = name.split(".")
+            assert _files_below(base, parts, os.path.isfile) == _every_prefix(base, parts), name
+    # What the run asks for each import of each file, from each folder.
+    resolver = _ImportResolver(zoo)
+    for folder in (zoo, zoo / "pkg", zoo / "pkg" / "sub", zoo / "plain", zoo.parent):
+        importer = folder / "importer.py"
+        for name in [*names, ".", "..", ".sub", "..sub.mod", ".up.sub", "pkg..sub", "a/b"]:
+            bases = [str(folder)] if name.startswith(".") else _bases(folder, zoo)
+            if name.startswith(".."):
+                bases = [str(folder.parent)]
+            parts = [part for part in name.split(".") if part]
+            expected = next((f for f in (_every_prefix(b, parts) for b in bases) if f), [])
+            assert _module_files(name, importer, zoo) == expected, (folder, name)
+            assert resolver.files(name, str(folder)) == expected, (folder, name)
+    importer = zoo / "pkg" / "sub" / "mod.py"
+    assert _module_files("pkg.sub.mod.load", importer, zoo) == [str(importer)]
+    assert _module_files(".sub", importer, zoo) == [str(zoo / "pkg" / "sub" / "sub.py")]
+    assert _module_files("..", importer, zoo) == []
+    assert _module_files("torch.nn", importer, zoo) == []
+
+
+TRAIN = """\
+import torch
+from torch import nn
+
+from utils.seeding.repro import prepare
+
+
+def main():
+    prepare(0)
+    model = nn.Linear(10, 2)
+    x = torch.randn(4, 10)
+    print(model(x))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+@pytest.mark.parametrize("layout", ["", "src/"])
+def test_a_helper_in_a_module_not_named_is_seen_when_only_the_script_is(
+    tmp_path, monkeypatch, layout
+):
+    (tmp_path / "mllint.toml").write_text("")
+    helper = tmp_path / layout / "utils" / "seeding" / "repro.py"  # a namespace package
+    helper.parent.mkdir(parents=True)
+    helper.write_text("import torch\n\n\ndef prepare(seed):\n    torch.manual_seed(seed)\n")
+    (tmp_path / "train.py").write_text(TRAIN)
+    monkeypatch.chdir(tmp_path)
+
+    def findings(*paths: str) -> list[tuple[str, str]]:
+        run = lint_paths([Path(path) for path in paths], select=["ML101"], cwd=tmp_path)
+        return sorted((d.path, d.code) for d in run.result.diagnostics)
+
+    assert findings("train.py") == findings(".") == []
+    helper.write_text("def prepare(seed):\n    pass\n")
+    assert findings("train.py") == findings(".") == [("train.py", "ML101")]
