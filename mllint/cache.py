@@ -25,6 +25,13 @@ The project phase stores its own entries beside the files' (``.project`` rather 
 valid while the structure of every module the trace read is unchanged (see
 :meth:`mllint.analysis.project.ProjectIndex.trace`).
 
+A warm run does not even read the files that did not change: the digests of their
+contents are remembered (``digests.bin``, one per cache folder) with each file's status
+(size, modification and change times, inode and device), and reused while that status is
+the same, as git's index does. A file changed less than two seconds before it was read is
+not remembered (a later change within the file system's timestamp granularity could keep
+its status), so it is read and hashed again on the next run.
+
 Where: ``MLLINT_CACHE_DIR`` if set, else ``cache-dir`` from the configuration, else
 ``.mllint_cache`` in the project root. The folder holds its own ``.gitignore`` (``*``).
 """
@@ -35,6 +42,7 @@ import contextlib
 import functools
 import io
 import os
+import stat as stat_module
 import sys
 import time
 from pathlib import Path
@@ -47,6 +55,13 @@ FORMAT = "2"
 _MAGIC = b"MLLINT-CACHE " + FORMAT.encode() + b"\n"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 _TOUCH_AFTER_S = 24 * 3600
+#: A file's digest is remembered only if it last changed at least this long before it was
+#: read (git's "racy" rule: a change in the same timestamp tick would keep its status).
+_SETTLED_NS = 2_000_000_000
+#: At most this many remembered digests per cache folder (more: this run's only); about
+#: 200 bytes each.
+_MAX_DIGESTS = 50_000
+_DIGESTS_MAGIC = b"MLLINT-DIGESTS 1\n"
 _GITIGNORE = "# Automatically created by mllint.\n*\n"
 _CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -139,6 +154,64 @@ def _digest(*parts: object) -> str:
     return _sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def content_digest(content: bytes) -> str:
+    """What a cache key says of a file's content: the SHA-256 of its bytes."""
+    return _sha256(content).hexdigest()
+
+
+def _status(info: os.stat_result) -> tuple[int, int, int, int, int]:
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+
+
+class _ContentDigests:
+    """Files' content digests by absolute path, each with the file's status when it was
+    read (see the module's docstring); loaded from and saved to one file."""
+
+    def __init__(self, path: Path) -> None:
+        import marshal  # plain data: faster than pickle, and nothing in it is executed
+
+        self.path = path
+        self.known: dict = {}
+        self.seen: dict[str, tuple] = {}  # this run's, as they will be saved
+        self.added = 0
+        try:
+            data = path.read_bytes()
+            if data.startswith(_DIGESTS_MAGIC):
+                known = marshal.loads(data[len(_DIGESTS_MAGIC) :])
+                if type(known) is dict:
+                    self.known = known  # each entry is checked when it is used
+        except Exception:  # missing or corrupt: every file is read and hashed
+            pass
+
+    def digest(self, path: str) -> str:
+        from mllint.source import read_regular_file_and_stat
+
+        where = os.path.abspath(path)
+        entry = self.known.get(where)
+        if type(entry) is tuple and len(entry) == 2 and type(entry[1]) is str:
+            try:
+                info = os.stat(where)
+            except OSError:
+                info = None
+            if info is not None and stat_module.S_ISREG(info.st_mode) and entry[0] == _status(info):
+                self.seen[where] = entry
+                return entry[1]
+        content, info = read_regular_file_and_stat(where)
+        digest = content_digest(content)
+        if max(info.st_mtime_ns, info.st_ctime_ns) < time.time_ns() - _SETTLED_NS:
+            self.seen[where] = (_status(info), digest)
+            self.added += 1
+        return digest
+
+    def save(self) -> None:
+        import marshal
+
+        table = {**self.known, **self.seen}
+        if len(table) > _MAX_DIGESTS:
+            table = dict(self.seen)
+        _atomic_write(self.path, _DIGESTS_MAGIC + marshal.dumps(table))
+
+
 @functools.cache
 def _safe_unpickler() -> type:
     """The unpickler of cache entries, made on first use: ``pickle`` costs ~3.5 ms to
@@ -170,6 +243,14 @@ class ResultCache:
         self.hits = 0
         self.writes = 0
         self._ready = False
+        self._digests: _ContentDigests | None = None  # loaded on first use
+        #: Whether file_digest remembers digests (worth its file only for many files).
+        self.remember_digests = False
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_digests"] = None  # the main process's memo: workers never need it
+        return state
 
     @classmethod
     def for_run(cls, ruleset, directory: Path | None = None) -> ResultCache:
@@ -193,9 +274,32 @@ class ResultCache:
     # -- keys ----------------------------------------------------------------------
 
     def key(self, content: bytes, relative: str, display: str, ignored: frozenset[str]) -> str:
-        return _digest(
-            self.run_key, _sha256(content).hexdigest(), relative, display, sorted(ignored)
-        )
+        return self.key_of_digest(content_digest(content), relative, display, ignored)
+
+    def key_of_digest(
+        self, digest: str, relative: str, display: str, ignored: frozenset[str]
+    ) -> str:
+        """The key of a file whose content has the :func:`content_digest` ``digest``."""
+        return _digest(self.run_key, digest, relative, display, sorted(ignored))
+
+    def file_digest(self, path: str) -> str:
+        """The :func:`content_digest` of the file at ``path`` now: remembered from an
+        earlier run while the file's status is unchanged, else read (raises as
+        :func:`mllint.source.read_regular_file` does) and hashed."""
+        if not self.remember_digests:
+            from mllint.source import read_regular_file
+
+            return content_digest(read_regular_file(path))
+        if self._digests is None:
+            self._digests = _ContentDigests(self.entries / "digests.bin")
+        return self._digests.digest(path)
+
+    def save_digests(self) -> None:
+        """Write the remembered digests if this run added any; failures are ignored."""
+        if self._digests is not None and self._digests.added:
+            with contextlib.suppress(Exception):
+                self._prepare()
+                self._digests.save()
 
     def _path(self, key: str, suffix: str = ".bin") -> Path:
         return self.entries / key[:2] / f"{key[2:]}{suffix}"

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from mllint import __version__
+from mllint.gcpause import process_ends_after_command
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -650,6 +651,7 @@ def _main(argv: list[str] | None, *, process_ends: bool) -> int:
     collecting = gc.isenabled()
     if collecting and args.command == "check" and _few_named_files(args.paths):
         gc.disable()
+    process_ends_after_command(process_ends)
     try:
         return handler(args)
     except KeyboardInterrupt:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from mllint import PROJECT_URL, __version__, realpaths
 from mllint.analysis.project import ModuleSummarizer, ModuleSummary, ProjectIndex
-from mllint.cache import ResultCache
+from mllint.cache import ResultCache, content_digest
 from mllint.config import Settings
 from mllint.context import FileContext, ProjectContext
 from mllint.diagnostic import Diagnostic, Location, Severity
@@ -888,6 +888,11 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: Runs of at least this many files remember the digests of unchanged files' contents
+#: (reading and hashing a few files costs less than loading the memo).
+DIGEST_MEMO_FILES = 64
+
+
 @realpaths.remember_real_paths()  # folders' real paths, for the run
 def check_files(
     files: Iterable[tuple[Path, str]],
@@ -904,6 +909,8 @@ def check_files(
     items = [(os.fspath(path), display) for path, display in files]
     jobs = default_jobs() if jobs is None else max(1, jobs)
     store = _result_cache(ruleset, cache)
+    if store is not None:
+        store.remember_digests = len(items) >= DIGEST_MEMO_FILES
     found: list[FileResult | None] = [None] * len(items)
     pending: list[tuple[int, str, str, str | None]] = []
     _load_cached(items, ruleset, store, found, pending)
@@ -939,6 +946,8 @@ def check_files(
     context = _context_results(results, ruleset, store) if ruleset.has_project_rules else []
     if store is not None and (pending or store.writes):  # workers wrote entries too
         store.prune()
+    if store is not None:
+        store.save_digests()
     kept: list[ProjectContext] = []
     project_errors = run_project_rules(results, ruleset, context, keep=kept, store=store)
     add_unused_noqa(results, ruleset)
@@ -954,7 +963,7 @@ def check_files(
     )
 
 
-@gc_paused()  # after thousands of summaries loaded, each collection traverses them all
+@gc_paused(lasting=True)  # thousands of summaries: each collection would traverse them all
 def _load_cached(
     items: list[tuple[str, str]],
     ruleset: RuleSet,
@@ -993,19 +1002,24 @@ def _file_size(path: str) -> int:
 
 def _cache_key(store: ResultCache, path: Path, display: str, ruleset: RuleSet) -> str | None:
     """The cache key of a file as it is now; None when it cannot be read (then the check
-    reports why, and nothing is cached)."""
+    reports why, and nothing is cached). An unchanged file's digest may come from the
+    cache's memo instead of its bytes (see :mod:`mllint.cache`)."""
     try:
-        content = read_regular_file(path)  # never a pipe's or a device's endless bytes
+        digest = store.file_digest(os.fspath(path))  # never a pipe's or a device's bytes
     except (OSError, SourceReadError):
         return None
-    return _content_key(store, content, path, display, ruleset)
+    return _digest_key(store, digest, path, display, ruleset)
 
 
 def _content_key(
     store: ResultCache, content: bytes, path: Path, display: str, ruleset: RuleSet
 ) -> str:
+    return _digest_key(store, content_digest(content), path, display, ruleset)
+
+
+def _digest_key(store: ResultCache, digest: str, path: Path, display: str, ruleset: RuleSet) -> str:
     relative = _relative_path(path, ruleset.settings.root)
-    return store.key(content, relative, display, ruleset.settings.ignored_for(relative))
+    return store.key_of_digest(digest, relative, display, ruleset.settings.ignored_for(relative))
 
 
 def _check_and_store(
@@ -1195,7 +1209,7 @@ class _ImportResolver:
         return known
 
 
-@gc_paused()
+@gc_paused(lasting=True)
 def _context_results(
     results: list[FileResult], ruleset: RuleSet, store: ResultCache | None = None
 ) -> list[FileResult]:
@@ -1265,7 +1279,7 @@ def _excluded_context(path: Path, ruleset: RuleSet) -> bool:
     return ruleset.settings.exclude.match_file(relative)
 
 
-@gc_paused()
+@gc_paused(lasting=True)
 def run_project_rules(
     results: list[FileResult],
     ruleset: RuleSet,
@@ -1354,15 +1368,17 @@ def _other_file_results(
 
 def add_unused_noqa(results: list[FileResult], ruleset: RuleSet) -> None:
     """ML002, judged after every finding (project findings included) met the noqa comments."""
+    known = set(ruleset.rules)
     for result in results:
         suppressions = result.suppressions
-        if suppressions is None or suppressions.file_ignored:
+        # Only line directives can be unused (most files have none: nothing to judge).
+        if suppressions is None or suppressions.file_ignored or not suppressions.line_directives:
             continue
         enabled = {rule.code for rule in ruleset.enabled_rules(result.relative)}
         if "ML002" not in enabled:
             continue
         unused = unused_noqa_diagnostics(
-            suppressions, result.path, set(ruleset.rules), enabled, ruleset.rules["ML002"].severity
+            suppressions, result.path, known, enabled, ruleset.rules["ML002"].severity
         )
         if unused:
             result.diagnostics = sorted(

@@ -146,14 +146,28 @@ def read_regular_file(path: Path) -> bytes:
     would wait forever and a link to ``/dev/zero`` would never end. The check is made on
     the opened descriptor (non-blocking, so opening a pipe does not wait), not on the name,
     so the file cannot be swapped between the check and the read."""
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(descriptor, "rb") as stream:
-        mode = os.fstat(stream.fileno()).st_mode
-        if stat.S_ISDIR(mode):
+    return read_regular_file_and_stat(path)[0]
+
+
+def read_regular_file_and_stat(path: Path | str) -> tuple[bytes, os.stat_result]:
+    """:func:`read_regular_file`, with the status of the descriptor the bytes were read
+    from (the result cache remembers digests by it)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(path, flags)
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
             raise IsADirectoryError(path)
-        if not stat.S_ISREG(mode):
+        if not stat.S_ISREG(info.st_mode):
             raise SourceReadError("not a regular file (a pipe, socket or device); not read")
-        return stream.read()
+        # Plain reads until the end (a file that grew meanwhile is read whole): no buffered
+        # file object for a read that is one system call for most source files.
+        chunks = [os.read(descriptor, info.st_size + 1)]
+        while chunks[-1]:
+            chunks.append(os.read(descriptor, 1 << 20))
+        return b"".join(chunks), info
+    finally:
+        os.close(descriptor)
 
 
 def decode_source(raw: bytes, path: Path, display_path: str) -> SourceFile:

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -396,3 +397,104 @@ def test_an_edit_between_hashing_and_checking_is_cached_under_the_new_content(tm
     assert store.load(old_key) is None
     cached = store.load(new_key)
     assert cached is not None and cached.diagnostics == result.diagnostics
+
+
+def test_loaded_results_are_frozen_only_when_the_process_ends_after_the_command(
+    tmp_path, monkeypatch
+):
+    """A warm run loads thousands of cached summaries; in the command's process (which
+    ends after it) they are moved out of the garbage collector's way, so that its next
+    collection does not traverse them all. A library caller's objects are never frozen."""
+    import gc
+
+    from mllint import gcpause
+
+    root = _project(tmp_path / "tree")
+    monkeypatch.setenv("MLLINT_CACHE_DIR", str(tmp_path / "cache"))
+    expected = _json(_lint(root, cache=True, jobs=1), root)  # fills the cache
+    gc.collect()
+    frozen_before = gc.get_freeze_count()
+    try:
+        assert _json(_lint(root, cache=True, jobs=1), root) == expected
+        assert gc.get_freeze_count() == frozen_before  # library call: nothing frozen
+        monkeypatch.setattr(gcpause, "_process_ends", True)
+        assert _json(_lint(root, cache=True, jobs=1), root) == expected
+        # The loaded results (modules, functions, events of 33 files) were frozen.
+        assert gc.get_freeze_count() > frozen_before + 1000
+    finally:
+        gc.unfreeze()
+
+
+def _count_reads(monkeypatch) -> list[str]:
+    from mllint import source
+
+    read: list[str] = []
+    real = source.read_regular_file_and_stat
+
+    def counting(path):
+        read.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(source, "read_regular_file_and_stat", counting)
+    return read
+
+
+def test_a_warm_run_reads_no_unchanged_file_and_notices_a_change_that_keeps_size_and_mtime(
+    tmp_path, monkeypatch
+):
+    from mllint import cache
+
+    root = _project(tmp_path / "p", size=2)
+    cache_dir = tmp_path / "cache"
+    monkeypatch.setenv("MLLINT_CACHE_DIR", str(cache_dir))
+    monkeypatch.setattr(engine, "DIGEST_MEMO_FILES", 1)  # the memo even for a small tree
+    monkeypatch.setattr(cache, "_SETTLED_NS", 0)  # the files were written just now
+    cold = _lint(root, jobs=1, cache=True)
+    assert (cache_dir / f"v{cache.FORMAT}" / "digests.bin").is_file()
+    read = _count_reads(monkeypatch)
+    warm = _lint(root, jobs=1, cache=True)
+    assert read == []  # every digest came from the memo
+    assert _json(warm, root) == _json(cold, root)
+    # The seeding helper stops seeding torch, with the same size and modification time:
+    # its change time still differs, so it is read again and the finding appears.
+    seeding = root / "project" / "utils" / "seeding.py"
+    before = seeding.stat()
+    time.sleep(0.05)  # past the file system's timestamp tick
+    seeding.write_text(SEEDING.replace("torch.manual_seed(seed)", "#orch.manual_seed(seed)"))
+    os.utime(seeding, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = seeding.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert after.st_ctime_ns != before.st_ctime_ns
+    edited = _lint(root, jobs=1, cache=True)
+    assert "seeding.py" in read
+    assert _findings(edited) == _findings(_lint(root, jobs=1))  # as without the cache
+    assert any(d.code == "ML101" and "train_" in d.path for d in edited.diagnostics)
+    assert not any(d.code == "ML101" and "train_" in d.path for d in warm.diagnostics)
+
+
+def test_files_changed_in_the_last_seconds_are_not_remembered_and_a_bad_memo_is_ignored(
+    tmp_path, monkeypatch
+):
+    from mllint import cache
+
+    root = _project(tmp_path / "p", size=2)
+    cache_dir = tmp_path / "cache"
+    memo = cache_dir / f"v{cache.FORMAT}" / "digests.bin"
+    monkeypatch.setenv("MLLINT_CACHE_DIR", str(cache_dir))
+    monkeypatch.setattr(engine, "DIGEST_MEMO_FILES", 1)
+    expected = _json(_lint(root, jobs=1), root)
+    assert _json(_lint(root, jobs=1, cache=True), root) == expected
+    assert not memo.exists()  # every file was written less than two seconds ago
+    for bad in (b"garbage", cache._DIGESTS_MAGIC + b"\x00\x01", cache._DIGESTS_MAGIC):
+        memo.write_bytes(bad)
+        assert _json(_lint(root, jobs=1, cache=True), root) == expected
+    # A memo that gives a file another content's digest (its status, a wrong digest):
+    # the key then names no entry, and the file is checked again.
+    import marshal
+
+    seeding = str((root / "project" / "utils" / "seeding.py").resolve())
+    status = cache._status(os.stat(seeding))
+    memo.write_bytes(cache._DIGESTS_MAGIC + marshal.dumps({seeding: (status, "0" * 64)}))
+    analysed = _count_analyses(monkeypatch)
+    assert _json(_lint(root, jobs=1, cache=True), root) == expected
+    assert [Path(path).name for path in analysed] == ["seeding.py"]

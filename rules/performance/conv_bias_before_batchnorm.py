@@ -92,10 +92,7 @@ class ConvBiasBeforeBatchnorm(Rule):
         if init is None or forward is None:
             return
         layers: dict[str, cst.Call] = {}
-        for binding_name, bindings in index.bindings.items():
-            if not binding_name.startswith("self."):
-                continue
-            in_class = [b for b in bindings if b.klass is node]
+        for binding_name, in_class in self._attribute_bindings().get(id(node), {}).items():
             inside = [b for b in in_class if b.scope is init and isinstance(b.value, cst.Call)]
             if len(inside) == 1 and len(in_class) == 1:
                 layers[binding_name] = inside[0].value
@@ -110,6 +107,22 @@ class ConvBiasBeforeBatchnorm(Rule):
             conv, norm = layers.get(conv_name), layers.get(norm_name)
             if conv is not None and norm is not None:
                 self._check_pair(conv, norm)
+
+    def _attribute_bindings(self) -> dict[int, dict[str, list]]:
+        """``self.<name>`` bindings by class (its id) and name, from one pass over the
+        file's bindings rather than one per class."""
+
+        def group() -> dict[int, dict[str, list]]:
+            found: dict[int, dict[str, list]] = {}
+            for binding_name, bindings in file_index(self.context).bindings.items():
+                if binding_name.startswith("self."):
+                    for binding in bindings:
+                        if binding.klass is not None:
+                            by_name = found.setdefault(id(binding.klass), {})
+                            by_name.setdefault(binding_name, []).append(binding)
+            return found
+
+        return self.context.cached((self.code, "self-bindings"), group)
 
     def _consecutive(self, items: list[cst.BaseExpression], at: cst.CSTNode) -> None:
         for first, second in itertools.pairwise(items):
