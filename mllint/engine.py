@@ -1091,7 +1091,10 @@ def _search_bases(
     if level and search_bases is not None and (parent, level) in search_bases:
         bases = search_bases[parent, level]
     elif level:
-        bases = [os.fspath(parent.parents[level - 2] if level > 1 else parent)]
+        if level - 2 >= len(parent.parents):
+            bases = []  # beyond the file system's top: Python's ImportError, no module
+        else:
+            bases = [os.fspath(parent.parents[level - 2] if level > 1 else parent)]
         if search_bases is not None:
             search_bases[parent, level] = bases
     elif search_bases is not None and parent in search_bases:
