@@ -459,10 +459,16 @@ class _DefaultSpec:
     def match_file(self, file: str) -> bool:
         spec = self._spec
         if spec is None:
+            spec = self.compiled()
+        return spec.match_file(file)
+
+    def compiled(self) -> PathSpec:
+        """The ``GitIgnoreSpec`` (compiled now if it was not yet)."""
+        if self._spec is None:
             from pathspec import GitIgnoreSpec
 
-            spec = self._spec = GitIgnoreSpec.from_lines(self.lines)
-        return spec.match_file(file)
+            self._spec = GitIgnoreSpec.from_lines(self.lines)
+        return self._spec
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, _DefaultSpec):

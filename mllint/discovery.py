@@ -13,12 +13,13 @@ Symbolic links to directories are followed once; loops are reported, not followe
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mllint.config import Settings
+from mllint.pathmatch import exclude_matcher
 
 if TYPE_CHECKING:
     from pathspec import PathSpec
@@ -117,7 +118,9 @@ def _walk_prefix(directory: Path, settings: Settings) -> str:
 
 def discover(paths: list[Path], settings: Settings, *, force_exclude: bool = False) -> Discovery:
     result = Discovery()
-    seen: set[Path] = set()
+    # The real path of each file found (a str; a Path for a named path that does not exist).
+    seen: set[str | Path] = set()
+    excluded: Callable[[str], bool] | None = None
     for path in paths:
         if not os.path.lexists(path):
             result.problems.append((str(path), "no such file or directory"))
@@ -133,8 +136,11 @@ def discover(paths: list[Path], settings: Settings, *, force_exclude: bool = Fal
             absolute = path.resolve()
             inherited = _inherited_ignores(absolute)
             prefix = _walk_prefix(path, settings)
-            for found in _walk(path, prefix, settings, inherited, {absolute}, result):
-                key = found.resolve()
+            if excluded is None:
+                excluded = exclude_matcher(settings.exclude)
+            real = os.fspath(absolute)
+            walk = _walk(path, real, prefix, settings, excluded, inherited, {real}, result)
+            for found, key in walk:
                 if key not in seen:
                     seen.add(key)
                     result.files.append(found)
@@ -143,7 +149,7 @@ def discover(paths: list[Path], settings: Settings, *, force_exclude: bool = Fal
                 relative = _root_relative(path, settings) or path.name
                 if _excluded(relative, settings, False):
                     continue
-            key = path.resolve() if path.exists() else path
+            key = os.fspath(path.resolve()) if path.exists() else path
             if key not in seen:
                 seen.add(key)
                 result.files.append(path)
@@ -152,13 +158,20 @@ def discover(paths: list[Path], settings: Settings, *, force_exclude: bool = Fal
 
 def _walk(
     directory: Path,
+    real: str,
     prefix: str,
     settings: Settings,
+    excluded: Callable[[str], bool],
     ignores: list[_IgnoreRule],
-    visiting: set[Path],
+    visiting: set[str],
     result: Discovery,
-) -> Iterator[Path]:
-    """Files under ``directory``; ``prefix`` is its path relative to the exclude anchor."""
+) -> Iterator[tuple[Path, str]]:
+    """Files under ``directory`` with their real paths; ``real`` is the directory's real
+    path, ``prefix`` its path relative to the exclude anchor, ``excluded`` the exclude
+    matcher, ``visiting`` the real paths of the directories the walk is inside.
+
+    An entry that is not a symbolic link has as real path ``real`` plus its name (what
+    ``Path.resolve`` says, without its walk over every component of the path)."""
     gitignore = directory / ".gitignore"
     if gitignore.is_file():
         rule = _load_gitignore(gitignore)
@@ -169,34 +182,46 @@ def _walk(
     except OSError as error:
         result.problems.append((str(directory), error.strerror or str(error)))
         return
+    includes = settings.includes
     for entry in entries:
-        path = Path(entry.path)
+        name = entry.name
         try:
             is_dir = entry.is_dir()
             is_file = entry.is_file()
         except OSError as error:
-            result.problems.append((str(path), error.strerror or str(error)))
+            result.problems.append((str(Path(entry.path)), error.strerror or str(error)))
             continue
         if not is_dir and not is_file:  # a broken link, a pipe, a socket, a device
-            if entry.name.endswith(PYTHON_SUFFIXES):
+            if name.endswith(PYTHON_SUFFIXES):
+                path = Path(entry.path)
                 result.problems.append((str(path), _symlink_problem(path)))
             continue
-        relative = prefix + entry.name
-        if _excluded(relative, settings, is_dir) or any(
-            rule.matches(path, is_dir) for rule in ignores
-        ):
+        relative = prefix + name
+        if excluded(relative + "/" if is_dir else relative):
             continue
         if is_dir:
-            real = path.resolve()
+            path = Path(entry.path)
+            if ignores and any(rule.matches(path, True) for rule in ignores):
+                continue
+            linked = entry.is_symlink()
+            inner = os.fspath(path.resolve()) if linked else os.path.join(real, name)
             # A link to a directory we are inside (or to one of its ancestors) is a loop.
-            if real in visiting or (
-                entry.is_symlink() and any(inside.is_relative_to(real) for inside in visiting)
-            ):
+            if inner in visiting or (linked and _contains_any(Path(inner), visiting)):
                 result.problems.append((str(path), "symbolic link loop; not followed"))
                 continue
-            yield from _walk(path, relative + "/", settings, ignores, visiting | {real}, result)
-        elif is_file and settings.includes(relative):
-            yield path
+            yield from _walk(
+                path, inner, relative + "/", settings, excluded, ignores, visiting | {inner}, result
+            )
+        elif includes(relative):
+            path = Path(entry.path)
+            if ignores and any(rule.matches(path, False) for rule in ignores):
+                continue
+            linked = entry.is_symlink()
+            yield path, os.fspath(path.resolve()) if linked else os.path.join(real, name)
+
+
+def _contains_any(folder: Path, visiting: set[str]) -> bool:
+    return any(Path(inside).is_relative_to(folder) for inside in visiting)
 
 
 def _symlink_problem(path: Path) -> str:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mllint import PROJECT_URL, __version__
+from mllint import PROJECT_URL, __version__, realpaths
 from mllint.analysis.project import ModuleSummarizer, ModuleSummary, ProjectIndex
 from mllint.cache import ResultCache, content_digest
 from mllint.config import Settings
@@ -483,10 +483,25 @@ def _cheap_syntax_check(source: SourceFile) -> Diagnostic | None:
 
 
 def _relative_path(path: Path, root: Path) -> str:
+    memo = realpaths.active()  # a run: the folders' real paths are remembered
+    if memo is not None:
+        real = memo.cheap(path)
+        if real is not None:
+            relative = _below(real, root)
+            if relative is not None:
+                return relative
     try:
         return path.resolve().relative_to(root).as_posix()
     except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (3.11)
         return path.as_posix()
+
+
+def _below(real: str, root: Path) -> str | None:
+    """``Path(real).relative_to(root).as_posix()`` for a real (absolute, normalised) path
+    strictly below ``root``; None otherwise."""
+    folder = os.fspath(root)
+    prefix = folder if folder.endswith("/") else folder + "/"
+    return real[len(prefix) :] if real.startswith(prefix) and len(real) > len(prefix) else None
 
 
 def check_source(
@@ -878,6 +893,7 @@ def default_jobs() -> int:
 DIGEST_MEMO_FILES = 64
 
 
+@realpaths.remember_real_paths()  # folders' real paths, for the run
 def check_files(
     files: Iterable[tuple[Path, str]],
     ruleset: RuleSet,
@@ -1046,6 +1062,7 @@ def _module_files(
     is_file: Callable[[str], bool] = os.path.isfile,
     search_bases: dict[Path, list[str]] | None = None,
     below: dict[tuple[str, str], list[str]] | None = None,
+    is_dir: Callable[[str], bool] = os.path.isdir,
 ) -> list[str]:
     """Files that ``import name`` (or ``from name import ...``) may load, under ``root``
     (normalised path strings: a warm run asks for tens of thousands of imports).
@@ -1054,13 +1071,32 @@ def _module_files(
     found for a name in a folder (importers in different folders share the root's)."""
     level = len(name) - len(name.lstrip("."))
     parts = [part for part in name.lstrip(".").split(".") if part]
-    parent = importer.parent
+    bases = _search_bases(importer.parent, level, root, search_bases)
+    for base in bases:
+        if below is None:
+            found = _files_below(base, parts, is_file, is_dir)
+        elif (base, name) in below:
+            found = below[base, name]
+        else:
+            found = below[base, name] = _files_below(base, parts, is_file, is_dir)
+        if found:
+            return list(found)
+    return []
+
+
+def _search_bases(
+    parent: Path, level: int, root: Path, search_bases: dict | None = None
+) -> list[str]:
+    """The folders searched for an import of ``level`` (dots) in a file in ``parent``."""
     if level and search_bases is not None and (parent, level) in search_bases:
-        bases = search_bases[parent, level]  # type: ignore[index]
+        bases = search_bases[parent, level]
     elif level:
-        bases = [os.fspath(parent.parents[level - 2] if level > 1 else parent)]
+        if level - 2 >= len(parent.parents):
+            bases = []  # beyond the file system's top: Python's ImportError, no module
+        else:
+            bases = [os.fspath(parent.parents[level - 2] if level > 1 else parent)]
         if search_bases is not None:
-            search_bases[parent, level] = bases  # type: ignore[index]
+            search_bases[parent, level] = bases
     elif search_bases is not None and parent in search_bases:
         bases = search_bases[parent]
     else:
@@ -1070,29 +1106,111 @@ def _module_files(
         bases.append(os.fspath(root / "src"))
         if search_bases is not None:
             search_bases[parent] = bases
-    for base in bases:
-        if below is None:
-            found = _files_below(base, parts, is_file)
-        elif (base, name) in below:
-            found = below[base, name]
-        else:
-            found = below[base, name] = _files_below(base, parts, is_file)
-        if found:
-            return list(found)
-    return []
+    return bases
 
 
-def _files_below(base: str, parts: list[str], is_file: Callable[[str], bool]) -> list[str]:
-    for end in range(len(parts), 0, -1):  # `a.b.f`: the module may be a.b, f a name in it
-        stem = os.path.join(base, *parts[:end])
-        found = [
-            candidate
-            for candidate in (stem + ".py", os.path.join(stem, "__init__.py"))
-            if is_file(candidate)
-        ]
-        if found:
-            return found
-    return []
+def _files_below(
+    base: str,
+    parts: list[str],
+    is_file: Callable[[str], bool],
+    is_dir: Callable[[str], bool] = os.path.isdir,
+    levels: dict[tuple[str, str], tuple[str, list[str], bool]] | None = None,
+) -> list[str]:
+    """``a/b.py`` or ``a/b/__init__.py`` below ``base`` for ``parts`` ``["a", "b"]``: for
+    ``a.b.f`` the module may be ``a.b`` and ``f`` a name in it, so the deepest module
+    found. Found by walking down, level by level: below a level that is not a folder,
+    nothing can be found (so ``torch.nn.functional.relu`` in a folder without ``torch``
+    costs one probe of ``torch``, not four). ``levels`` remembers each level's probes, by
+    folder and name (``.modeling_bert.BertModel``, ``.modeling_bert.BertLayer``, ...)."""
+    found: list[str] = []
+    stem = base
+    last = len(parts) - 1
+    for index, part in enumerate(parts):
+        level = None if levels is None else levels.get((stem, part))
+        if level is None:
+            child = os.path.join(stem, part)
+            package = os.path.join(child, "__init__.py")
+            here = [candidate for candidate in (child + ".py", package) if is_file(candidate)]
+            # A file `child/__init__.py` makes `child` a folder without asking.
+            level = (child, here, bool(here) and here[-1] == package)
+            if levels is not None:
+                levels[stem, part] = level
+        stem, here, package_found = level
+        if here:
+            found = here
+        if index == last or not (package_found or is_dir(stem)):
+            break
+    return found
+
+
+class _ImportResolver:
+    """:func:`_module_files` for every import of every file of a run, with the file
+    system probed once per path. An absolute import ``a.b.c`` looks first for ``a`` in
+    each folder searched (``a.py`` or a folder ``a``): where there is neither, nothing
+    below can be found, so a name is searched only in the folders that have its first
+    part (``torch.nn.functional.relu`` is found nowhere in a project after one probe of
+    ``torch`` per folder, for every name that starts with ``torch``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._files: dict[str, bool] = {}
+        self._folders: dict[str, bool] = {}
+        self._bases: dict[tuple[str, int], list[str]] = {}
+        self._below: dict[tuple[str, str], list[str]] = {}
+        self._levels: dict[tuple[str, str], tuple[str, list[str], bool]] = {}
+        #: (folder of the importer, level, first part) -> the folders searched that have it
+        self._having: dict[tuple[str, int, str], list[str]] = {}
+        self._has: dict[tuple[str, str], bool] = {}
+
+    def is_file(self, path: str) -> bool:
+        known = self._files.get(path)
+        if known is None:
+            known = self._files[path] = os.path.isfile(path)
+        return known
+
+    def is_dir(self, path: str) -> bool:
+        known = self._folders.get(path)
+        if known is None:
+            known = self._folders[path] = os.path.isdir(path)
+        return known
+
+    def files(self, name: str, folder: str) -> list[str]:
+        """``_module_files(name, <a file in folder>, root)``."""
+        rest = name.lstrip(".")
+        level = len(name) - len(rest)
+        parts = rest.split(".")
+        if "" in parts:  # `a..b` is `a.b`
+            parts = [part for part in parts if part]
+            if not parts:  # `from .. import x`: x is a module, searched for as `..x`
+                _search_bases(Path(folder), level, self.root)  # raises as that search
+                return []
+        first = parts[0]
+        having = self._having.get((folder, level, first))
+        if having is None:
+            bases = self._bases.get((folder, level))
+            if bases is None:
+                bases = self._bases[folder, level] = _search_bases(Path(folder), level, self.root)
+            having = self._having[folder, level, first] = [
+                base for base in bases if self._has_first(base, first)
+            ]
+        for base in having:
+            found = self._below.get((base, rest))
+            if found is None:
+                found = self._below[base, rest] = _files_below(
+                    base, parts, self.is_file, self.is_dir, self._levels
+                )
+            if found:
+                return found
+        return []
+
+    def _has_first(self, base: str, first: str) -> bool:
+        """Whether ``_files_below(base, [first, ...])`` can find anything: ``first.py``
+        is a file or ``first`` a folder (which ``first/__init__.py`` needs)."""
+        known = self._has.get((base, first))
+        if known is None:
+            stem = os.path.join(base, first)
+            known = self._has[base, first] = self.is_file(stem + ".py") or self.is_dir(stem)
+        return known
 
 
 @gc_paused(lasting=True)
@@ -1102,42 +1220,37 @@ def _context_results(
     """Summaries of project modules that the checked files import but that were not named
     (pre-commit passes only the staged files): whole-program rules must still see a seeding
     helper in an unstaged ``utils/repro.py``. Their own findings are not reported."""
-    root = ruleset.settings.root
-    real = {result.path: Path(os.path.realpath(result.path)) for result in results}
-    seen = set(real.values())  # loops too
-    seen_names = {os.fspath(path) for path in seen}  # the same, as strings (cheap to ask)
+    memo = realpaths.active() or realpaths.RealPaths()
+    real = {result.path: memo.real(result.path) for result in results}
+    seen_names = set(real.values())  # loops too
     context: list[FileResult] = []
     pending = [result for result in results if result.summary is not None]
     # Many files import the same names from the same folder: probe the file system once.
-    probed: dict[str, bool] = {}
-    located: dict[tuple[str, Path], list[str]] = {}
-    search_bases: dict[Path, list[str]] = {}
-    below: dict[tuple[str, str], list[str]] = {}
-
-    def is_file(path: str) -> bool:
-        if path not in probed:
-            probed[path] = os.path.isfile(path)
-        return probed[path]
+    resolver = _ImportResolver(ruleset.settings.root)
+    located: dict[str, dict[str, list[str]]] = {}  # folder -> name -> files
 
     for _ in range(_CONTEXT_ROUNDS):
         wanted: dict[Path, None] = {}
         for result in pending:
-            importer = real.get(result.path) or Path(result.path).resolve()
-            folder = importer.parent
+            importer = real.get(result.path)
+            if importer is None:
+                importer = memo.cheap(result.path) or os.fspath(Path(result.path).resolve())
+            folder = os.path.dirname(importer)
+            here = located.get(folder)
+            if here is None:
+                here = located[folder] = {}
             for name in dict.fromkeys(_imported_names(result.summary)):
-                where = (name, folder)
-                if where not in located:
-                    located[where] = _module_files(
-                        name, importer, root, is_file, search_bases, below
-                    )
-                for candidate in located[where]:
+                found = here.get(name)
+                if found is None:
+                    found = here[name] = resolver.files(name, folder)
+                for candidate in found:
                     if candidate in seen_names:
                         continue
                     resolved = Path(candidate).resolve()
-                    if resolved in seen or _excluded_context(resolved, ruleset):
+                    key = os.fspath(resolved)
+                    if key in seen_names or _excluded_context(resolved, ruleset):
                         continue
-                    seen.add(resolved)
-                    seen_names.add(os.fspath(resolved))
+                    seen_names.add(key)
                     wanted[resolved] = None
         if not wanted:
             break

@@ -161,8 +161,12 @@ def read_regular_file_and_stat(path: Path | str) -> tuple[bytes, os.stat_result]
         if not stat.S_ISREG(info.st_mode):
             raise SourceReadError("not a regular file (a pipe, socket or device); not read")
         # Plain reads until the end (a file that grew meanwhile is read whole): no buffered
-        # file object for a read that is one system call for most source files.
-        chunks = [os.read(descriptor, info.st_size + 1)]
+        # file object for what is one read for most files. That read's bytes are returned
+        # as they are, never copied (a 200 MB notebook must not take 400 MB).
+        first = os.read(descriptor, info.st_size + 1)
+        chunks = [first, os.read(descriptor, 1 << 20)] if first else [first]
+        if len(chunks) == 1 or not chunks[1]:
+            return first, info
         while chunks[-1]:
             chunks.append(os.read(descriptor, 1 << 20))
         return b"".join(chunks), info

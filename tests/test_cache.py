@@ -549,3 +549,12 @@ def test_a_run_that_wrote_little_does_not_list_the_cache_until_its_total_passes_
     ledger.write_text("not a total\n")
     ResultCache(tmp_path / "cache", "run").prune_after_run(all_writes_known=True)
     assert len(listed) == 5
+
+
+def test_a_relative_import_beyond_the_top_folder_is_no_module_and_no_crash(tmp_path):
+    root = _project(tmp_path / "p", size=1)
+    dots = "." * (len(root.parts) + 5)
+    (root / "project" / "scripts" / "deep.py").write_text(f"from {dots} import helper\n")
+    result = _lint(root, jobs=1)
+    assert result.internal_errors == []
+    assert _findings(result)[2] == len(list(root.rglob("*.py")))

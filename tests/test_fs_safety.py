@@ -18,6 +18,7 @@ import pytest
 
 from mllint.api import prepare
 from mllint.engine import check_files
+from mllint.source import SourceReadError
 
 from .conftest import FIXTURES, run_mllint
 
@@ -229,3 +230,18 @@ def test_concurrent_runs_sharing_a_cache_while_one_evicts_it(tmp_path):
     )
     assert warm.stdout == alone.stdout
     assert not [p for p in cache.rglob("*") if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("size", [0, 1, 4096, 3 * 1024 * 1024 + 7])
+def test_regular_files_are_read_whole_with_the_status_of_what_was_read(tmp_path, size):
+    from mllint.source import read_regular_file, read_regular_file_and_stat
+
+    path = tmp_path / "data.py"
+    path.write_bytes(bytes(range(256)) * (size // 256) + b"x" * (size % 256))
+    content, info = read_regular_file_and_stat(path)
+    assert content == path.read_bytes() == read_regular_file(path)
+    assert (info.st_size, info.st_ino) == (size, path.stat().st_ino)
+    fifo = tmp_path / "pipe.py"
+    os.mkfifo(fifo)
+    with pytest.raises(SourceReadError):
+        read_regular_file_and_stat(fifo)  # refused at once, never waits for a writer
