@@ -68,16 +68,15 @@ def test_the_runs_project_roots_are_each_modules_project_root_of(tmp_path, monke
     _write(base / "work" / "pyproject.toml", "[project]\nname = 'x'\n")
     _write(base / "work" / "nested" / "setup.py")
     _write(base / "elsewhere" / "requirements.txt", "torch\n")
-    for relative in [
+    modules_in_work = [
         "work/train.py",
         "work/pkg/a/b.py",
         "work/pkg/a/c.py",
         "work/nested/x/y.py",
         "work/loose/deep/z.py",
         "work/loose/w.py",
-        "elsewhere/lib/real.py",
-        "outside/q.py",
-    ]:
+    ]
+    for relative in [*modules_in_work, "elsewhere/lib/real.py", "outside/q.py"]:
         _write(base / relative)
     (base / "work" / "loose" / "linked.py").symlink_to(base / "elsewhere" / "lib" / "real.py")
     (base / "work" / "pkg" / "linked").symlink_to(base / "elsewhere" / "lib")
@@ -86,12 +85,7 @@ def test_the_runs_project_roots_are_each_modules_project_root_of(tmp_path, monke
     relatives = [
         os.path.relpath(base / name, root)
         for name in [
-            "work/train.py",
-            "work/pkg/a/b.py",
-            "work/pkg/a/c.py",
-            "work/nested/x/y.py",
-            "work/loose/deep/z.py",
-            "work/loose/w.py",
+            *modules_in_work,
             "work/loose/linked.py",
             "work/pkg/linked/real.py",
             "outside/q.py",
