@@ -1055,57 +1055,29 @@ def _check_cached(
 _CONTEXT_ROUNDS = 20
 
 
-def _module_files(
-    name: str,
-    importer: Path,
-    root: Path,
-    is_file: Callable[[str], bool] = os.path.isfile,
-    search_bases: dict[Path, list[str]] | None = None,
-    below: dict[tuple[str, str], list[str]] | None = None,
-    is_dir: Callable[[str], bool] = os.path.isdir,
-) -> list[str]:
-    """Files that ``import name`` (or ``from name import ...``) may load, under ``root``
-    (normalised path strings: a warm run asks for tens of thousands of imports).
-    ``search_bases`` remembers the folders searched, per folder of an importer (and level
-    of a relative import: a warm run asks for every import of every file); ``below`` what was
-    found for a name in a folder (importers in different folders share the root's)."""
+def _module_files(name: str, importer: Path, root: Path) -> list[str]:
+    """Files that ``import name`` (or ``from name import ...``) in ``importer`` may load,
+    under ``root`` (normalised path strings). A run asks :class:`_ImportResolver`, which
+    gives the same answers with the file system probed once per path."""
     level = len(name) - len(name.lstrip("."))
     parts = [part for part in name.lstrip(".").split(".") if part]
-    bases = _search_bases(importer.parent, level, root, search_bases)
-    for base in bases:
-        if below is None:
-            found = _files_below(base, parts, is_file, is_dir)
-        elif (base, name) in below:
-            found = below[base, name]
-        else:
-            found = below[base, name] = _files_below(base, parts, is_file, is_dir)
+    for base in _search_bases(importer.parent, level, root):
+        found = _files_below(base, parts, os.path.isfile)
         if found:
-            return list(found)
+            return found
     return []
 
 
-def _search_bases(
-    parent: Path, level: int, root: Path, search_bases: dict | None = None
-) -> list[str]:
+def _search_bases(parent: Path, level: int, root: Path) -> list[str]:
     """The folders searched for an import of ``level`` (dots) in a file in ``parent``."""
-    if level and search_bases is not None and (parent, level) in search_bases:
-        bases = search_bases[parent, level]
-    elif level:
+    if level:
         if level - 2 >= len(parent.parents):
-            bases = []  # beyond the file system's top: Python's ImportError, no module
-        else:
-            bases = [os.fspath(parent.parents[level - 2] if level > 1 else parent)]
-        if search_bases is not None:
-            search_bases[parent, level] = bases
-    elif search_bases is not None and parent in search_bases:
-        bases = search_bases[parent]
-    else:
-        # sys.path[0] is the script's folder; packages sit at the root or below src/.
-        folders = [parent, *parent.parents]
-        bases = [os.fspath(b) for b in folders if b == root or root in b.parents]
-        bases.append(os.fspath(root / "src"))
-        if search_bases is not None:
-            search_bases[parent] = bases
+            return []  # beyond the file system's top: Python's ImportError, no module
+        return [os.fspath(parent.parents[level - 2] if level > 1 else parent)]
+    # sys.path[0] is the script's folder; packages sit at the root or below src/.
+    folders = [parent, *parent.parents]
+    bases = [os.fspath(b) for b in folders if b == root or root in b.parents]
+    bases.append(os.fspath(root / "src"))
     return bases
 
 
@@ -1182,7 +1154,6 @@ class _ImportResolver:
         if "" in parts:  # `a..b` is `a.b`
             parts = [part for part in parts if part]
             if not parts:  # `from .. import x`: x is a module, searched for as `..x`
-                _search_bases(Path(folder), level, self.root)  # raises as that search
                 return []
         first = parts[0]
         having = self._having.get((folder, level, first))
