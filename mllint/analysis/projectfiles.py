@@ -35,13 +35,13 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from mllint import realpaths
 from mllint.discovery import _inherited_ignores, _load_gitignore, _repository_root
 from mllint.lazyre import lazy_compile
 
@@ -157,45 +157,14 @@ def _module_file(project, module) -> Path:
 
 
 def _plain_module_file(project, root: Path, relative: str) -> Path | None:
-    """:func:`_module_file` for the common case, with string operations: a plain relative
-    path (no empty, ``.`` or ``..`` part) to a file that is not a link; None otherwise.
-    One ``lstat`` per module, and one ``Path`` per folder (thousands of modules)."""
-    folder, _, name = relative.rpartition("/")
-    if not name or name in (".", "..") or relative[0] == "/":
+    """:func:`_module_file` for the common case: the real path of ``root/relative`` when
+    it exists and is not a link (:class:`mllint.realpaths.RealPaths`: one ``lstat`` per
+    module, the folders' real paths remembered); None otherwise."""
+    if not relative or relative[0] == "/":
         return None
-    folders = _cached(project, "projectfiles.plain_folders", dict)
-    known = folders.get(folder)
-    if known is None:
-        if any(part in ("", ".", "..") for part in folder.split("/")) if folder else False:
-            return None
-        known = _plain_folder(folders, root, folder)
-    try:
-        mode = os.lstat(os.path.join(known[0], name)).st_mode
-    except (OSError, ValueError):
-        return None
-    if stat.S_ISLNK(mode):
-        return None
-    return known[1] / name
-
-
-def _plain_folder(folders: dict, root: Path, folder: str) -> tuple[str, Path]:
-    """``(root/folder as a string, root/folder resolved)`` for a plain relative folder,
-    remembered in ``folders``: resolved from its parent's answer, a folder that is not a
-    link being its resolved parent joined with its name (``root`` is resolved)."""
-    known = folders.get(folder)
-    if known is None:
-        if not folder:
-            known = (os.fspath(root), root)
-        else:
-            parent, _, name = folder.rpartition("/")
-            above = _plain_folder(folders, root, parent)
-            unresolved = os.path.join(os.fspath(root), folder)
-            if os.path.islink(unresolved):
-                known = (unresolved, Path(unresolved).resolve())
-            else:
-                known = (unresolved, above[1] / name)
-        folders[folder] = known
-    return known
+    memo = realpaths.active() or _cached(project, "projectfiles.real_paths", realpaths.RealPaths)
+    found = memo.cheap(os.path.join(os.fspath(root), relative))
+    return None if found is None else Path(found)
 
 
 def projects(project) -> list[ProjectFiles]:
