@@ -15,7 +15,8 @@ Run it with the Python of the environment where mllint is installed. It:
    (``--no-cache --select ALL``), mllint warm (cache populated, nothing changed), mllint
    after one file was edited, ruff (``--select ALL --no-cache``), TorchFix
    (``--select ALL``) and Fixit (``fixit lint``); then a single-file run of mllint on a
-   generated 500-line training script, interpreter start-up included (the pre-commit path);
+   generated 500-line training script in a small project committed to git, interpreter
+   start-up included (the pre-commit path);
 4. prints the medians, the ratios to each peer, peak memory, and the targets met or not.
 
 Wall time is measured around the whole command (start-up included), and so is the CPU
@@ -420,8 +421,38 @@ def bench_tree(name: str, tree: Path, args, peers: Path, logs: Path) -> dict[str
     return series
 
 
+#: The files around the single script: what a small project committed to git holds.
+_PROJECT_FILES = {
+    ".gitignore": "__pycache__/\n*.py[cod]\n.venv/\n.mllint_cache/\ndata/\nruns/\n"
+    "checkpoints/\nwandb/\n*.pt\n",
+    "README.md": "# classifier\n\nTrains a small CNN: `python train_script.py --data data/`.\n",
+    "requirements.txt": "torch==2.13.0\ntorchvision==0.28.0\nnumpy==2.3.4\n",
+}
+
+
+def single_project(folder: Path) -> tuple[Path, bool]:
+    """The 500-line script in a small project committed to git, as pre-commit sees it
+    (a hook runs in a work tree: mllint's project rules then read ``.gitignore``,
+    ``.git/info/exclude`` and ask git which files are tracked). Returns the script and
+    whether git was available (without it, a plain folder)."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    script = training_script(folder / "train_script.py")
+    for name, text in _PROJECT_FILES.items():
+        (folder / name).write_text(text)
+    git = shutil.which("git")
+    if git is None:
+        return script, False
+    quiet = {"cwd": folder, "check": True, "stdout": subprocess.DEVNULL}
+    subprocess.run([git, "init", "-q"], **quiet)
+    subprocess.run([git, "add", "-A"], **quiet)
+    identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    subprocess.run([git, *identity, "-c", "commit.gpgsign=false", "commit", "-qm", "init"], **quiet)
+    return script, True
+
+
 def bench_single(args, peers: Path, logs: Path) -> dict[str, Series]:
-    script = training_script(logs / "single" / "train_script.py")
+    script, in_git = single_project(logs / "single-project")
     command = [sys.executable, "-m", "mllint", "check", "--select", "ALL", "--exit-zero"]
     tools = {
         "python start-up": [sys.executable, "-c", "pass"],
@@ -436,7 +467,9 @@ def bench_single(args, peers: Path, logs: Path) -> dict[str, Series]:
     env = _env(MLLINT_CACHE_DIR=str(logs / "single-cache"))
     measure(tools["mllint 1 file (cached)"], script.parent, env, args.cap, logs / "prime.log")
     series = {tool: Series(tool) for tool in tools}
-    print(f"\n[single file] {script} ({script.read_text().count(chr(10))} lines)", flush=True)
+    where = "in a git work tree" if in_git else "in a plain folder: git not found"
+    lines = script.read_text().count(chr(10))
+    print(f"\n[single file] {script} ({lines} lines, {where})", flush=True)
     for repeat in range(max(5, args.repeats)):
         for tool, cmd in tools.items():
             log = logs / f"single-{tool.split()[0]}-{repeat}.log"

@@ -915,6 +915,28 @@ def check_files(
         store.remember_digests = len(items) >= DIGEST_MEMO_FILES
     found: list[FileResult | None] = [None] * len(items)
     pending: list[tuple[int, str, str, str | None]] = []
+    if ruleset.has_project_rules and items:
+        from mllint.analysis import projectfiles
+
+        # git's file listings run on another core meanwhile (mllint.analysis.gitlisting).
+        projectfiles.start_git_listings((path for path, _ in items), ruleset.settings.root)
+    try:
+        return _check_items(items, ruleset, jobs, store, found, pending)
+    finally:
+        if ruleset.has_project_rules:
+            from mllint.analysis import gitlisting
+
+            gitlisting.discard()
+
+
+def _check_items(
+    items: list[tuple[str, str]],
+    ruleset: RuleSet,
+    jobs: int,
+    store: ResultCache | None,
+    found: list[FileResult | None],
+    pending: list[tuple[int, str, str, str | None]],
+) -> RunResult:
     _load_cached(items, ruleset, store, found, pending)
     parallel = jobs > 1 and len(pending) >= PARALLEL_THRESHOLD
     if parallel:

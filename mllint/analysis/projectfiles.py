@@ -42,6 +42,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from mllint import realpaths
+from mllint.analysis import gitlisting
 from mllint.discovery import (
     _inherited_ignores,
     _load_gitignore,
@@ -187,16 +188,16 @@ def project_of(project, module) -> ProjectFiles | None:
     return None
 
 
-def _find_projects(project) -> list[ProjectFiles]:
-    # project_root_of for each folder of modules, with strings and the answer for a folder
-    # shared by the folders below it (thousands of modules, hundreds of folders).
-    fallback = _settings_root(project)
-    stop = os.fspath(fallback) if fallback is not None else None
-    by_root: dict[str, list] = {}
-    roots_of_folders: dict[str, str] = {}
-    above: dict[str, str | None] = {}  # folder -> the nearest root at or above it
+class _RootFinder:
+    """:func:`project_root_of` for folders given as strings, the answer for a folder shared
+    with the folders below it (thousands of modules, hundreds of folders)."""
 
-    def nearest(folder: str) -> str | None:
+    def __init__(self, stop: str | None) -> None:
+        self.stop = stop  # a folder checked from inside stops at the configuration root
+        self.above: dict[str, str | None] = {}  # folder -> the nearest root at or above it
+
+    def nearest(self, folder: str) -> str | None:
+        above = self.above
         chain = []
         found = None
         while folder not in above:
@@ -204,7 +205,7 @@ def _find_projects(project) -> list[ProjectFiles]:
             if any(os.path.lexists(os.path.join(folder, mark)) for mark in PROJECT_MARKERS):
                 found = folder
                 break
-            if folder == stop:  # a folder checked from inside stops at the fallback
+            if folder == self.stop:
                 found = folder
                 break
             parent = os.path.dirname(folder)
@@ -217,15 +218,49 @@ def _find_projects(project) -> list[ProjectFiles]:
             above[each] = found
         return found
 
+    def root_of(self, path: str) -> str:
+        """The root of the project holding the file (or folder) ``path``."""
+        start = path if os.path.isdir(path) else os.path.dirname(path)
+        return self.nearest(start) or start
+
+
+def _stop_folder(fallback: Path | None) -> str | None:
+    return os.fspath(fallback) if fallback is not None else None
+
+
+def _find_projects(project) -> list[ProjectFiles]:
+    finder = _RootFinder(_stop_folder(_settings_root(project)))
+    by_root: dict[str, list] = {}
+    roots_of_folders: dict[str, str] = {}
     for module in project.index.modules:
         path = os.fspath(module_file(project, module))
         folder = os.path.dirname(path)
         if folder not in roots_of_folders:
-            start = path if os.path.isdir(path) else folder
-            roots_of_folders[folder] = nearest(start) or start
+            roots_of_folders[folder] = finder.root_of(path)
         by_root.setdefault(roots_of_folders[folder], []).append(module)
     found = sorted(((Path(root), modules) for root, modules in by_root.items()), key=_first)
     return [ProjectFiles(root, modules, project) for root, modules in found]
+
+
+#: At most this many folders of a run's files are looked at for :func:`start_git_listings`
+#: (the roots of a large run's other folders ask git when a rule needs it, as before).
+GIT_AHEAD_FOLDERS = 64
+
+
+def start_git_listings(paths: Iterable[str], fallback: Path | None) -> None:
+    """Start git's listings of tracked and untracked files for the project roots of the
+    files ``paths``, to run while they are checked: see
+    :mod:`mllint.analysis.gitlisting`. ``fallback`` is the configuration root."""
+    finder = _RootFinder(_stop_folder(fallback))
+    folders: dict[str, str] = {}
+    for path in paths:
+        path = os.path.abspath(path)
+        folder = os.path.dirname(path)
+        if folder not in folders:
+            if len(folders) == GIT_AHEAD_FOLDERS:
+                break
+            folders[folder] = finder.root_of(path)
+    gitlisting.start(dict.fromkeys(folders.values()))
 
 
 def _first(item: tuple):
@@ -861,16 +896,14 @@ class ProjectFiles:
     def _tracked(self) -> frozenset[str] | None:
         if self.repository is None:
             return None
-        listed = _git_lines(self.root, ["ls-files", "-z", "--cached"])
+        listed = _git_lines(self.root, gitlisting.TRACKED)
         return frozenset(listed) if listed is not None else None
 
     @cached_property
     def _untracked(self) -> frozenset[str] | None:
         if self.repository is None:
             return None
-        listed = _git_lines(
-            self.root, ["ls-files", "-z", "--others", "--exclude-standard", "--directory"]
-        )
+        listed = _git_lines(self.root, gitlisting.UNTRACKED)
         return frozenset(listed) if listed is not None else None
 
     def untracked_paths(self) -> frozenset[str] | None:
@@ -992,22 +1025,21 @@ class ProjectFiles:
         self.project.add_diagnostic(rule, display, span, message, severity=severity)
 
 
-def _git_lines(root: Path, arguments: list[str]) -> list[str] | None:
-    """The NUL-separated output of ``git <arguments>`` run in ``root``; None on failure."""
+def _git_lines(root: Path, arguments: tuple[str, ...]) -> list[str] | None:
+    """The NUL-separated output of ``git <arguments>`` run in ``root``; None on failure.
+    A listing started ahead for the same root and arguments is read instead."""
+    started = gitlisting.take(os.fspath(root), arguments)
+    if started is not None:
+        return started.lines(GIT_TIMEOUT_S)
     import subprocess  # here: a project outside git runs none (~5 ms to import)
 
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE")
-    }
     try:
         completed = subprocess.run(
             ["git", *arguments],
             cwd=root,
             capture_output=True,
             timeout=GIT_TIMEOUT_S,
-            env=environment,
+            env=gitlisting.git_environment(),
             check=False,
         )
     except (OSError, subprocess.SubprocessError):
