@@ -17,17 +17,13 @@ Symbolic links to directories are followed once; loops are reported, not followe
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mllint.config import Settings
+from mllint.ignorefile import IgnorePatterns
 from mllint.pathmatch import exclude_matcher
-
-if TYPE_CHECKING:
-    from pathspec import PathSpec
 
 PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")
 
@@ -50,7 +46,7 @@ class _IgnoreRule:
     relative to the ignore file's folder."""
 
     base: Path
-    spec: PathSpec
+    spec: IgnorePatterns
     #: The ignore file (``.gitignore`` or ``.git/info/exclude``).
     file: Path | None = None
     prefix: str = ""
@@ -72,9 +68,9 @@ class _IgnoreRule:
         return relative + "/" if is_dir else relative
 
     def matches(self, path: Path, is_dir: bool) -> bool:
-        """Whether this file alone ignores ``path`` as pathspec matches it (a pattern that
-        matches a folder above ``path`` counts): what git decides in a walk when no
-        ignore file on the way negates a pattern."""
+        """Whether this file alone ignores ``path`` (a pattern that matches a folder above
+        ``path`` counts): what git decides in a walk when no ignore file on the way
+        negates a pattern."""
         relative = self.relative(path, is_dir)
         return relative is not None and bool(self.spec.match_file(relative))
 
@@ -82,28 +78,22 @@ class _IgnoreRule:
         """As git judges ``path`` met in a walk (it does not enter an ignored folder): True
         when the last of this file's patterns that matches ``path`` itself ignores it,
         False when it re-includes it (``!keep.py``), None when none matches it. A pattern
-        matching a folder above ``path`` does not count (pathspec's do; git's do not)."""
+        matching a folder above ``path`` does not count (in a walk, git never asks)."""
         relative = self.relative(path, is_dir)
         if relative is None:
             return None
         decided = None
-        for pattern in self.spec.patterns:
-            include = pattern.include
-            if include is None:  # a blank line or a comment
-                continue
-            regex = getattr(pattern, "regex", None)
-            if not isinstance(regex, re.Pattern) or not isinstance(regex.pattern, str):
-                return self.spec.check_file(relative).include  # pathspec's own judgement
-            found = regex.search(relative)
+        for expression, ignores in self.spec.rules:
+            found = expression.search(relative)
             if found is None:
                 continue
-            # pathspec marks a folder's trailing "/" with this group: text after it means
-            # the pattern matched a folder above the path.
-            if _FOLDER_GROUP in regex.groupindex:
+            # The group around the "/" after a folder: text after it means the pattern
+            # matched a folder above the path.
+            if _FOLDER_GROUP in expression.groupindex:
                 end = found.end(_FOLDER_GROUP)
                 if end != -1 and end < len(relative):
                     continue
-            decided = include
+            decided = ignores
         return decided
 
     def rebased(self, base: Path, prefix: str) -> _IgnoreRule:
@@ -112,8 +102,8 @@ class _IgnoreRule:
         return _IgnoreRule(base, self.spec, self.file, prefix, self.negates)
 
 
-#: The group pathspec puts around the "/" after a folder in a pattern's expression.
-_FOLDER_GROUP = "ps_d"
+#: The group mllint.ignorefile puts around the "/" after a folder in a pattern's expression.
+_FOLDER_GROUP = "folder"
 
 
 def is_ignored_by(rules: list[_IgnoreRule], path: Path, is_dir: bool) -> bool:
@@ -140,10 +130,9 @@ def _load_gitignore(path: Path) -> _IgnoreRule | None:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    from pathspec import GitIgnoreSpec  # here: checking named files reads no .gitignore
-
-    negates = any(line.lstrip().startswith("!") for line in lines)
-    return _IgnoreRule(path.parent, GitIgnoreSpec.from_lines(lines), path, "", negates)
+    patterns = IgnorePatterns.from_lines(lines)
+    negates = any(not ignores for _, ignores in patterns.rules)
+    return _IgnoreRule(path.parent, patterns, path, "", negates)
 
 
 def _repository_root(directory: Path) -> Path | None:

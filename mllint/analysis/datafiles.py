@@ -21,12 +21,9 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mllint.analysis.projectfiles import lfs_patterns
-
-if TYPE_CHECKING:
-    from pathspec import GitIgnoreSpec
+from mllint.ignorefile import IgnorePatterns
 
 #: Suffixes of data files (lower case; compound suffixes too).
 DATA_SUFFIXES = (
@@ -226,16 +223,14 @@ class _LfsPatterns:
 
     def __init__(self) -> None:
         self.files: list[Path] = []
-        self._specs: list[tuple[Path, Path, list[tuple[int, str, GitIgnoreSpec]]]] = []
+        self._specs: list[tuple[Path, Path, list[tuple[int, str, IgnorePatterns]]]] = []
 
     def add(self, gitattributes: Path) -> None:
         found = lfs_patterns(_read(gitattributes))
         if not found:
             return
-        from pathspec import GitIgnoreSpec  # imported when there are patterns to match
-
         patterns = [
-            (number, pattern, GitIgnoreSpec.from_lines([pattern])) for number, pattern in found
+            (number, pattern, IgnorePatterns.from_lines([pattern])) for number, pattern in found
         ]
         if patterns:
             self.files.append(gitattributes)

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from mllint.analysis import ml_api
-from mllint.analysis.dataflow import Facts, Fit, Split, analyse
 from mllint.rule import Rule
 
 if TYPE_CHECKING:
+    from mllint.analysis.dataflow import Facts, Fit, Split
     from mllint.context import FileContext
 
 
@@ -81,6 +81,9 @@ def leakage_findings(context: FileContext) -> list[Finding]:
     if found is None and not _may_leak(context):
         found = _CACHE[context] = []
     if found is None:
+        # Here: a file that cannot leak (most PyTorch scripts) never imports the analysis.
+        from mllint.analysis.dataflow import analyse
+
         facts = analyse(context.module, context.qualified_name)
         found = _Judge(context, facts).findings()
         _CACHE[context] = found

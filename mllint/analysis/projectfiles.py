@@ -39,7 +39,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 from mllint import realpaths
 from mllint.analysis import gitlisting
@@ -50,10 +49,8 @@ from mllint.discovery import (
     ignore_top,
     is_ignored_by,
 )
+from mllint.ignorefile import IgnorePatterns
 from mllint.lazyre import lazy_compile
-
-if TYPE_CHECKING:
-    from pathspec import GitIgnoreSpec
 
 #: Files or folders whose presence makes a folder a project root.
 PROJECT_MARKERS = (
@@ -454,10 +451,7 @@ def _matching_line(rule, path: Path, is_dir: bool) -> IgnoreLine | None:
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        from pathspec import GitIgnoreSpec  # imported when there are patterns to match
-
-        spec = GitIgnoreSpec.from_lines([stripped.lstrip("!")])
-        if spec.match_file(relative):
+        if IgnorePatterns.from_lines([stripped.lstrip("!")]).match_file(relative):
             last = None if stripped.startswith("!") else IgnoreLine(file, number, stripped)
     return last
 
@@ -884,13 +878,9 @@ class ProjectFiles:
         return spec is not None and spec.match_file(self.relative(path))
 
     @cached_property
-    def _lfs_spec(self) -> GitIgnoreSpec | None:
+    def _lfs_spec(self) -> IgnorePatterns | None:
         patterns = [pattern for _, pattern in lfs_patterns(_read(self.root / ".gitattributes"))]
-        if not patterns:
-            return None
-        from pathspec import GitIgnoreSpec  # imported when there are patterns to match
-
-        return GitIgnoreSpec.from_lines(patterns)
+        return IgnorePatterns.from_lines(patterns) if patterns else None
 
     @cached_property
     def _tracked(self) -> frozenset[str] | None:
