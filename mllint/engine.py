@@ -493,7 +493,9 @@ def _relative_path(path: Path, root: Path) -> str:
     try:
         return path.resolve().relative_to(root).as_posix()
     except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (3.11)
-        return path.as_posix()
+        # A file reached through a link in the project to a folder outside it
+        # (`pkg -> ../shared/pkg`): its place in the project, where imports find it.
+        return _below(os.path.abspath(path), root) or path.as_posix()
 
 
 def _below(real: str, root: Path) -> str | None:
@@ -1216,19 +1218,24 @@ def _context_results(
     memo = realpaths.active() or realpaths.RealPaths()
     real = {result.path: memo.real(result.path) for result in results}
     seen_names = set(real.values())  # loops too
+    #: real path -> the module checked there; real path -> the other paths imports reach
+    #: it by (through a symbolic link: `pkg -> real_pkg`), recorded on its summary.
+    by_real = {real[result.path]: result for result in results if result.summary is not None}
+    linked: dict[str, dict[str, None]] = {}
+    root = ruleset.settings.root
     context: list[FileResult] = []
     pending = [result for result in results if result.summary is not None]
     # Many files import the same names from the same folder: probe the file system once.
-    resolver = _ImportResolver(ruleset.settings.root)
+    resolver = _ImportResolver(root)
     located: dict[str, dict[str, list[str]]] = {}  # folder -> name -> files
 
     for _ in range(_CONTEXT_ROUNDS):
-        wanted: dict[Path, None] = {}
+        wanted: dict[Path, str] = {}
         for result in pending:
             importer = real.get(result.path)
             if importer is None:
                 importer = memo.cheap(result.path) or os.fspath(Path(result.path).resolve())
-            folder = os.path.dirname(importer)
+            folder = _importer_folder(result.path, importer, root)
             here = located.get(folder)
             if here is None:
                 here = located[folder] = {}
@@ -1239,22 +1246,57 @@ def _context_results(
                 for candidate in found:
                     if candidate in seen_names:
                         continue
-                    resolved = Path(candidate).resolve()
-                    key = os.fspath(resolved)
-                    if key in seen_names or _excluded_context(resolved, ruleset):
+                    key = os.fspath(Path(candidate).resolve())
+                    if key in seen_names:
+                        linked.setdefault(key, {})[candidate] = None
+                        continue
+                    # Judged where the import finds it: a link in the project to a folder
+                    # outside it holds project code (an installed package is not found
+                    # in the project's folders).
+                    if _excluded_context(Path(candidate), ruleset):
                         continue
                     seen_names.add(key)
-                    wanted[resolved] = None
+                    wanted[Path(candidate)] = key
         if not wanted:
             break
         pending = []
-        for path in wanted:
+        for path, key in wanted.items():
             result = _check_cached(path, os.path.relpath(path), ruleset, store)
             result.diagnostics = []
             if result.summary is not None:
                 pending.append(result)
                 context.append(result)
+                by_real[key] = result
+    for key, paths in linked.items():
+        found = by_real.get(key)
+        if found is not None and found.summary is not None:
+            _add_aliases(found.summary, paths, root)
     return context
+
+
+def _importer_folder(display: str, real: str, root: Path) -> str:
+    """The folder an importing file's imports are searched from: where the run found it
+    (``pkg/train.py`` with ``pkg`` a link to a folder outside the project searches
+    ``pkg`` and the project root, as the plain layout would) when that lies in the
+    project, else its real folder."""
+    folder = os.path.dirname(real)
+    logical = os.path.dirname(os.path.abspath(display))
+    if logical != folder and (logical == os.fspath(root) or _below(logical, root) is not None):
+        return logical
+    return folder
+
+
+def _add_aliases(summary: ModuleSummary, paths: Iterable[str], root: Path) -> None:
+    """Record on ``summary`` the other paths in the project by which imports reach its
+    module (through a link: ``pkg -> real_pkg``): the project index names it by them too,
+    so ``from pkg.utils import set_seed`` finds the module checked as ``real_pkg/utils.py``."""
+    aliases = dict.fromkeys(summary.aliases)
+    for path in paths:
+        relative = _below(path, root)
+        if relative is not None and relative != summary.relative:
+            aliases[relative] = None
+    if len(aliases) != len(summary.aliases):
+        summary.aliases = tuple(sorted(aliases))
 
 
 def _imported_names(summary: ModuleSummary) -> list[str]:

@@ -409,3 +409,31 @@ def test_project_settings_errors_name_the_key(tmp_path, table, error):
         table = "[tool.mllint]\n" + table
     with pytest.raises(ConfigError, match=re.escape(error)):
         _settings(tmp_path, table)
+
+
+@pytest.mark.skipif(not HAS_GIT, reason="git is not installed")
+def test_gitignore_answers_as_git_check_ignore_does_with_negations_across_files(tmp_path):
+    # A `!pattern` in a deeper .gitignore re-includes what the top one ignores: the
+    # project checks (ML901, ML906) and file discovery judge it as git does.
+    root = tmp_path.resolve()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    _write(root / ".git" / "info" / "exclude", "*.local\n")
+    _write(root / ".gitignore", "data/\n*.ckpt\n")
+    _write(root / "src" / ".gitignore", "!data/\n!best.ckpt\n")
+    paths = [
+        "data/a.csv", "a.ckpt", "notes.local", "src/data/b.csv", "src/best.ckpt",
+        "src/last.ckpt", "src/data/sub/c.ckpt", "src/data/best.ckpt", "src/x.local",
+    ]  # fmt: skip
+    for relative in paths:
+        _write(root / relative)
+    ignore = GitIgnore(root)
+    for relative in paths:
+        git = subprocess.run(["git", "check-ignore", "-q", relative], cwd=root).returncode
+        assert git in (0, 1)
+        assert ignore.is_ignored(root / relative, is_dir=False) == (git == 0), relative
+    assert not ignore.is_ignored(root / "src" / "data", is_dir=True)
+    assert ignore.ignoring_line(root / "src" / "data" / "b.csv") is None
+    line = ignore.ignoring_line(root / "src" / "last.ckpt", is_dir=False)
+    assert (line.file, line.line, line.pattern) == (root / ".gitignore", 2, "*.ckpt")
+    line = ignore.ignoring_line(root / "src" / "x.local", is_dir=False)
+    assert (line.file, line.pattern) == (root / ".git" / "info" / "exclude", "*.local")

@@ -144,6 +144,10 @@ class ModuleSummary:
     #: :func:`structure_digest` of the finished summary ("" when built by hand: then the
     #: index computes it).
     structure: str = field(default="", compare=False, repr=False)
+    #: Other paths relative to the project root by which imports reach this file: through
+    #: a symbolic link (``pkg -> real_pkg``); the index names the module by them too. Set
+    #: by the engine's project phase, not by summarising the file.
+    aliases: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def is_test(self) -> bool:
@@ -911,6 +915,8 @@ class ProjectIndex:
             names = module_names(module.relative)
             if names:
                 self._full_name[module.relative] = names[0]
+            for alias in module.aliases:  # reached through a symbolic link too
+                names += [name for name in module_names(alias) if name not in names]
             for name in names:
                 self._by_name.setdefault(name, []).append(module)
         self._imported: set[str] = set()
@@ -1264,7 +1270,9 @@ class ProjectIndex:
         """A digest of the project's module paths (module names and import resolution
         depend on them)."""
         if self._layout is None:
-            text = "\n".join(module.relative for module in self.modules)
+            text = "\n".join(
+                "\0".join((module.relative, *module.aliases)) for module in self.modules
+            )
             self._layout = sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         return self._layout
 

@@ -42,7 +42,13 @@ from pathlib import Path, PurePosixPath
 
 from mllint import realpaths
 from mllint.analysis import gitlisting
-from mllint.discovery import _inherited_ignores, _load_gitignore, _repository_root
+from mllint.discovery import (
+    _inherited_ignores,
+    _load_gitignore,
+    _repository_root,
+    ignore_top,
+    is_ignored_by,
+)
 from mllint.ignorefile import IgnorePatterns
 from mllint.lazyre import lazy_compile
 
@@ -297,12 +303,15 @@ class IgnoreLine:
 class GitIgnore:
     """The ignore rules git applies under a project root: ``.git/info/exclude``, the
     ``.gitignore`` files from the repository's top down to the root, and those in folders
-    below it (read when a path below them is asked about)."""
+    below it (read when a path below them is asked about). Outside a repository, those
+    from ``fallback`` (the configuration root) down, when the root lies below it, as file
+    discovery reads them (:func:`mllint.discovery.ignore_top`)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, fallback: Path | None = None) -> None:
         self.root = root
         self.repository = _repository_root(root)
-        self._inherited = _inherited_ignores(root)
+        self._top = ignore_top(root, fallback)
+        self._inherited = _inherited_ignores(root, fallback)
         self._by_folder: dict[Path, object] = {}
         self._parent_rules: dict[Path, list] = {}
 
@@ -314,7 +323,7 @@ class GitIgnore:
     def files(self) -> list[Path]:
         """The ``.gitignore`` files at and above the root that exist."""
         found = []
-        top = self.repository or self.root
+        top = self._top or self.root
         chain = [self.root, *self.root.parents]
         for folder in reversed(chain[: chain.index(top) + 1] if top in chain else [self.root]):
             if (folder / ".gitignore").is_file():
@@ -370,7 +379,7 @@ class GitIgnore:
             current = current / part
             last = index == len(parts) - 1
             folder = not last or is_dir
-            if any(rule.matches(current, folder) for rule in self._rules_for(current)):
+            if is_ignored_by(self._rules_for(current), current, folder):
                 return True
         return False
 
@@ -384,7 +393,7 @@ class GitIgnore:
                 return False
         except ValueError:
             return False
-        return any(rule.matches(path, is_dir) for rule in self._rules_for(path))
+        return is_ignored_by(self._rules_for(path), path, is_dir)
 
     def ignoring_line(self, path: Path, is_dir: bool | None = None) -> IgnoreLine | None:
         """The ``.gitignore`` line that ignores ``path`` (or a folder above it), if any."""
@@ -399,10 +408,16 @@ class GitIgnore:
         for index, part in enumerate(parts):
             current = current / part
             folder = index < len(parts) - 1 or is_dir
-            for rule in self._rules_for(current):
-                found = _matching_line(rule, current, folder)
-                if found is not None:
-                    return found
+            # As git decides (see is_ignored_by): the deepest file with a matching line.
+            for rule in reversed(self._rules_for(current)):
+                decided = rule.decides(current, folder)
+                if decided is None:
+                    continue
+                if decided:
+                    found = _matching_line(rule, current, folder)
+                    if found is not None:
+                        return found
+                break
         return None
 
     def lines(self, file: Path | None = None) -> list[IgnoreLine]:
@@ -421,15 +436,12 @@ class GitIgnore:
 
 
 def _matching_line(rule, path: Path, is_dir: bool) -> IgnoreLine | None:
-    try:
-        relative = path.relative_to(rule.base).as_posix()
-    except ValueError:
+    relative = rule.relative(path, is_dir)
+    if relative is None:
         return None
-    if is_dir:
-        relative += "/"
-    file = rule.base / ".gitignore"
-    if not file.is_file():
-        file = rule.base / ".git" / "info" / "exclude"
+    file = rule.file
+    if file is None:
+        return None
     try:
         text = file.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -841,7 +853,7 @@ class ProjectFiles:
 
     @cached_property
     def gitignore(self) -> GitIgnore:
-        return GitIgnore(self.root)
+        return GitIgnore(self.root, _settings_root(self.project))
 
     @property
     def repository(self) -> Path | None:

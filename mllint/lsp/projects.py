@@ -26,7 +26,7 @@ from pathlib import Path
 from mllint.analysis.project import ModuleSummary
 from mllint.config import Options, Settings, build_settings, find_config_file, read_options
 from mllint.diagnostic import Diagnostic
-from mllint.discovery import discover
+from mllint.discovery import discover, is_git_ignored
 from mllint.engine import (
     FileResult,
     InternalError,
@@ -190,6 +190,8 @@ class Project:
         if not self.index_files or not self.contains(path) or not path.is_file():
             return False
         if not self.settings.includes(self.relative(path)):
+            return False
+        if is_git_ignored(path, self.settings):  # named files skip .gitignore in discover
             return False
         return bool(discover([path], self.settings, force_exclude=True).files)
 
