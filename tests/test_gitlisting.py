@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from mllint.analysis import gitlisting, projectfiles
 from mllint.api import lint_paths
+from tests.test_project_checks import _commit, _write
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed"),
@@ -19,22 +19,14 @@ pytestmark = [
 ]
 
 
-def _write(path: Path, text: str = "") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def _repository(root: Path) -> Path:
-    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    """A committed repository with an untracked file and an ignored folder."""
     _write(root / "train.py", "import torch\n")
     _write(root / "models" / "best.pt", "x" * 100)
+    _write(root / ".gitignore", "notes/\n")
+    _commit(root)
     _write(root / "notes" / "draft.txt", "x")
     _write(root / "stray.pt", "x")
-    _write(root / ".gitignore", "notes/\n")
-    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
-    subprocess.run([*git, "add", "train.py", "models/best.pt", ".gitignore"], cwd=root, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "init"], cwd=root, check=True)
     return root.resolve()
 
 
