@@ -241,7 +241,8 @@ def test_help_is_formatted_at_the_terminal_width():
 
 def test_the_command_still_runs_atexit_handlers_after_check(tmp_path):
     """`mllint check` ends without the interpreter's teardown, but after the atexit
-    handlers: the import cache (compiled dataclass methods, saved at exit) is written."""
+    handlers: the import caches (compiled dataclass methods and regular expressions, saved
+    at exit) are written."""
     (tmp_path / "train.py").write_text(
         "import torch\n\nstate = torch.load('w.pt')\nprint(state)\n", encoding="utf-8"
     )
@@ -252,8 +253,9 @@ def test_the_command_still_runs_atexit_handlers_after_check(tmp_path):
     )
     assert result.returncode == 1, result.stderr
     assert result.stdout.startswith("train.py:3:9: ML701 ")
-    stores = sorted(path.name.split("-")[0] for path in (home / ".cache" / "mllint").iterdir())
-    assert stores == ["libcst", "mllint"]  # LibCST's (saved at once) and mllint's (at exit)
+    stores = sorted(path.name.rsplit("-", 1)[0] for path in (home / ".cache" / "mllint").iterdir())
+    # LibCST's (saved at once), mllint's dataclasses' and the regular expressions (at exit).
+    assert stores == ["libcst-dataclasses", "mllint-dataclasses", "mllint-regex"]
 
 
 _EXIT_NOW = """
