@@ -83,20 +83,7 @@ class CodeStore:
         self.hits = 0
         #: The keys asked for in this process (a store that outgrew MAX_CODES keeps those).
         self.used: set[bytes] = set()
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return
-        try:
-            header = len(_MAGIC) + 64 + 1
-            if not data.startswith(_MAGIC) or data[header - 1 : header] != b"\n":
-                return
-            payload = data[header:]
-            if _digest(payload).hexdigest().encode() != data[len(_MAGIC) : header - 1]:
-                return
-            codes = marshal.loads(payload)
-        except Exception:  # a corrupt file: compile everything again
-            return
+        codes = read_store(path, _MAGIC)
         if isinstance(codes, dict):
             self.codes = {
                 key: code
@@ -138,20 +125,34 @@ class CodeStore:
             codes = self.codes
             if len(codes) > MAX_CODES:  # sources of older versions: keep what is used now
                 codes = {key: code for key, code in codes.items() if key in self.used}
-            payload = marshal.dumps(codes)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            data = _MAGIC + _digest(payload).hexdigest().encode() + b"\n" + payload
-            import tempfile  # only when writing
+            write_store(self.path, _MAGIC, codes)
 
-            handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(handle, "wb") as stream:
-                    stream.write(data)
-                os.replace(temporary, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.remove(temporary)
-                raise
+
+def read_store(path: Path, magic: bytes) -> object | None:
+    """The value marshalled in a store file written by :func:`write_store` with the same
+    ``magic``; None when it is missing, unreadable, of another kind or corrupt (its
+    BLAKE2b-256 checksum does not match)."""
+    try:
+        data = path.read_bytes()
+        header = len(magic) + 64 + 1
+        if not data.startswith(magic) or data[header - 1 : header] != b"\n":
+            return None
+        payload = data[header:]
+        if _digest(payload).hexdigest().encode() != data[len(magic) : header - 1]:
+            return None
+        return marshal.loads(payload)
+    except Exception:  # unreadable or corrupt: the caller starts afresh
+        return None
+
+
+def write_store(path: Path, magic: bytes, value: object) -> None:
+    """Write ``value`` (marshallable) to ``path`` atomically, after ``magic`` and the
+    checksum :func:`read_store` verifies."""
+    from mllint.cache import _atomic_write  # only when writing
+
+    payload = marshal.dumps(value)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, magic + _digest(payload).hexdigest().encode() + b"\n" + payload)
 
 
 def _is_code(value: object) -> bool:

@@ -23,13 +23,12 @@ import cache.
 from __future__ import annotations
 
 import contextlib
-import marshal
 import os
 import sys
 import threading
 from pathlib import Path
 
-from mllint.importcache import ENV_OFF, cache_folder
+from mllint.importcache import ENV_OFF, cache_folder, read_store, write_store
 from mllint.importcache import _digest as _blake2b
 
 _MAGIC = b"MLLINT-REGEX 1\n"
@@ -73,20 +72,7 @@ class RegexStore:
         self.used: set[tuple] = set()
         self.added = 0
         self.hits = 0
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return
-        try:
-            header = len(_MAGIC) + 64 + 1
-            if not data.startswith(_MAGIC) or data[header - 1 : header] != b"\n":
-                return
-            payload = data[header:]
-            if _blake2b(payload).hexdigest().encode() != data[len(_MAGIC) : header - 1]:
-                return
-            entries = marshal.loads(payload)
-        except Exception:  # a corrupt file: compile everything again
-            return
+        entries = read_store(path, _MAGIC)
         if isinstance(entries, dict):
             self.entries = {
                 key: value for key, value in entries.items() if _well_formed(key, value)
@@ -129,20 +115,7 @@ class RegexStore:
             entries = self.entries
             if len(entries) > MAX_PATTERNS:  # patterns of other versions: keep today's
                 entries = {key: value for key, value in entries.items() if key in self.used}
-            payload = marshal.dumps(entries)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            data = _MAGIC + _blake2b(payload).hexdigest().encode() + b"\n" + payload
-            import tempfile  # only when writing
-
-            handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(handle, "wb") as stream:
-                    stream.write(data)
-                os.replace(temporary, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.remove(temporary)
-                raise
+            write_store(self.path, _MAGIC, entries)
 
 
 def _well_formed(key: object, value: object) -> bool:
