@@ -80,30 +80,12 @@ class _IgnoreRule:
         False when it re-includes it (``!keep.py``), None when none matches it. A pattern
         matching a folder above ``path`` does not count (in a walk, git never asks)."""
         relative = self.relative(path, is_dir)
-        if relative is None:
-            return None
-        decided = None
-        for expression, ignores in self.spec.rules:
-            found = expression.search(relative)
-            if found is None:
-                continue
-            # The group around the "/" after a folder: text after it means the pattern
-            # matched a folder above the path.
-            if _FOLDER_GROUP in expression.groupindex:
-                end = found.end(_FOLDER_GROUP)
-                if end != -1 and end < len(relative):
-                    continue
-            decided = ignores
-        return decided
+        return None if relative is None else self.spec.decide(relative)
 
     def rebased(self, base: Path, prefix: str) -> _IgnoreRule:
         """The same patterns for paths spelt from ``base``, which lies at ``prefix``
         (``"src/"``) below the ignore file's folder."""
         return _IgnoreRule(base, self.spec, self.file, prefix, self.negates)
-
-
-#: The group mllint.ignorefile puts around the "/" after a folder in a pattern's expression.
-_FOLDER_GROUP = "folder"
 
 
 def is_ignored_by(rules: list[_IgnoreRule], path: Path, is_dir: bool) -> bool:
@@ -131,8 +113,7 @@ def _load_gitignore(path: Path) -> _IgnoreRule | None:
     except OSError:
         return None
     patterns = IgnorePatterns.from_lines(lines)
-    negates = any(not ignores for _, ignores in patterns.rules)
-    return _IgnoreRule(path.parent, patterns, path, "", negates)
+    return _IgnoreRule(path.parent, patterns, path, "", patterns.negates)
 
 
 def _repository_root(directory: Path) -> Path | None:

@@ -34,7 +34,8 @@ import re
 from collections.abc import Iterable
 
 #: The group that marks a match of a folder above the path (or of the path as a folder).
-_FOLDER = "(?P<folder>/)"
+_GROUP = "folder"
+_FOLDER = f"(?P<{_GROUP}>/)"
 
 
 class IgnorePatterns:
@@ -71,11 +72,33 @@ class IgnorePatterns:
             found = expression.search(path)
             if found is None:
                 continue
-            if not found.groupdict().get("folder"):
+            if not found.groupdict().get(_GROUP):
                 return ignores
             if folder_match is None:
                 folder_match = ignores
         return bool(folder_match)
+
+    def decide(self, path: str) -> bool | None:
+        """As git judges a path met in a walk (it never enters an ignored folder): True
+        when the last pattern that matches the path itself ignores it, False when it
+        re-includes it (``!keep.py``), None when none does. Unlike :meth:`match_file`, a
+        pattern that matches only a folder above the path does not count."""
+        decided = None
+        for expression, ignores in self.rules:
+            found = expression.search(path)
+            if found is None:
+                continue
+            if _GROUP in expression.groupindex:
+                end = found.end(_GROUP)
+                if end != -1 and end < len(path):
+                    continue  # text after the folder's "/": a folder above the path
+            decided = ignores
+        return decided
+
+    @property
+    def negates(self) -> bool:
+        """Whether a pattern re-includes what it matches (``!keep.py``)."""
+        return any(not ignores for _, ignores in self.rules)
 
 
 def translate(line: str) -> tuple[str, bool] | None:

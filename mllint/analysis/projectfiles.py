@@ -115,16 +115,10 @@ def project_root_of(
     The nearest folder at or above ``path``'s folder with a project marker. When
     ``path`` lies under ``fallback`` (the configuration root: the folder of the mllint
     configuration, else the working directory) the search stops there: a folder checked
-    from inside (``cd experiment && mllint check .``) is judged on its own.
+    from inside (``cd experiment && mllint check .``) is judged on its own. (``known`` is
+    accepted for compatibility; the answers for folders are remembered per call.)
     """
-    start = path if path.is_dir() else path.parent
-    inside = fallback is not None and (start == fallback or fallback in start.parents)
-    for candidate in (start, *start.parents):
-        if is_project_root(candidate, known):
-            return candidate
-        if inside and candidate == fallback:
-            return fallback
-    return start
+    return Path(_RootFinder(_stop_folder(fallback)).root_of(os.fspath(path)))
 
 
 def module_file(project, module) -> Path:
