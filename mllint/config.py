@@ -26,6 +26,8 @@ from mllint.rule import CATEGORIES, Rule
 if TYPE_CHECKING:
     from pathspec import PathSpec
 
+    from mllint.ignorefile import IgnorePatterns
+
 
 def _tomllib():
     """``tomllib`` (``tomli`` before 3.11), imported when a TOML file is read: a run
@@ -450,17 +452,23 @@ class _DefaultSpec:
     The defaults are known to be valid; patterns from a configuration are compiled at
     once, so that a bad one is still reported when the configuration is read."""
 
-    __slots__ = ("_spec", "lines")
+    __slots__ = ("_matcher", "_spec", "lines")
 
     def __init__(self, lines: tuple[str, ...]) -> None:
         self.lines = lines
         self._spec: PathSpec | None = None
+        self._matcher: IgnorePatterns | None = None
 
     def match_file(self, file: str) -> bool:
-        spec = self._spec
-        if spec is None:
-            spec = self.compiled()
-        return spec.match_file(file)
+        """As ``GitIgnoreSpec.match_file`` answers, through mllint's own matcher of the
+        same semantics (:class:`mllint.ignorefile.IgnorePatterns`): the paths named to a
+        ``--force-exclude`` run (pre-commit's) are judged without importing pathspec."""
+        matcher = self._matcher
+        if matcher is None:
+            from mllint.ignorefile import IgnorePatterns
+
+            matcher = self._matcher = IgnorePatterns.from_lines(self.lines)
+        return matcher.match_file(file)
 
     def compiled(self) -> PathSpec:
         """The ``GitIgnoreSpec`` (compiled now if it was not yet)."""

@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -156,6 +158,28 @@ def test_the_default_excludes_are_one_expression_and_a_negation_is_not():
     assert exclude_matcher(_pathspec(list(DEFAULT_EXCLUDES))).__name__ == "excluded"
     negated = GitIgnoreSpec.from_lines(["build", "!build/keep.py"])
     assert exclude_matcher(negated) == negated.match_file
+
+
+def test_the_default_specs_answer_named_paths_as_pathspec_without_it():
+    # A --force-exclude run (pre-commit's) asks the defaults about the files it was given:
+    # mllint's own matcher answers, as pathspec's GitIgnoreSpec would.
+    from mllint.config import DEFAULT_INCLUDES
+
+    names = ["build", ".venv", "__pycache__", "site-packages", "dist", "x.py", "x.ipynb"]
+    paths = PATHS + [f"{a}/{b}" for a in names for b in names] + [f"a/{n}/" for n in names]
+    for lines in (DEFAULT_EXCLUDES, DEFAULT_INCLUDES):
+        ours, theirs = _pathspec(list(lines)), GitIgnoreSpec.from_lines(lines)
+        assert [ours.match_file(path) for path in paths] == [
+            theirs.match_file(path) for path in paths
+        ]
+    code = (
+        "import sys; from mllint.config import DEFAULT_EXCLUDES, _pathspec; "
+        "spec = _pathspec(list(DEFAULT_EXCLUDES)); "
+        "assert spec.match_file('.venv/lib/x.py') and not spec.match_file('src/x.py'); "
+        "print(any(name.split('.')[0] == 'pathspec' for name in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False"
 
 
 # -- discovery ----------------------------------------------------------------------------
