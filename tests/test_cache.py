@@ -558,3 +558,28 @@ def test_a_relative_import_beyond_the_top_folder_is_no_module_and_no_crash(tmp_p
     result = _lint(root, jobs=1)
     assert result.internal_errors == []
     assert _findings(result)[2] == len(list(root.rglob("*.py")))
+
+
+def test_atomic_write_replaces_whole_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    from mllint import cache
+
+    target = tmp_path / "entry"
+    target.write_bytes(b"old")
+    cache._atomic_write(target, b"new content")
+    assert target.read_bytes() == b"new content"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entry"]
+    if os.name == "posix":
+        assert target.stat().st_mode & 0o777 == 0o600  # as tempfile.mkstemp made it
+
+    class Interrupted(Exception):
+        pass
+
+    def failing_fdopen(handle, mode):
+        os.close(handle)
+        raise Interrupted
+
+    monkeypatch.setattr(cache.os, "fdopen", failing_fdopen)
+    with pytest.raises(Interrupted):
+        cache._atomic_write(target, b"lost")
+    assert target.read_bytes() == b"new content"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entry"]
