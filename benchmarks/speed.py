@@ -421,6 +421,9 @@ def bench_tree(name: str, tree: Path, args, peers: Path, logs: Path) -> dict[str
     return series
 
 
+#: The single-file row of the pre-commit hook's command on an edited file.
+HOOK_EDITED = "mllint 1 file (hook, edited)"
+
 #: The files around the single script: what a small project committed to git holds.
 _PROJECT_FILES = {
     ".gitignore": "__pycache__/\n*.py[cod]\n.venv/\n.mllint_cache/\ndata/\nruns/\n"
@@ -460,20 +463,32 @@ def bench_single(args, peers: Path, logs: Path) -> dict[str, Series]:
         # moves by up to half from one minute to the next, and this shows where it was.
         "machine reference": [sys.executable, "-c", "sum(range(5 * 10**6))"],
         "mllint 1 file (no cache)": [*command, "--no-cache", script.name],
+        # The pre-commit hook's own command (.pre-commit-hooks.yaml) on the file as it is
+        # committed: edited since the last run (a result to compute and store), the
+        # cache there from earlier runs.
+        HOOK_EDITED: [sys.executable, "-m", "mllint", "check", "--force-exclude", script.name],
         "mllint 1 file (cached)": [*command, script.name],
         "ruff 1 file": [str(peers / "ruff"), "check", "--select", "ALL", "--no-cache",
                         "--exit-zero", script.name],
     }  # fmt: skip
     env = _env(MLLINT_CACHE_DIR=str(logs / "single-cache"))
-    measure(tools["mllint 1 file (cached)"], script.parent, env, args.cap, logs / "prime.log")
+    for primed in ("mllint 1 file (cached)", HOOK_EDITED):  # earlier runs' cache
+        measure(tools[primed], script.parent, env, args.cap, logs / "prime.log")
     series = {tool: Series(tool) for tool in tools}
     where = "in a git work tree" if in_git else "in a plain folder: git not found"
     lines = script.read_text().count(chr(10))
     print(f"\n[single file] {script} ({lines} lines, {where})", flush=True)
-    for repeat in range(max(5, args.repeats)):
-        for tool, cmd in tools.items():
-            log = logs / f"single-{tool.split()[0]}-{repeat}.log"
-            series[tool].runs.append(measure(cmd, script.parent, env, args.cap, log))
+    original = script.read_bytes()
+    try:
+        for repeat in range(max(5, args.repeats)):
+            for number, (tool, cmd) in enumerate(tools.items()):
+                if tool == HOOK_EDITED:  # a new edit each time: its result is not cached
+                    script.write_bytes(original + f"# edit {os.urandom(8).hex()}\n".encode())
+                log = logs / f"single-{number}-{repeat}.log"
+                series[tool].runs.append(measure(cmd, script.parent, env, args.cap, log))
+                script.write_bytes(original)
+    finally:
+        script.write_bytes(original)
     return series
 
 
@@ -485,13 +500,13 @@ def report(results: dict[str, dict[str, Series]], args) -> None:
     for tree, series in results.items():
         print(f"\n{tree}")
         print(
-            f"  {'tool':<26}{'median wall':>22}{'CPU (user+sys)':>16}{'peak (tree)':>13}"
+            f"  {'tool':<30}{'median wall':>18}{'CPU (user+sys)':>16}{'peak (tree)':>13}"
             f"{'peak (1 proc)':>15}  runs"
         )
         for item in series.values():
             cpu = item.cpu()
             print(
-                f"  {item.name:<26}{_fmt_time(item, cap):>22}"
+                f"  {item.name:<30}{_fmt_time(item, cap):>18}"
                 f"{(f'{cpu:.2f} s' if cpu is not None else '-'):>16}"
                 f"{_fmt_bytes(item.peak_tree()):>13}{_fmt_bytes(item.peak_process()):>15}"
                 f"  {len(item.runs)}"
@@ -548,9 +563,11 @@ def _targets(results: dict[str, dict[str, Series]], cap: float) -> list[str]:
         else None
     )
     lines.append(f"transformers warm, one file edited <= 5 s: {verdict(ok)}")
-    single = results.get("single file", {}).get("mllint 1 file (no cache)")
-    ok = single.median() <= TARGETS["single_file"] if single and single.median() else None
-    lines.append(f"one 500-line file <= 0.5 s with start-up: {verdict(ok)}")
+    # Both ways of checking the file count: all rules without a cache, and the hook's.
+    for name in ("mllint 1 file (no cache)", HOOK_EDITED):
+        single = results.get("single file", {}).get(name)
+        ok = single.median() <= TARGETS["single_file"] if single and single.median() else None
+        lines.append(f"one 500-line file <= 0.5 s with start-up {name[14:]}: {verdict(ok)}")
     return lines
 
 
