@@ -153,7 +153,7 @@ def _code_identity(rules: dict) -> list:
         path = getattr(module, "__file__", None)
         if path:
             files.add(named(path))
-    files.update(named(str(path)) for path in pack_files())
+    files.update(named(path) for path in pack_files())
     for folder in sorted(
         {package, *(os.path.join(package, sub) for sub in ("analysis", "report"))}
     ):

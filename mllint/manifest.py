@@ -97,41 +97,45 @@ def pack_folder() -> Path | None:
     return Path(paths[0]) if paths else None
 
 
-def pack_files() -> list[Path]:
-    """Every Python file of the rule pack, sorted (helper modules included)."""
+def _pack_walk() -> list[tuple[str, tuple[str, ...]]]:
+    """For each Python file of the rule pack, its path and its module's name parts below
+    ``mllint.rules`` (``__init__`` included), in one walk of plain strings (``Path``
+    objects for the ~70 files cost more than the walk itself: ~3 ms a run)."""
     folder = pack_folder()
     if folder is None:
         return []
-    found: list[Path] = []
-    pending = [folder]
+    found: list[tuple[str, tuple[str, ...]]] = []
+    pending: list[tuple[str, tuple[str, ...]]] = [(str(folder), ())]
     while pending:
-        current = pending.pop()
+        current, parts = pending.pop()
         try:
             entries = list(os.scandir(current))
         except OSError:
             continue
         for entry in entries:
-            if entry.name.startswith(".") or entry.name == "__pycache__":
+            name = entry.name
+            if name.startswith(".") or name == "__pycache__":
                 continue
             if entry.is_dir(follow_symlinks=False):
                 if os.path.exists(os.path.join(entry.path, "__init__.py")):
-                    pending.append(Path(entry.path))
-            elif entry.name.endswith(".py"):
-                found.append(Path(entry.path))
-    return sorted(found)
+                    pending.append((entry.path, (*parts, name)))
+            elif name.endswith(".py"):
+                found.append((entry.path, (*parts, name[:-3])))
+    return found
+
+
+def pack_files() -> list[str]:
+    """The path of every Python file of the rule pack, sorted (helper modules included)."""
+    return sorted(path for path, _parts in _pack_walk())
 
 
 def pack_modules() -> set[str]:
     """The dotted names of the rule pack's modules (and the engine's rule module)."""
-    folder = pack_folder()
     names = set(_ENGINE_RULE_MODULES)
-    if folder is None:
-        return names
-    for path in pack_files():
-        parts = list(path.relative_to(folder).with_suffix("").parts)
+    for _path, parts in _pack_walk():
         if parts[-1] == "__init__":
-            parts.pop()
-        names.add(".".join(["mllint.rules", *parts]))
+            parts = parts[:-1]
+        names.add(".".join(("mllint.rules", *parts)))
     return names
 
 
