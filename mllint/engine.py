@@ -32,7 +32,7 @@ from mllint.config import Settings
 from mllint.context import FileContext, ProjectContext
 from mllint.diagnostic import Diagnostic, Location, Severity
 from mllint.gcpause import gc_paused
-from mllint.importcache import cst, parse_module  # LibCST, imported when a file is parsed
+from mllint.importcache import cst  # LibCST, imported when a file is parsed
 from mllint.lazyre import lazy_compile
 from mllint.manifest import resolve as resolve_rule
 from mllint.noqa import (
@@ -50,6 +50,7 @@ from mllint.source import (
     read_regular_file,
     read_source,
 )
+from mllint.statementparse import parse_statements
 
 if TYPE_CHECKING:  # a notebook's result imports it (for .py files it is not needed)
     from mllint.incremental import Document
@@ -444,7 +445,7 @@ def _parse(source: SourceFile) -> tuple[cst.Module | None, Diagnostic | None]:
     try:
         with warnings.catch_warnings(), _parsed_nodes_unvalidated():
             warnings.simplefilter("ignore")
-            return parse_module(source.text), None
+            return parse_statements(source.text), None
     except cst.ParserSyntaxError as error:
         # CPython's parser gives far clearer messages ("'(' was never closed") and
         # positions; LibCST's is the fallback for syntax only CPython accepts.
