@@ -141,7 +141,7 @@ def _joined(text: str, modules: list[cst.Module]) -> cst.Module:
             return parse_module(text)
         if number < len(modules) - 1 and (module.footer or not module.has_trailing_newline):
             return parse_module(text)
-        if _has_indented_block(module):
+        if _may_hold_indented_block(module):
             if indent is None:
                 indent = module.default_indent
             elif module.default_indent != indent:
@@ -162,7 +162,7 @@ def _joined(text: str, modules: list[cst.Module]) -> cst.Module:
     )
 
 
-def _has_indented_block(module: cst.Module) -> bool:
+def _may_hold_indented_block(module: cst.Module) -> bool:
     """Whether the module may hold an indented block (which sets its default
     indentation): only a compound statement at the top level can hold one."""
     simple = cst.SimpleStatementLine
