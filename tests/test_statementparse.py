@@ -231,3 +231,25 @@ def test_a_syntax_error_is_the_whole_parse_s_error():
         whole.value.raw_line,
         whole.value.raw_column,
     )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_randomly_edited_files_parse_the_same_in_pieces(seed, every_cut):
+    # The language server's adversarial edits (brackets and quotes left open, clause
+    # keywords, decorators, indentation, continuations, comments), applied one after the
+    # other: valid and broken texts alike must come out as a whole parse.
+    import random
+
+    from .test_incremental import BASES, _edit, _line_edit
+
+    rng = random.Random(f"statementparse-{seed}")
+    for base in BASES.values():
+        text = base
+        for _step in range(60):
+            edited = _line_edit(rng, text) if rng.random() < 0.6 else _edit(rng, text)
+            _same(edited)
+            try:  # go on from a text that parses: most edits break it
+                parse_module(edited)
+            except cst.ParserSyntaxError:
+                continue
+            text = edited
