@@ -482,11 +482,13 @@ def bench_single(args, peers: Path, logs: Path) -> dict[str, Series]:
     try:
         for repeat in range(max(5, args.repeats)):
             for number, (tool, cmd) in enumerate(tools.items()):
-                if tool == HOOK_EDITED:  # a new edit each time: its result is not cached
+                edited = tool == HOOK_EDITED  # a new edit each time: its result is not cached
+                if edited:
                     script.write_bytes(original + f"# edit {os.urandom(8).hex()}\n".encode())
                 log = logs / f"single-{number}-{repeat}.log"
                 series[tool].runs.append(measure(cmd, script.parent, env, args.cap, log))
-                script.write_bytes(original)
+                if edited:
+                    script.write_bytes(original)
     finally:
         script.write_bytes(original)
     return series
@@ -567,7 +569,8 @@ def _targets(results: dict[str, dict[str, Series]], cap: float) -> list[str]:
     for name in ("mllint 1 file (no cache)", HOOK_EDITED):
         single = results.get("single file", {}).get(name)
         ok = single.median() <= TARGETS["single_file"] if single and single.median() else None
-        lines.append(f"one 500-line file <= 0.5 s with start-up {name[14:]}: {verdict(ok)}")
+        how = name.removeprefix("mllint 1 file ")
+        lines.append(f"one 500-line file <= 0.5 s with start-up {how}: {verdict(ok)}")
     return lines
 
 
